@@ -1,0 +1,202 @@
+//! The domain error: everything a use case or a port can fail with.
+//!
+//! Each variant carries what the HTTP edge needs to produce the original's error bodies
+//! (API.md §1.1); the mapping to status codes and JSON lives once, in the HTTP crate.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One invalid field: `{path: "dot.path", message}` (API.md E3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Error codes of `POST /api/sessions/spawn` (API.md §6.1, E5; lowercase on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnErrorCode {
+    MissingProjectId,
+    InvalidTaskIds,
+    InvalidSpawnSource,
+    MissingSessionId,
+    ParentSessionNotFound,
+    InvalidMode,
+    InvalidArgument,
+    TaskNotFound,
+    ProjectNotFound,
+    ManifestGenerationFailed,
+    SpawnError,
+}
+
+impl SpawnErrorCode {
+    /// The lowercase wire code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingProjectId => "missing_project_id",
+            Self::InvalidTaskIds => "invalid_task_ids",
+            Self::InvalidSpawnSource => "invalid_spawn_source",
+            Self::MissingSessionId => "missing_session_id",
+            Self::ParentSessionNotFound => "parent_session_not_found",
+            Self::InvalidMode => "invalid_mode",
+            Self::InvalidArgument => "invalid_argument",
+            Self::TaskNotFound => "task_not_found",
+            Self::ProjectNotFound => "project_not_found",
+            Self::ManifestGenerationFailed => "manifest_generation_failed",
+            Self::SpawnError => "spawn_error",
+        }
+    }
+
+    /// HTTP status the original answers with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::ParentSessionNotFound | Self::TaskNotFound | Self::ProjectNotFound => 404,
+            Self::ManifestGenerationFailed | Self::SpawnError => 500,
+            _ => 400,
+        }
+    }
+}
+
+/// Everything that can go wrong in the domain or behind a port.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DomainError {
+    /// `<Resource> with id '<id>' not found` → 404 `NOT_FOUND`.
+    #[error("{resource} with id '{id}' not found")]
+    NotFound { resource: &'static str, id: String },
+
+    /// Bad input → 400 `VALIDATION_ERROR`; `details` lists the offending fields (may be empty).
+    #[error("{message}")]
+    Validation {
+        message: String,
+        details: Vec<FieldError>,
+    },
+
+    /// Not allowed for anybody (e.g. deleting a built-in team member) → 403 `FORBIDDEN`.
+    #[error("{0}")]
+    Forbidden(String),
+
+    /// The caller is not authenticated → 401 `UNAUTHORIZED`.
+    #[error("{0}")]
+    Unauthorized(String),
+
+    /// A business rule refuses the change → 422 `BUSINESS_RULE_ERROR`.
+    #[error("{0}")]
+    BusinessRule(String),
+
+    /// The record already exists or changed underneath → 409 `CONFLICT`.
+    #[error("{0}")]
+    Conflict(String),
+
+    /// A spawn request failed (E5 body with a lowercase code).
+    #[error("{message}")]
+    Spawn {
+        code: SpawnErrorCode,
+        message: String,
+        details: Option<Value>,
+    },
+
+    /// A backend (disk, Redis, PostgREST) cannot serve the request now → 503.
+    #[error("{0}")]
+    Unavailable(String),
+
+    /// A bug or an unexpected backend answer → 500 `INTERNAL_ERROR`.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    pub fn not_found(resource: &'static str, id: impl Into<String>) -> Self {
+        Self::NotFound {
+            resource,
+            id: id.into(),
+        }
+    }
+
+    /// A validation error with no field details.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::Validation {
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// A validation error naming one field.
+    pub fn invalid_field(path: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Validation {
+            details: vec![FieldError::new(path, message.clone())],
+            message,
+        }
+    }
+
+    pub fn spawn(code: SpawnErrorCode, message: impl Into<String>) -> Self {
+        Self::Spawn {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// The upper-case code of the E1 body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::Validation { .. } => "VALIDATION_ERROR",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Unauthorized(_) => "UNAUTHORIZED",
+            Self::BusinessRule(_) => "BUSINESS_RULE_ERROR",
+            Self::Conflict(_) => "CONFLICT",
+            Self::Spawn { code, .. } => code.as_str(),
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The HTTP status this error maps to.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotFound { .. } => 404,
+            Self::Validation { .. } => 400,
+            Self::Forbidden(_) => 403,
+            Self::Unauthorized(_) => 401,
+            Self::BusinessRule(_) => 422,
+            Self::Conflict(_) => 409,
+            Self::Spawn { code, .. } => code.status(),
+            Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+}
+
+/// Shorthand used across the domain and its adapters.
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_message_matches_original() {
+        let e = DomainError::not_found("Task", "task_1");
+        assert_eq!(e.to_string(), "Task with id 'task_1' not found");
+        assert_eq!(e.status(), 404);
+        assert_eq!(e.code(), "NOT_FOUND");
+    }
+
+    #[test]
+    fn spawn_codes_are_lowercase_with_original_status() {
+        let e = DomainError::spawn(SpawnErrorCode::TaskNotFound, "x");
+        assert_eq!(e.code(), "task_not_found");
+        assert_eq!(e.status(), 404);
+        assert_eq!(SpawnErrorCode::ManifestGenerationFailed.status(), 500);
+    }
+}

@@ -1,0 +1,532 @@
+//! Entities and enums of the wire contract (spec MODEL.md).
+//!
+//! Every struct serialises with the exact camelCase field names of the original server.
+//! Optional fields are omitted when unset unless the spec says `null`. Stored records keep
+//! keys they do not know in `extra` so a read-modify-write never drops them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A JSON object (string keys, any values).
+pub type JsonObject = Map<String, Value>;
+
+/// Epoch milliseconds (JavaScript `Date.now()`).
+pub type Millis = i64;
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $lit:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $lit)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The exact wire literal.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $lit),+ }
+            }
+
+            /// Parses the exact wire literal.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($lit => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Status of a task.
+    TaskStatus {
+        Todo = "todo",
+        InProgress = "in_progress",
+        InReview = "in_review",
+        Completed = "completed",
+        Cancelled = "cancelled",
+        Blocked = "blocked",
+        Archived = "archived",
+    }
+);
+
+string_enum!(
+    /// Status of one session's work on one task (`taskSessionStatuses` values).
+    TaskSessionStatus {
+        Working = "working",
+        Blocked = "blocked",
+        Completed = "completed",
+        Failed = "failed",
+        Skipped = "skipped",
+    }
+);
+
+string_enum!(
+    /// Priority of a task (default `medium`).
+    TaskPriority { Low = "low", Medium = "medium", High = "high" }
+);
+
+string_enum!(
+    /// Lifecycle status of an agent session.
+    SessionStatus {
+        Spawning = "spawning",
+        Idle = "idle",
+        Working = "working",
+        Completed = "completed",
+        Failed = "failed",
+        Stopped = "stopped",
+    }
+);
+
+impl SessionStatus {
+    /// `completed`, `failed` and `stopped` end a session.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Stopped)
+    }
+
+    /// `spawning`, `idle` and `working`: the statuses `?active=true` and presence care about.
+    pub fn is_active(self) -> bool {
+        !self.is_terminal()
+    }
+}
+
+string_enum!(
+    /// Kind of a mail message.
+    MailMessageType {
+        Assignment = "assignment",
+        StatusUpdate = "status_update",
+        Query = "query",
+        Response = "response",
+        Directive = "directive",
+        Notification = "notification",
+    }
+);
+
+string_enum!(
+    /// How an agent works: executes tasks or coordinates other agents.
+    AgentMode { Execute = "execute", Coordinate = "coordinate" }
+);
+
+string_enum!(
+    /// The agent program a session runs.
+    AgentTool { ClaudeCode = "claude-code", Codex = "codex", Gemini = "gemini" }
+);
+
+string_enum!(
+    /// Team member status.
+    TeamMemberStatus { Active = "active", Archived = "archived" }
+);
+
+string_enum!(
+    /// Who sent a task PATCH.
+    UpdateSource { User = "user", Session = "session" }
+);
+
+string_enum!(
+    /// Who asked for a spawn.
+    SpawnSource { Ui = "ui", Session = "session" }
+);
+
+string_enum!(
+    /// Entity kind of a UI ordering.
+    EntityType { Task = "task", Session = "session" }
+);
+
+/// A project: a working directory with tasks and sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub working_dir: String,
+    #[serde(default)]
+    pub description: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// Keys this server does not know (legacy files); preserved on rewrite.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+/// A unit of work inside a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub id: String,
+    pub project_id: String,
+    /// `null` for a root task.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub status: TaskStatus,
+    /// Per-session status of this task. Always emitted (`{}` when empty).
+    #[serde(default)]
+    pub task_session_statuses: BTreeMap<String, TaskSessionStatus>,
+    #[serde(default = "default_priority")]
+    pub priority: TaskPriority,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    #[serde(default)]
+    pub started_at: Option<Millis>,
+    #[serde(default)]
+    pub completed_at: Option<Millis>,
+    #[serde(default)]
+    pub initial_prompt: String,
+    #[serde(default)]
+    pub session_ids: Vec<String>,
+    #[serde(default)]
+    pub skill_ids: Vec<String>,
+    #[serde(default)]
+    pub agent_ids: Vec<String>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    #[serde(default)]
+    pub reference_task_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_member_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_member_ids: Option<Vec<String>>,
+    /// Keys this server does not know (`acceptanceCriteria`, `metadata`, …); preserved on rewrite.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+fn default_priority() -> TaskPriority {
+    TaskPriority::Medium
+}
+
+/// One entry of a session's `timeline`. `type` is open-ended (the CLI posts `task_status_changed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub timestamp: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+}
+
+/// One entry of a session's `events` (e.g. `file_modified` from the CLI hook).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEvent {
+    pub id: String,
+    pub timestamp: Millis,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// A document an agent attached to its session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocEntry {
+    pub id: String,
+    pub title: String,
+    pub file_path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    pub added_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<String>,
+}
+
+/// Whether a session waits for its user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NeedsInput {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Millis>,
+}
+
+/// Name, avatar and role of a team member, copied into a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMemberSnapshot {
+    pub name: String,
+    pub avatar: String,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_tool: Option<String>,
+}
+
+/// One running (or finished) agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id: String,
+    pub project_id: String,
+    #[serde(default)]
+    pub task_ids: Vec<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub status: SessionStatus,
+    pub started_at: Millis,
+    pub last_activity: Millis,
+    #[serde(default)]
+    pub completed_at: Option<Millis>,
+    #[serde(default)]
+    pub hostname: String,
+    #[serde(default)]
+    pub platform: String,
+    #[serde(default)]
+    pub events: Vec<SessionEvent>,
+    #[serde(default)]
+    pub timeline: Vec<TimelineEvent>,
+    #[serde(default)]
+    pub docs: Vec<DocEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<JsonObject>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs_input: Option<NeedsInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_member_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_member_snapshot: Option<TeamMemberSnapshot>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_member_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_member_snapshots: Option<Vec<TeamMemberSnapshot>>,
+    /// Keys this server does not know; preserved on rewrite.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl Session {
+    /// Whether this session works for `team_member_id`, by its own fields or its spawn
+    /// metadata (`metadata.teamMemberId` / `metadata.teamMemberIds`; DEFECTS C1).
+    pub fn serves_team_member(&self, team_member_id: &str) -> bool {
+        if self.team_member_id.as_deref() == Some(team_member_id)
+            || self
+                .team_member_ids
+                .as_ref()
+                .is_some_and(|ids| ids.iter().any(|i| i == team_member_id))
+        {
+            return true;
+        }
+        let Some(meta) = &self.metadata else {
+            return false;
+        };
+        meta.get("teamMemberId").and_then(Value::as_str) == Some(team_member_id)
+            || meta
+                .get("teamMemberIds")
+                .and_then(Value::as_array)
+                .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(team_member_id)))
+    }
+}
+
+/// A message between sessions of one project. `toSessionId: null` is a broadcast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailMessage {
+    pub id: String,
+    pub project_id: String,
+    pub from_session_id: String,
+    #[serde(default)]
+    pub to_session_id: Option<String>,
+    #[serde(default)]
+    pub reply_to_mail_id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: MailMessageType,
+    pub subject: String,
+    #[serde(default = "empty_object")]
+    pub body: Value,
+    pub created_at: Millis,
+}
+
+fn empty_object() -> Value {
+    Value::Object(JsonObject::new())
+}
+
+/// UI display order of the tasks or sessions of one project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ordering {
+    pub project_id: String,
+    pub entity_type: EntityType,
+    #[serde(default)]
+    pub ordered_ids: Vec<String>,
+    pub updated_at: Millis,
+}
+
+/// What a team member may do.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_spawn_sessions: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_edit_tasks: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_report_task_level: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_report_session_level: Option<bool>,
+}
+
+/// Which CLI command groups and commands a team member may run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommandPermissions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeMap<String, bool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands: Option<BTreeMap<String, bool>>,
+}
+
+/// A reusable agent identity of a project. Timestamps are ISO-8601 strings (not epoch ms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMember {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub role: String,
+    pub avatar: String,
+    #[serde(default)]
+    pub identity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_tool: Option<AgentTool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<AgentMode>,
+    #[serde(default)]
+    pub skill_ids: Vec<String>,
+    #[serde(default)]
+    pub is_default: bool,
+    pub status: TeamMemberStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_permissions: Option<CommandPermissions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_template_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_workflow: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Keys this server does not know; preserved on rewrite.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+/// A built-in workflow template (served read-only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowTemplate {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub mode: AgentMode,
+    pub phases: Vec<WorkflowPhase>,
+    pub built_in: bool,
+}
+
+/// One phase of a workflow template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowPhase {
+    pub name: String,
+    pub instruction: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn enums_use_exact_literals() {
+        assert_eq!(
+            serde_json::to_value(TaskStatus::InProgress).unwrap(),
+            "in_progress"
+        );
+        assert_eq!(
+            serde_json::to_value(AgentTool::ClaudeCode).unwrap(),
+            "claude-code"
+        );
+        assert_eq!(
+            MailMessageType::parse("status_update"),
+            Some(MailMessageType::StatusUpdate)
+        );
+        assert_eq!(SessionStatus::parse("nope"), None);
+    }
+
+    #[test]
+    fn task_round_trips_with_nulls_and_unknown_keys() {
+        let raw = json!({
+            "id": "task_1_a", "projectId": "proj_1_a", "parentId": null, "title": "T",
+            "description": "", "status": "todo", "priority": "medium", "createdAt": 1,
+            "updatedAt": 1, "startedAt": null, "completedAt": null, "initialPrompt": "",
+            "sessionIds": [], "skillIds": [], "agentIds": [], "dependencies": [],
+            "referenceTaskIds": [], "acceptanceCriteria": ["works"]
+        });
+        let task: Task = serde_json::from_value(raw).unwrap();
+        assert_eq!(task.extra["acceptanceCriteria"], json!(["works"]));
+        let back = serde_json::to_value(&task).unwrap();
+        assert_eq!(back["parentId"], Value::Null);
+        assert_eq!(back["completedAt"], Value::Null);
+        assert_eq!(back["taskSessionStatuses"], json!({}));
+        assert_eq!(back["acceptanceCriteria"], json!(["works"]));
+        assert!(back.get("pinned").is_none());
+    }
+
+    #[test]
+    fn session_matches_team_member_through_metadata() {
+        let raw = json!({
+            "id": "s", "projectId": "p", "name": "n", "status": "idle", "startedAt": 1,
+            "lastActivity": 1, "metadata": {"teamMemberIds": ["tm_a", "tm_b"]}
+        });
+        let s: Session = serde_json::from_value(raw).unwrap();
+        assert!(s.serves_team_member("tm_b"));
+        assert!(!s.serves_team_member("tm_c"));
+        let out = serde_json::to_value(&s).unwrap();
+        assert_eq!(out["completedAt"], Value::Null);
+        assert!(out.get("needsInput").is_none());
+    }
+
+    #[test]
+    fn mail_serialises_null_recipient() {
+        let m = MailMessage {
+            id: "mail_1".into(),
+            project_id: "p".into(),
+            from_session_id: "s".into(),
+            to_session_id: None,
+            reply_to_mail_id: None,
+            kind: MailMessageType::Query,
+            subject: "hi".into(),
+            body: json!({}),
+            created_at: 5,
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["toSessionId"], Value::Null);
+        assert_eq!(v["type"], "query");
+    }
+}

@@ -1,0 +1,404 @@
+//! The ports: what the domain needs from the outside world, one trait each.
+//!
+//! Adapters (`maestro-memory`, `maestro-fs`, `maestro-redis`, `maestro-supabase`) implement
+//! them; `maestro-testkit` holds the one contract suite every adapter must pass. Each doc
+//! comment states the guarantees an adapter must give (ordering, delivery, atomicity).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, Result};
+use crate::events::DomainEvent;
+use crate::model::{
+    EntityType, JsonObject, MailMessage, MailMessageType, Millis, Ordering, Project, Session,
+    SessionStatus, Task, TaskStatus, TeamMember,
+};
+
+/// A boxed, owned stream.
+pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
+
+/// A change applied to one record inside a repository's atomic read-modify-write.
+///
+/// It may be called more than once (adapters with optimistic concurrency retry it on a
+/// conflicting write), so it must only depend on the record it is given. Returning an error
+/// aborts the update and leaves the record unchanged.
+pub type Mutator<'a, T> = &'a (dyn Fn(&mut T) -> Result<()> + Send + Sync);
+
+// ---------------------------------------------------------------------------------------------
+// Event bus
+// ---------------------------------------------------------------------------------------------
+
+/// What a subscriber receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BusMessage {
+    /// The next event.
+    Event(Arc<DomainEvent>),
+    /// This subscriber fell behind and `n` events were dropped for it (never hidden).
+    Lagged(u64),
+}
+
+/// Publish/subscribe of domain events.
+///
+/// Guarantees:
+/// - **Delivery**: an event published on this process reaches every subscriber that existed
+///   when `publish` was called, and is already queued for each of them when `publish` returns
+///   (so a subscriber that forwards to a socket sees it before the HTTP response is written).
+///   Distributed adapters also deliver events published by other processes, never twice.
+/// - **Ordering**: each subscriber sees the events of one publisher in publish order.
+/// - **Slow subscribers**: buffers are bounded; a subscriber that falls behind loses the oldest
+///   events and receives [`BusMessage::Lagged`] with the count instead. `publish` never waits
+///   for a subscriber.
+/// - **Failure**: a backend failure is reported by `publish` after local delivery happened.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes one event to all current subscribers.
+    async fn publish(&self, event: DomainEvent) -> Result<()>;
+
+    /// Subscribes to every event published from now on. Dropping the stream unsubscribes.
+    fn subscribe(&self) -> BoxStream<BusMessage>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repositories
+// ---------------------------------------------------------------------------------------------
+
+/// Projects.
+///
+/// Guarantees shared by every repository trait:
+/// - `create` fails with [`DomainError::Conflict`] when the id exists, and stores nothing then.
+/// - `update` is an atomic read-modify-write of one record: concurrent updates of the same
+///   record are serialised (or retried), so none is lost; a mutator error or a failed write
+///   leaves the stored record as it was; a missing record is [`DomainError::NotFound`]. When
+///   the mutator leaves the record equal to what it was, nothing is written.
+/// - Reads return owned snapshots; nothing a caller does to them changes the store.
+/// - Listings are sorted by creation time ascending, ties by id.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ProjectRepo: Send + Sync {
+    async fn create(&self, project: Project) -> Result<Project>;
+    async fn get(&self, id: &str) -> Result<Option<Project>>;
+    async fn list(&self) -> Result<Vec<Project>>;
+    async fn update<'a>(&self, id: &str, change: Mutator<'a, Project>) -> Result<Project>;
+    /// Returns whether a record was deleted.
+    async fn delete(&self, id: &str) -> Result<bool>;
+}
+
+/// Filter of [`TaskRepo::list`]; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub project_id: Option<String>,
+    pub status: Option<TaskStatus>,
+    /// `Some(None)` = root tasks only; `Some(Some(id))` = children of `id`.
+    pub parent_id: Option<Option<String>>,
+    /// Tasks whose `sessionIds` contains this id.
+    pub session_id: Option<String>,
+}
+
+/// Tasks. Same guarantees as [`ProjectRepo`]; listing by `project_id` costs work proportional
+/// to that project, not to the whole store.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TaskRepo: Send + Sync {
+    async fn create(&self, task: Task) -> Result<Task>;
+    async fn get(&self, id: &str) -> Result<Option<Task>>;
+    async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>>;
+    async fn update<'a>(&self, id: &str, change: Mutator<'a, Task>) -> Result<Task>;
+    async fn delete(&self, id: &str) -> Result<bool>;
+}
+
+/// Filter of [`SessionRepo::list`]; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    pub project_id: Option<String>,
+    /// Sessions whose `taskIds` contains this id.
+    pub task_id: Option<String>,
+    /// Sessions whose status is one of these.
+    pub statuses: Option<Vec<SessionStatus>>,
+}
+
+/// Sessions. Same guarantees as [`ProjectRepo`]; listings sorted by `startedAt`.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    async fn create(&self, session: Session) -> Result<Session>;
+    async fn get(&self, id: &str) -> Result<Option<Session>>;
+    async fn list(&self, filter: &SessionFilter) -> Result<Vec<Session>>;
+    async fn update<'a>(&self, id: &str, change: Mutator<'a, Session>) -> Result<Session>;
+    async fn delete(&self, id: &str) -> Result<bool>;
+}
+
+/// Inbox query of [`MailRepo::inbox`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxQuery {
+    pub project_id: String,
+    /// The recipient: mails addressed to it, and broadcasts of the project not sent by it.
+    pub session_id: String,
+    pub kind: Option<MailMessageType>,
+    /// Only mails with `createdAt > since`.
+    pub since: Option<Millis>,
+}
+
+impl InboxQuery {
+    /// Whether `mail` belongs to this inbox (the same rule every adapter applies).
+    pub fn matches(&self, mail: &MailMessage) -> bool {
+        mail.project_id == self.project_id
+            && match &mail.to_session_id {
+                Some(to) => *to == self.session_id,
+                None => mail.from_session_id != self.session_id,
+            }
+            && self.kind.is_none_or(|k| k == mail.kind)
+            && self.since.is_none_or(|s| mail.created_at > s)
+    }
+}
+
+/// Mail messages. `create` fails with Conflict on a duplicate id. `inbox` and `list` are sorted
+/// by `createdAt` ascending (ties by id). A mail is visible to `inbox` as soon as `create`
+/// returns.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MailRepo: Send + Sync {
+    async fn create(&self, mail: MailMessage) -> Result<MailMessage>;
+    async fn get(&self, id: &str) -> Result<Option<MailMessage>>;
+    async fn delete(&self, id: &str) -> Result<bool>;
+    async fn inbox(&self, query: &InboxQuery) -> Result<Vec<MailMessage>>;
+    /// All mail, or all mail of one project.
+    async fn list<'a>(&self, project_id: Option<&'a str>) -> Result<Vec<MailMessage>>;
+}
+
+/// Custom team members and the override records of the built-in ones, per project.
+///
+/// Same guarantees as [`ProjectRepo`] for custom members. Overrides are partial JSON objects
+/// laid over a built-in member; `update_override` is an atomic read-modify-write that starts
+/// from `{}` when there is none yet.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TeamMemberRepo: Send + Sync {
+    async fn create(&self, member: TeamMember) -> Result<TeamMember>;
+    async fn get(&self, project_id: &str, id: &str) -> Result<Option<TeamMember>>;
+    /// Custom members of a project, sorted by `createdAt` then id.
+    async fn list(&self, project_id: &str) -> Result<Vec<TeamMember>>;
+    async fn update<'a>(
+        &self,
+        project_id: &str,
+        id: &str,
+        change: Mutator<'a, TeamMember>,
+    ) -> Result<TeamMember>;
+    async fn delete(&self, project_id: &str, id: &str) -> Result<bool>;
+
+    async fn get_override(&self, project_id: &str, id: &str) -> Result<Option<JsonObject>>;
+    async fn update_override<'a>(
+        &self,
+        project_id: &str,
+        id: &str,
+        change: Mutator<'a, JsonObject>,
+    ) -> Result<JsonObject>;
+    async fn delete_override(&self, project_id: &str, id: &str) -> Result<bool>;
+
+    /// Removes every custom member and override of a project (project deletion).
+    async fn delete_project(&self, project_id: &str) -> Result<()>;
+}
+
+/// UI orderings. `save` replaces the stored ordering of its (project, entity type).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OrderingRepo: Send + Sync {
+    async fn get(&self, project_id: &str, entity_type: EntityType) -> Result<Option<Ordering>>;
+    async fn save(&self, ordering: Ordering) -> Result<Ordering>;
+    /// Removes both orderings of a project (project deletion).
+    async fn delete_project(&self, project_id: &str) -> Result<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presence
+// ---------------------------------------------------------------------------------------------
+
+/// One agent heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Heartbeat {
+    pub session_id: String,
+    pub project_id: String,
+    pub last_seen: Millis,
+}
+
+/// A live session as presence sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceEntry {
+    pub session_id: String,
+    pub project_id: String,
+    pub last_seen: Millis,
+    pub expires_at: Millis,
+}
+
+/// Agent liveness by heartbeats with a time-to-live.
+///
+/// Guarantees:
+/// - A session is alive from a heartbeat until `ttl` after its latest heartbeat.
+/// - `expirations` yields the id of every session whose TTL lapsed without a new heartbeat,
+///   at least once per lapse, soon after it lapsed (adapters reconcile missed notifications,
+///   so consumers must be idempotent). A `remove`d session produces no expiration.
+/// - With several server processes each one may see the same expiration; consumers make
+///   their reaction exactly-once through an atomic conditional update.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Presence: Send + Sync {
+    async fn heartbeat(&self, beat: &Heartbeat, ttl: Duration) -> Result<()>;
+    async fn is_alive(&self, session_id: &str) -> Result<bool>;
+    /// Live sessions, sorted by session id.
+    async fn alive(&self) -> Result<Vec<PresenceEntry>>;
+    /// Forgets a session without reporting an expiration (clean shutdown, deletion).
+    async fn remove(&self, session_id: &str) -> Result<()>;
+    /// Session ids whose presence expired, from now on.
+    fn expirations(&self) -> BoxStream<String>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locks
+// ---------------------------------------------------------------------------------------------
+
+/// Proof of holding a lock: the resource and the random owner token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub resource: String,
+    pub token: String,
+}
+
+/// Mutual exclusion with a time-to-live (distributed where the adapter is).
+///
+/// Guarantees:
+/// - At most one live lease per resource at any time.
+/// - A lease lapses `ttl` after acquisition or its last successful `extend`; then anybody may
+///   acquire the resource.
+/// - `release` and `extend` act only for the current owner (token compare-and-act); with a
+///   lapsed or foreign lease they return `false` and change nothing.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Lock: Send + Sync {
+    /// Tries once; `None` if somebody else holds the resource.
+    async fn try_acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>>;
+    async fn release(&self, lease: &Lease) -> Result<bool>;
+    async fn extend(&self, lease: &Lease, ttl: Duration) -> Result<bool>;
+}
+
+/// Runs `work` while holding `resource`: retries acquisition for up to `wait` (then
+/// [`DomainError::Unavailable`]), and releases on every exit path of `work`, error included.
+/// If the caller's future is dropped mid-way, the lease lapses after `ttl`.
+pub async fn with_lock<T, F, Fut>(
+    lock: &dyn Lock,
+    resource: &str,
+    ttl: Duration,
+    wait: Duration,
+    work: F,
+) -> Result<T>
+where
+    F: FnOnce() -> Fut + Send,
+    Fut: std::future::Future<Output = Result<T>> + Send,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(2);
+    let lease = loop {
+        if let Some(lease) = lock.try_acquire(resource, ttl).await? {
+            break lease;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(DomainError::Unavailable(format!(
+                "lock '{resource}' is busy; gave up after {} ms",
+                wait.as_millis()
+            )));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    };
+    let outcome = work().await;
+    match lock.release(&lease).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            resource,
+            "lock lapsed before release; work ran past its ttl"
+        ),
+        Err(e) => tracing::warn!(resource, error = %e, "lock release failed; it will lapse"),
+    }
+    outcome
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auth
+// ---------------------------------------------------------------------------------------------
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No authentication configured and the caller is on loopback: the single local user.
+    Local,
+    /// A server-wide credential (the configured API token or the service-role key).
+    Service,
+    /// A signed-in user (Supabase Auth), by user id.
+    User { id: String, email: Option<String> },
+}
+
+/// Why a credential was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthRejection {
+    /// A token is required and none was given.
+    Missing,
+    /// The token is malformed, has a bad signature or the wrong audience/issuer.
+    Invalid(String),
+    /// The token has expired.
+    Expired,
+}
+
+impl AuthRejection {
+    /// The message clients see.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Missing => "authentication required".to_string(),
+            Self::Invalid(why) => format!("invalid token: {why}"),
+            Self::Expired => "token expired".to_string(),
+        }
+    }
+}
+
+impl From<AuthRejection> for DomainError {
+    fn from(r: AuthRejection) -> Self {
+        DomainError::Unauthorized(r.message())
+    }
+}
+
+/// Authentication and project authorisation.
+///
+/// Guarantees: `authenticate` never accepts a token it cannot verify; `can_access_project` is
+/// `true` for `Local` and `Service` principals and, for a user, only for projects the user owns
+/// or is a member of.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Auth: Send + Sync {
+    /// Resolves a bearer token (without the `Bearer ` prefix) to a principal.
+    async fn authenticate<'a>(
+        &self,
+        bearer: Option<&'a str>,
+    ) -> std::result::Result<Principal, AuthRejection>;
+    async fn can_access_project(&self, principal: &Principal, project_id: &str) -> Result<bool>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time and identifiers
+// ---------------------------------------------------------------------------------------------
+
+/// Wall-clock time in epoch milliseconds.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> Millis;
+}
+
+/// New ids of the shape `<prefix>_<ms>_<rand>` (MODEL.md §2).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    fn generate(&self, prefix: &str, now_ms: Millis) -> String;
+}

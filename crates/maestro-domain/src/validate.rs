@@ -1,0 +1,59 @@
+//! Input rules shared by the services and the adapters.
+
+use crate::error::{DomainError, Result};
+
+/// Longest id accepted anywhere.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Whether `id` is a safe id: `^[A-Za-z0-9_-]{1,128}$`. Every id that may become a path
+/// component (file name, Redis key, Storage object) must pass this (DEFECTS S4).
+pub fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// [`is_safe_id`] as a validation error naming `field`.
+pub fn safe_id(field: &str, id: &str) -> Result<()> {
+    if is_safe_id(id) {
+        Ok(())
+    } else {
+        Err(DomainError::invalid_field(
+            field,
+            format!("{field} must match ^[A-Za-z0-9_-]{{1,{MAX_ID_LEN}}}$"),
+        ))
+    }
+}
+
+/// Whether `s` is a safe CLI argument value such as a model or skill name: `^[A-Za-z0-9._:-]+$`
+/// and not starting with `-` (DEFECTS S8).
+pub fn is_safe_arg(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_ids() {
+        assert!(is_safe_id("proj_1771322645123_k3j9x0a1b"));
+        assert!(is_safe_id("evt-123"));
+        for bad in ["", "../etc", "a/b", "a\0b", "a b", "é", &"x".repeat(129)] {
+            assert!(!is_safe_id(bad), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn safe_args() {
+        assert!(is_safe_arg("claude-sonnet-4.5"));
+        assert!(!is_safe_arg("--output"));
+        assert!(!is_safe_arg("a b"));
+    }
+}
