@@ -1,1 +1,187 @@
-//! Use cases.
+//! Application services: the use cases of API.md, depending only on the ports.
+//!
+//! [`Services`] bundles one service per entity around a shared [`Context`] (the ports, host
+//! facts and the mail clock). Every mutation goes through a repository's atomic `update`, so
+//! concurrent requests never lose each other's changes, and every use case publishes its
+//! events in the order of EVENTS.md §5 before it returns.
+
+mod links;
+mod mail;
+mod ordering;
+mod project;
+mod session;
+mod task;
+mod team_member;
+
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+
+pub use mail::{InboxParams, MailService, SendMail, WaitParams};
+pub use ordering::OrderingService;
+pub use project::{NewProject, ProjectPatch, ProjectService};
+pub use session::{
+    DocInput, NewSession, SessionPatch, SessionQuery, SessionService, TimelineInput,
+};
+pub use task::{NewTask, TaskDoc, TaskPatch, TaskService};
+pub use team_member::{NewTeamMember, TeamMemberPatch, TeamMemberService};
+
+use crate::events::DomainEvent;
+use crate::model::Millis;
+use crate::ports::{
+    Clock, EventBus, IdGenerator, MailRepo, OrderingRepo, ProjectRepo, SessionRepo, TaskRepo,
+    TeamMemberRepo,
+};
+
+/// The adapters a [`Services`] runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub projects: Arc<dyn ProjectRepo>,
+    pub tasks: Arc<dyn TaskRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub mail: Arc<dyn MailRepo>,
+    pub team_members: Arc<dyn TeamMemberRepo>,
+    pub orderings: Arc<dyn OrderingRepo>,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// Facts about the machine the server runs on, stamped into new sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostInfo {
+    pub hostname: String,
+    /// Node.js platform id: `darwin`, `linux`, `win32`, …
+    pub platform: String,
+}
+
+impl HostInfo {
+    /// Maps Rust's `std::env::consts::OS` to the Node.js platform id the clients expect.
+    pub fn node_platform(rust_os: &str) -> String {
+        match rust_os {
+            "macos" => "darwin",
+            "windows" => "win32",
+            other => other,
+        }
+        .to_string()
+    }
+}
+
+/// Shared state of all services.
+pub struct Context {
+    pub ports: Ports,
+    pub host: HostInfo,
+    /// Last mail `createdAt` issued, to keep them strictly increasing (DEFECTS C2).
+    mail_stamp: AtomicI64,
+    /// Flips to `true` on shutdown; pending mail waits answer `[]` at once.
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Context {
+    pub fn now(&self) -> Millis {
+        self.ports.clock.now_ms()
+    }
+
+    pub fn new_id(&self, prefix: &str) -> String {
+        self.ports.ids.generate(prefix, self.now())
+    }
+
+    /// A timestamp for a new mail: now, or one more than the last one issued.
+    fn next_mail_stamp(&self) -> Millis {
+        let now = self.now();
+        let mut last = self.mail_stamp.load(AtomicOrdering::SeqCst);
+        loop {
+            let next = now.max(last + 1);
+            match self.mail_stamp.compare_exchange(
+                last,
+                next,
+                AtomicOrdering::SeqCst,
+                AtomicOrdering::SeqCst,
+            ) {
+                Ok(_) => return next,
+                Err(actual) => last = actual,
+            }
+        }
+    }
+
+    /// Publishes an event; a bus failure is logged, never fails the use case (EVENTS.md §1).
+    pub async fn emit(&self, event: DomainEvent) {
+        let name = event.name();
+        if let Err(e) = self.ports.bus.publish(event).await {
+            tracing::warn!(event = name, error = %e, "event publish failed");
+        }
+    }
+}
+
+/// All use cases.
+#[derive(Clone)]
+pub struct Services {
+    ctx: Arc<Context>,
+    pub projects: ProjectService,
+    pub tasks: TaskService,
+    pub sessions: SessionService,
+    pub mail: MailService,
+    pub team_members: TeamMemberService,
+    pub orderings: OrderingService,
+}
+
+impl Services {
+    pub fn new(ports: Ports, host: HostInfo) -> Self {
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        let ctx = Arc::new(Context {
+            ports,
+            host,
+            mail_stamp: AtomicI64::new(0),
+            shutdown,
+        });
+        Self {
+            projects: ProjectService::new(ctx.clone()),
+            tasks: TaskService::new(ctx.clone()),
+            sessions: SessionService::new(ctx.clone()),
+            mail: MailService::new(ctx.clone()),
+            team_members: TeamMemberService::new(ctx.clone()),
+            orderings: OrderingService::new(ctx.clone()),
+            ctx,
+        }
+    }
+
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    pub fn ports(&self) -> &Ports {
+        &self.ctx.ports
+    }
+
+    /// Starts shutting down: pending mail waits answer `[]` now (DEFECTS O5).
+    pub fn begin_shutdown(&self) {
+        self.ctx.shutdown.send_replace(true);
+    }
+}
+
+/// Remembers the record a mutator saw on its last (= committed) call, so a use case can
+/// compare before and after of one atomic update.
+pub(crate) struct Seen<T>(Mutex<Option<T>>);
+
+impl<T: Clone> Seen<T> {
+    pub(crate) fn new() -> Self {
+        Self(Mutex::new(None))
+    }
+
+    pub(crate) fn keep(&self, value: &T) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(value.clone());
+    }
+
+    pub(crate) fn take(self) -> Option<T> {
+        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `s` trimmed, or `None` when blank or absent.
+pub(crate) fn non_blank(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,540 @@
+//! Mail between sessions (API.md §7), including the long-poll wait.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::error::{DomainError, Result};
+use crate::events::{Deleted, DomainEvent};
+use crate::model::{MailMessage, MailMessageType, Millis, SessionStatus};
+use crate::ports::{BusMessage, InboxQuery, SessionFilter};
+use crate::services::Context;
+use crate::validate;
+
+/// Longest subject (API.md #31).
+pub const MAX_SUBJECT_CHARS: usize = 500;
+/// Allowed `timeout` of a wait, in ms (API.md #33).
+pub const WAIT_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1_000..=120_000;
+/// Default `timeout` of a wait, in ms.
+pub const DEFAULT_WAIT_TIMEOUT_MS: u64 = 30_000;
+
+/// Body of `POST /api/mail` after schema validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendMail {
+    pub project_id: String,
+    pub from_session_id: String,
+    pub to_session_id: Option<String>,
+    pub to_team_member_id: Option<String>,
+    pub reply_to_mail_id: Option<String>,
+    pub kind: MailMessageType,
+    pub subject: String,
+    pub body: Option<Value>,
+}
+
+/// Query of `GET /api/mail/inbox/:id`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InboxParams {
+    pub project_id: Option<String>,
+    pub kind: Option<MailMessageType>,
+    /// Only mails with `createdAt > since`; `0` or absent = no filter.
+    pub since: Option<Millis>,
+}
+
+/// Query of `GET /api/mail/wait/:id`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WaitParams {
+    pub project_id: Option<String>,
+    /// Milliseconds, within [`WAIT_TIMEOUT_RANGE`]; default 30 s.
+    pub timeout_ms: Option<u64>,
+    pub since: Option<Millis>,
+}
+
+#[derive(Clone)]
+pub struct MailService {
+    ctx: Arc<Context>,
+}
+
+impl MailService {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    /// Stores one mail (or one per active session of `toTeamMemberId`) and emits
+    /// `mail:received` for each. `createdAt` is strictly increasing (DEFECTS C2).
+    pub async fn send(&self, input: SendMail) -> Result<Vec<MailMessage>> {
+        validate::safe_id("projectId", &input.project_id)?;
+        validate::safe_id("fromSessionId", &input.from_session_id)?;
+        for (field, v) in [
+            ("toSessionId", &input.to_session_id),
+            ("toTeamMemberId", &input.to_team_member_id),
+            ("replyToMailId", &input.reply_to_mail_id),
+        ] {
+            if let Some(v) = v {
+                validate::safe_id(field, v)?;
+            }
+        }
+        let chars = input.subject.chars().count();
+        if chars == 0 || chars > MAX_SUBJECT_CHARS {
+            return Err(DomainError::invalid_field(
+                "subject",
+                format!("subject must be 1-{MAX_SUBJECT_CHARS} characters"),
+            ));
+        }
+        let body = match input.body {
+            None => Value::Object(Default::default()),
+            Some(b @ Value::Object(_)) => b,
+            Some(_) => return Err(DomainError::invalid_field("body", "body must be an object")),
+        };
+        let recipients: Vec<Option<String>> = match (&input.to_session_id, &input.to_team_member_id)
+        {
+            (None, Some(member)) => {
+                let sessions = self
+                    .ctx
+                    .ports
+                    .sessions
+                    .list(&SessionFilter {
+                        project_id: Some(input.project_id.clone()),
+                        task_id: None,
+                        statuses: Some(vec![
+                            SessionStatus::Working,
+                            SessionStatus::Idle,
+                            SessionStatus::Spawning,
+                        ]),
+                    })
+                    .await?;
+                let ids: Vec<Option<String>> = sessions
+                    .into_iter()
+                    .filter(|s| s.serves_team_member(member))
+                    .map(|s| Some(s.id))
+                    .collect();
+                if ids.is_empty() {
+                    return Err(DomainError::not_found(
+                        "Active session for team member",
+                        member,
+                    ));
+                }
+                ids
+            }
+            (to, _) => vec![to.clone()],
+        };
+        let mut sent = Vec::with_capacity(recipients.len());
+        for to in recipients {
+            let created_at = self.ctx.next_mail_stamp();
+            let mail = MailMessage {
+                id: self.ctx.ports.ids.generate("mail", created_at),
+                project_id: input.project_id.clone(),
+                from_session_id: input.from_session_id.clone(),
+                to_session_id: to,
+                reply_to_mail_id: input.reply_to_mail_id.clone(),
+                kind: input.kind,
+                subject: input.subject.clone(),
+                body: body.clone(),
+                created_at,
+            };
+            let mail = self.ctx.ports.mail.create(mail).await?;
+            self.ctx.emit(DomainEvent::MailReceived(mail.clone())).await;
+            sent.push(mail);
+        }
+        Ok(sent)
+    }
+
+    /// The inbox of `session_id`: addressed mail and other sessions' broadcasts of the
+    /// project, oldest first. Without `projectId` it is empty (DEFECTS C3, kept).
+    pub async fn inbox(&self, session_id: &str, params: &InboxParams) -> Result<Vec<MailMessage>> {
+        validate::safe_id("id", session_id)?;
+        let Some(project_id) = params.project_id.clone() else {
+            return Ok(Vec::new());
+        };
+        self.ctx
+            .ports
+            .mail
+            .inbox(&InboxQuery {
+                project_id,
+                session_id: session_id.to_string(),
+                kind: params.kind,
+                since: params.since.filter(|s| *s != 0),
+            })
+            .await
+    }
+
+    /// Long-poll: returns the inbox newer than `since` at once if it is not empty, else waits
+    /// for the first matching mail and returns everything newer than `since` (DEFECTS C2), or
+    /// `[]` on timeout or shutdown. Subscribes before reading, so a mail stored while the wait
+    /// sets up is never missed (DEFECTS R1). Dropping the future cancels the wait (R6).
+    pub async fn wait(&self, session_id: &str, params: &WaitParams) -> Result<Vec<MailMessage>> {
+        let timeout = params.timeout_ms.unwrap_or(DEFAULT_WAIT_TIMEOUT_MS);
+        if !WAIT_TIMEOUT_RANGE.contains(&timeout) {
+            return Err(DomainError::invalid_field(
+                "timeout",
+                "timeout must be between 1000 and 120000",
+            ));
+        }
+        let inbox = InboxParams {
+            project_id: params.project_id.clone(),
+            kind: None,
+            since: params.since,
+        };
+        let Some(project_id) = inbox.project_id.clone() else {
+            return Ok(Vec::new());
+        };
+        let mut events = self.ctx.ports.bus.subscribe();
+        let mut shutdown = self.ctx.shutdown.subscribe();
+        let found = self.inbox(session_id, &inbox).await?;
+        if !found.is_empty() || *shutdown.borrow() {
+            return Ok(found);
+        }
+        let query = InboxQuery {
+            project_id,
+            session_id: session_id.to_string(),
+            kind: None,
+            since: inbox.since.filter(|s| *s != 0),
+        };
+        let deadline = tokio::time::sleep(Duration::from_millis(timeout));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return Ok(Vec::new()),
+                _ = shutdown.changed() => return Ok(Vec::new()),
+                next = events.next() => match next {
+                    Some(BusMessage::Event(e)) => {
+                        if let DomainEvent::MailReceived(m) = e.as_ref()
+                            && query.matches(m)
+                        {
+                            let found = self.ctx.ports.mail.inbox(&query).await?;
+                            if !found.is_empty() {
+                                return Ok(found);
+                            }
+                        }
+                    }
+                    // Missed events: re-read the store instead of trusting the stream.
+                    Some(BusMessage::Lagged(_)) => {
+                        let found = self.ctx.ports.mail.inbox(&query).await?;
+                        if !found.is_empty() {
+                            return Ok(found);
+                        }
+                    }
+                    None => {
+                        return Err(DomainError::Unavailable("event bus closed".into()));
+                    }
+                },
+            }
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<MailMessage> {
+        self.ctx
+            .ports
+            .mail
+            .get(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("Mail", id))
+    }
+
+    /// Deletes one mail and emits `mail:deleted`.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let mail = self.get(id).await?;
+        if !self.ctx.ports.mail.delete(id).await? {
+            return Err(DomainError::not_found("Mail", id));
+        }
+        self.ctx
+            .emit(DomainEvent::MailDeleted(Deleted {
+                id: id.to_string(),
+                project_id: Some(mail.project_id),
+            }))
+            .await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Session;
+    use crate::services::testing::*;
+    use serde_json::json;
+    use std::sync::Mutex;
+
+    fn send(to: Option<&str>, member: Option<&str>) -> SendMail {
+        SendMail {
+            project_id: "proj_1".into(),
+            from_session_id: "sess_from".into(),
+            to_session_id: to.map(str::to_string),
+            to_team_member_id: member.map(str::to_string),
+            reply_to_mail_id: None,
+            kind: MailMessageType::Directive,
+            subject: "Do it".into(),
+            body: Some(json!({"details": "x"})),
+        }
+    }
+
+    #[tokio::test]
+    async fn send_without_recipient_is_a_broadcast() {
+        let mut m = Mocks::new();
+        m.mail.expect_create().returning(Ok);
+        let events = m.capture_events();
+        let out = m.services().mail.send(send(None, None)).await.unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].to_session_id, None);
+        assert_eq!(out[0].reply_to_mail_id, None);
+        assert_eq!(events.names(), ["mail:received"]);
+    }
+
+    #[tokio::test]
+    async fn created_at_is_strictly_increasing_within_one_millisecond() {
+        let mut m = Mocks::new();
+        m.mail.expect_create().returning(Ok);
+        m.capture_events();
+        let svc = m.services();
+        let a = svc.mail.send(send(Some("s1"), None)).await.unwrap();
+        let b = svc.mail.send(send(Some("s1"), None)).await.unwrap();
+        assert_eq!(a[0].created_at, NOW);
+        assert_eq!(b[0].created_at, NOW + 1);
+    }
+
+    #[tokio::test]
+    async fn team_member_routing_matches_metadata_and_sends_one_per_session() {
+        let mut m = Mocks::new();
+        m.sessions.expect_list().returning(|_| {
+            let mut a = session("sess_a", "proj_1", &[]);
+            a.metadata = Some(json!({"teamMemberId": "tm_x"}).as_object().unwrap().clone());
+            let mut b = session("sess_b", "proj_1", &[]);
+            b.metadata = Some(
+                json!({"teamMemberIds": ["tm_y", "tm_x"]})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            );
+            let c: Session = session("sess_c", "proj_1", &[]);
+            Ok(vec![a, b, c])
+        });
+        m.mail.expect_create().returning(Ok);
+        let events = m.capture_events();
+        let out = m
+            .services()
+            .mail
+            .send(send(None, Some("tm_x")))
+            .await
+            .unwrap();
+        let to: Vec<_> = out
+            .iter()
+            .map(|x| x.to_session_id.clone().unwrap())
+            .collect();
+        assert_eq!(to, ["sess_a", "sess_b"]);
+        assert_eq!(events.names(), ["mail:received", "mail:received"]);
+    }
+
+    #[tokio::test]
+    async fn team_member_without_active_session_is_not_found() {
+        let mut m = Mocks::new();
+        m.sessions.expect_list().returning(|_| Ok(vec![]));
+        m.mail.expect_create().never();
+        let err = m
+            .services()
+            .mail
+            .send(send(None, Some("tm_x")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Active session for team member with id 'tm_x' not found"
+        );
+    }
+
+    #[tokio::test]
+    async fn subject_and_ids_are_validated() {
+        let m = Mocks::new();
+        let svc = m.services();
+        let mut bad = send(None, None);
+        bad.subject = "x".repeat(501);
+        assert_eq!(svc.mail.send(bad).await.unwrap_err().status(), 400);
+        let mut bad = send(None, None);
+        bad.from_session_id = "../x".into();
+        assert_eq!(svc.mail.send(bad).await.unwrap_err().status(), 400);
+    }
+
+    #[tokio::test]
+    async fn inbox_without_project_is_empty_and_since_zero_means_all() {
+        let mut m = Mocks::new();
+        m.mail
+            .expect_inbox()
+            .withf(|q| q.since.is_none() && q.project_id == "proj_1")
+            .times(1)
+            .returning(|_| Ok(vec![mail("m1", Some("s1"), 5)]));
+        let svc = m.services();
+        assert!(
+            svc.mail
+                .inbox("s1", &InboxParams::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let out = svc
+            .mail
+            .inbox(
+                "s1",
+                &InboxParams {
+                    project_id: Some("proj_1".into()),
+                    since: Some(0),
+                    kind: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 1);
+    }
+
+    fn wait_params(timeout: u64) -> WaitParams {
+        WaitParams {
+            project_id: Some("proj_1".into()),
+            timeout_ms: Some(timeout),
+            since: Some(100),
+        }
+    }
+
+    #[tokio::test]
+    async fn wait_returns_existing_inbox_immediately() {
+        let mut m = Mocks::new();
+        m.bus
+            .expect_subscribe()
+            .returning(|| Box::pin(futures_util::stream::pending()));
+        m.mail
+            .expect_inbox()
+            .returning(|_| Ok(vec![mail("m1", Some("s1"), 101)]));
+        let out = m
+            .services()
+            .mail
+            .wait("s1", &wait_params(1_000))
+            .await
+            .unwrap();
+        assert_eq!(out[0].id, "m1");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_times_out_with_empty_list() {
+        let mut m = Mocks::new();
+        m.bus
+            .expect_subscribe()
+            .returning(|| Box::pin(futures_util::stream::pending()));
+        m.mail.expect_inbox().returning(|_| Ok(vec![]));
+        let out = m
+            .services()
+            .mail
+            .wait("s1", &wait_params(5_000))
+            .await
+            .unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn wait_subscribes_before_reading_so_a_racing_mail_is_not_missed() {
+        // The mail arrives between subscribe and the first read: the first read misses it,
+        // but its event is already in the stream, and the re-read finds it.
+        let mut m = Mocks::new();
+        let order = Arc::new(Mutex::new(Vec::<&str>::new()));
+        let o1 = order.clone();
+        m.bus.expect_subscribe().returning(move || {
+            o1.lock().unwrap().push("subscribe");
+            let event = DomainEvent::MailReceived(mail("m_race", Some("s1"), 150));
+            Box::pin(
+                futures_util::stream::iter(vec![BusMessage::Event(Arc::new(event))])
+                    .chain(futures_util::stream::pending()),
+            )
+        });
+        let o2 = order.clone();
+        let calls = Arc::new(Mutex::new(0));
+        m.mail.expect_inbox().returning(move |_| {
+            o2.lock().unwrap().push("read");
+            let mut n = calls.lock().unwrap();
+            *n += 1;
+            Ok(if *n == 1 {
+                vec![]
+            } else {
+                vec![mail("m_race", Some("s1"), 150)]
+            })
+        });
+        let out = m
+            .services()
+            .mail
+            .wait("s1", &wait_params(1_000))
+            .await
+            .unwrap();
+        assert_eq!(out[0].id, "m_race");
+        assert_eq!(order.lock().unwrap()[..2], ["subscribe", "read"]);
+    }
+
+    #[tokio::test]
+    async fn wait_ignores_mail_for_others_and_own_broadcasts() {
+        let mut m = Mocks::new();
+        m.bus.expect_subscribe().returning(|| {
+            let other = DomainEvent::MailReceived(mail("m_other", Some("s2"), 150));
+            let mut own = mail("m_own", None, 151);
+            own.from_session_id = "s1".into();
+            Box::pin(
+                futures_util::stream::iter(vec![
+                    BusMessage::Event(Arc::new(other)),
+                    BusMessage::Event(Arc::new(DomainEvent::MailReceived(own))),
+                ])
+                .chain(futures_util::stream::pending()),
+            )
+        });
+        m.mail.expect_inbox().times(1).returning(|_| Ok(vec![]));
+        let svc = m.services();
+        let out = tokio::time::timeout(
+            Duration::from_millis(1_500),
+            svc.mail.wait("s1", &wait_params(1_000)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn wait_answers_empty_on_shutdown() {
+        let mut m = Mocks::new();
+        m.bus
+            .expect_subscribe()
+            .returning(|| Box::pin(futures_util::stream::pending()));
+        m.mail.expect_inbox().returning(|_| Ok(vec![]));
+        let svc = m.services();
+        let waiter = {
+            let svc = svc.clone();
+            tokio::spawn(async move { svc.mail.wait("s1", &wait_params(120_000)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        svc.begin_shutdown();
+        let out = tokio::time::timeout(Duration::from_secs(2), waiter)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn wait_rejects_out_of_range_timeout() {
+        let m = Mocks::new();
+        let err = m
+            .services()
+            .mail
+            .wait("s1", &wait_params(999))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn delete_emits_deleted_with_project() {
+        let mut m = Mocks::new();
+        m.mail
+            .expect_get()
+            .returning(|id| Ok(Some(mail(id, None, 1))));
+        m.mail.expect_delete().returning(|_| Ok(true));
+        let events = m.capture_events();
+        m.services().mail.delete("m1").await.unwrap();
+        assert_eq!(events.names(), ["mail:deleted"]);
+        assert_eq!(events.data(0), json!({"id": "m1", "projectId": "proj_1"}));
+    }
+}

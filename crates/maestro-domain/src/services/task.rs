@@ -1,0 +1,909 @@
+//! Tasks (API.md §5).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::{DomainError, Result};
+use crate::events::{Deleted, DomainEvent, Link, TaskNotice, TaskSessionNotice};
+use crate::model::{
+    DocEntry, JsonObject, Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource,
+};
+use crate::ports::{SessionFilter, TaskFilter};
+use crate::services::links;
+use crate::services::project::rename_not_found;
+use crate::services::session::TimelineInput;
+use crate::services::{Context, Seen, SessionService, non_blank};
+
+/// Body of `POST /api/tasks`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewTask {
+    pub project_id: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<TaskPriority>,
+    pub parent_id: Option<String>,
+    pub initial_prompt: Option<String>,
+    pub skill_ids: Option<Vec<String>>,
+    pub reference_task_ids: Option<Vec<String>>,
+    pub team_member_id: Option<String>,
+    pub team_member_ids: Option<Vec<String>>,
+}
+
+/// Body of `PATCH /api/tasks/:id` (API.md #11); the mode is chosen by `update_source`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskPatch {
+    pub update_source: Option<UpdateSource>,
+    pub session_id: Option<String>,
+    pub session_status: Option<TaskSessionStatus>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<TaskPriority>,
+    pub status: Option<TaskStatus>,
+    pub session_ids: Option<Vec<String>>,
+    pub skill_ids: Option<Vec<String>>,
+    pub agent_ids: Option<Vec<String>>,
+    pub reference_task_ids: Option<Vec<String>>,
+    pub pinned: Option<bool>,
+    pub team_member_id: Option<String>,
+    pub team_member_ids: Option<Vec<String>>,
+    pub task_session_statuses: Option<BTreeMap<String, TaskSessionStatus>>,
+}
+
+/// One item of `GET /api/tasks/:id/docs`: a session doc plus where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDoc {
+    #[serde(flatten)]
+    pub doc: DocEntry,
+    pub session_id: String,
+    pub session_name: String,
+}
+
+#[derive(Clone)]
+pub struct TaskService {
+    ctx: Arc<Context>,
+}
+
+impl TaskService {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    pub async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        self.ctx.ports.tasks.list(filter).await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Task> {
+        self.ctx
+            .ports
+            .tasks
+            .get(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("Task", id))
+    }
+
+    /// Creates a task (checks in the original's order) and emits `task:created`.
+    pub async fn create(&self, input: NewTask) -> Result<Task> {
+        let project_id = non_blank(input.project_id.as_deref())
+            .ok_or_else(|| DomainError::invalid_field("projectId", "Project ID is required"))?;
+        let title = non_blank(input.title.as_deref())
+            .ok_or_else(|| DomainError::invalid_field("title", "Task title is required"))?;
+        let ports = &self.ctx.ports;
+        if ports.projects.get(&project_id).await?.is_none() {
+            return Err(DomainError::not_found("Project", &project_id));
+        }
+        if let Some(parent_id) = &input.parent_id {
+            let parent = ports
+                .tasks
+                .get(parent_id)
+                .await?
+                .ok_or_else(|| DomainError::not_found("Parent task", parent_id))?;
+            if parent.project_id != project_id {
+                return Err(DomainError::BusinessRule(format!(
+                    "Parent task '{parent_id}' belongs to another project"
+                )));
+            }
+        }
+        let now = self.ctx.now();
+        let task = Task {
+            id: self.ctx.new_id("task"),
+            project_id,
+            parent_id: input.parent_id,
+            title,
+            description: input.description.unwrap_or_default(),
+            status: TaskStatus::Todo,
+            task_session_statuses: BTreeMap::new(),
+            priority: input.priority.unwrap_or(TaskPriority::Medium),
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            completed_at: None,
+            initial_prompt: input.initial_prompt.unwrap_or_default(),
+            session_ids: Vec::new(),
+            skill_ids: input.skill_ids.unwrap_or_default(),
+            agent_ids: Vec::new(),
+            dependencies: Vec::new(),
+            reference_task_ids: input.reference_task_ids.unwrap_or_default(),
+            pinned: None,
+            team_member_id: input.team_member_id,
+            team_member_ids: input.team_member_ids,
+            extra: JsonObject::new(),
+        };
+        let task = ports.tasks.create(task).await?;
+        self.ctx.emit(DomainEvent::TaskCreated(task.clone())).await;
+        Ok(task)
+    }
+
+    /// `PATCH /api/tasks/:id`: session mode (one `taskSessionStatuses` entry, auto-linking the
+    /// session) or user mode (the whitelisted fields), with the events of EVENTS.md §5.
+    pub async fn update(&self, id: &str, patch: TaskPatch) -> Result<Task> {
+        let session_mode = patch.update_source == Some(UpdateSource::Session);
+        // a. Auto-link a reporting session that is not yet linked.
+        if session_mode && let Some(session_id) = &patch.session_id {
+            let session = self
+                .ctx
+                .ports
+                .sessions
+                .get(session_id)
+                .await?
+                .ok_or_else(|| DomainError::not_found("Session", session_id))?;
+            if !session.task_ids.iter().any(|t| t == id) {
+                links::link(&self.ctx, session_id, id, "Added task to session").await?;
+            }
+        }
+        // b. Title check.
+        if patch.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(DomainError::invalid_field(
+                "title",
+                "Task title cannot be empty",
+            ));
+        }
+        if session_mode {
+            self.update_from_session(id, &patch).await
+        } else {
+            self.update_from_user(id, patch).await
+        }
+    }
+
+    /// c. Session mode: only `taskSessionStatuses[sessionId] = sessionStatus`; a no-op (no
+    /// write, no event) when either is missing or nothing changes (DEFECTS C21).
+    async fn update_from_session(&self, id: &str, patch: &TaskPatch) -> Result<Task> {
+        let (Some(session_id), Some(status)) = (&patch.session_id, patch.session_status) else {
+            return self.get(id).await;
+        };
+        let now = self.ctx.now();
+        let seen = Seen::new();
+        let task = self
+            .ctx
+            .ports
+            .tasks
+            .update(id, &|t: &mut Task| {
+                seen.keep(t);
+                if t.task_session_statuses.get(session_id.as_str()) != Some(&status) {
+                    t.task_session_statuses.insert(session_id.clone(), status);
+                    t.updated_at = now;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| rename_not_found(e, "Task", id))?;
+        let before = seen.take().unwrap_or_else(|| task.clone());
+        if before != task {
+            self.ctx.emit(DomainEvent::TaskUpdated(task.clone())).await;
+            self.notify_session_statuses(&before, &task).await;
+        }
+        Ok(task)
+    }
+
+    /// d. User mode: the whitelisted fields; `sessionIds` changes are applied on both sides
+    /// (links and unlinks with their events) so the task↔session invariant holds.
+    async fn update_from_user(&self, id: &str, patch: TaskPatch) -> Result<Task> {
+        if let Some(wanted) = &patch.session_ids {
+            let current = self.get(id).await?;
+            for gone in current.session_ids.iter().filter(|s| !wanted.contains(s)) {
+                match links::unlink(&self.ctx, gone, id).await {
+                    Ok(_) => {}
+                    // A dangling id (session already deleted): just drop it from the task.
+                    Err(DomainError::NotFound { .. }) => {
+                        links::remove_session_from_task(&self.ctx, id, gone, false).await?;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            for new in wanted.iter().filter(|s| !current.session_ids.contains(s)) {
+                links::link(&self.ctx, new, id, "Added task to session").await?;
+            }
+        }
+        let now = self.ctx.now();
+        let seen = Seen::new();
+        let task = self
+            .ctx
+            .ports
+            .tasks
+            .update(id, &|t: &mut Task| {
+                seen.keep(t);
+                apply_user_patch(t, &patch, now);
+                Ok(())
+            })
+            .await
+            .map_err(|e| rename_not_found(e, "Task", id))?;
+        let before = seen.take().unwrap_or_else(|| task.clone());
+        self.ctx.emit(DomainEvent::TaskUpdated(task.clone())).await;
+        if before.status != task.status {
+            let notice = TaskNotice {
+                task_id: task.id.clone(),
+                title: task.title.clone(),
+                project_id: task.project_id.clone(),
+            };
+            let event = match task.status {
+                TaskStatus::Completed => Some(DomainEvent::NotifyTaskCompleted(notice)),
+                TaskStatus::Cancelled => Some(DomainEvent::NotifyTaskFailed(notice)),
+                TaskStatus::InReview => Some(DomainEvent::NotifyTaskInReview(notice)),
+                TaskStatus::Blocked => Some(DomainEvent::NotifyTaskBlocked(notice)),
+                _ => None,
+            };
+            if let Some(event) = event {
+                self.ctx.emit(event).await;
+            }
+        }
+        self.notify_session_statuses(&before, &task).await;
+        Ok(task)
+    }
+
+    /// `notify:task_session_completed|failed` for every session entry that changed to it.
+    pub(crate) async fn notify_session_statuses(&self, before: &Task, after: &Task) {
+        notify_session_statuses(&self.ctx, before, after).await;
+    }
+
+    /// Deletes a task and all its descendants (deepest first), unlinking them from their
+    /// sessions (DEFECTS C10); one `task:deleted` per task.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let root = self.get(id).await?;
+        let mut order = vec![root];
+        let mut i = 0;
+        while i < order.len() {
+            let children = self
+                .ctx
+                .ports
+                .tasks
+                .list(&TaskFilter {
+                    parent_id: Some(Some(order[i].id.clone())),
+                    ..TaskFilter::default()
+                })
+                .await?;
+            order.extend(children);
+            i += 1;
+        }
+        // Breadth-first order reversed = every child before its parent.
+        for task in order.iter().rev() {
+            self.delete_one(task).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_one(&self, task: &crate::model::Task) -> Result<()> {
+        let ports = &self.ctx.ports;
+        for session_id in &task.session_ids {
+            let now = self.ctx.now();
+            let result = ports
+                .sessions
+                .update(session_id, &|s: &mut crate::model::Session| {
+                    if s.task_ids.contains(&task.id) {
+                        s.task_ids.retain(|t| *t != task.id);
+                        s.last_activity = now;
+                    }
+                    Ok(())
+                })
+                .await;
+            match result {
+                Ok(session) => {
+                    let link = Link {
+                        task_id: task.id.clone(),
+                        session_id: session.id.clone(),
+                        project_id: session.project_id.clone(),
+                    };
+                    self.ctx
+                        .emit(DomainEvent::SessionTaskRemoved(link.clone()))
+                        .await;
+                    self.ctx.emit(DomainEvent::TaskSessionRemoved(link)).await;
+                }
+                Err(DomainError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if ports.tasks.delete(&task.id).await? {
+            self.ctx
+                .emit(DomainEvent::TaskDeleted(Deleted {
+                    id: task.id.clone(),
+                    project_id: Some(task.project_id.clone()),
+                }))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// `POST /api/tasks/:id/timeline`: a session timeline entry about this task.
+    pub async fn add_timeline(
+        &self,
+        task_id: &str,
+        session_id: Option<&str>,
+        message: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<crate::model::Session> {
+        let message = message
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| DomainError::invalid_field("message", "message is required"))?;
+        let session_id = session_id
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| DomainError::invalid_field("sessionId", "sessionId is required"))?;
+        self.get(task_id).await?;
+        SessionService::new(self.ctx.clone())
+            .add_timeline(
+                session_id,
+                TimelineInput {
+                    message: Some(message.to_string()),
+                    kind: kind.map(str::to_string),
+                    task_id: Some(task_id.to_string()),
+                    metadata: None,
+                },
+            )
+            .await
+    }
+
+    /// `GET /api/tasks/:id/docs`: docs of every linked session that are about this task or
+    /// about no task, oldest first.
+    pub async fn docs(&self, task_id: &str) -> Result<Vec<TaskDoc>> {
+        self.get(task_id).await?;
+        let sessions = self
+            .ctx
+            .ports
+            .sessions
+            .list(&SessionFilter {
+                task_id: Some(task_id.to_string()),
+                ..SessionFilter::default()
+            })
+            .await?;
+        let mut docs: Vec<TaskDoc> = sessions
+            .into_iter()
+            .flat_map(|s| {
+                let (sid, name) = (s.id, s.name);
+                s.docs
+                    .into_iter()
+                    .filter(|d| d.task_id.as_deref().is_none_or(|t| t == task_id))
+                    .map(move |doc| TaskDoc {
+                        doc,
+                        session_id: sid.clone(),
+                        session_name: name.clone(),
+                    })
+            })
+            .collect();
+        docs.sort_by_key(|d| d.doc.added_at);
+        Ok(docs)
+    }
+
+    /// `GET /api/tasks/:id/children`: direct children.
+    pub async fn children(&self, id: &str) -> Result<Vec<Task>> {
+        self.get(id).await?;
+        self.list(&TaskFilter {
+            parent_id: Some(Some(id.to_string())),
+            ..TaskFilter::default()
+        })
+        .await
+    }
+}
+
+/// Applies the user-mode fields of a PATCH, with the timestamp rules of DEFECTS C14:
+/// `startedAt` set once on the first `in_progress`; `completedAt` stamped on entering
+/// `completed` and cleared on leaving it; `updatedAt` always.
+fn apply_user_patch(t: &mut Task, p: &TaskPatch, now: i64) {
+    if let Some(v) = &p.title {
+        t.title = v.clone();
+    }
+    if let Some(v) = &p.description {
+        t.description = v.clone();
+    }
+    if let Some(v) = p.priority {
+        t.priority = v;
+    }
+    if let Some(status) = p.status {
+        if status == TaskStatus::InProgress && t.started_at.is_none() {
+            t.started_at = Some(now);
+        }
+        if status == TaskStatus::Completed {
+            if t.status != TaskStatus::Completed || t.completed_at.is_none() {
+                t.completed_at = Some(now);
+            }
+        } else {
+            t.completed_at = None;
+        }
+        t.status = status;
+    }
+    if let Some(v) = &p.skill_ids {
+        t.skill_ids = v.clone();
+    }
+    if let Some(v) = &p.agent_ids {
+        t.agent_ids = v.clone();
+    }
+    if let Some(v) = &p.reference_task_ids {
+        t.reference_task_ids = v.clone();
+    }
+    if let Some(v) = p.pinned {
+        t.pinned = Some(v);
+    }
+    if let Some(v) = &p.team_member_id {
+        t.team_member_id = Some(v.clone());
+    }
+    if let Some(v) = &p.team_member_ids {
+        t.team_member_ids = Some(v.clone());
+    }
+    if let Some(map) = &p.task_session_statuses {
+        for (k, v) in map {
+            t.task_session_statuses.insert(k.clone(), *v);
+        }
+    }
+    t.updated_at = now;
+}
+
+/// `notify:task_session_completed|failed` for every entry of `taskSessionStatuses` that
+/// changed to `completed` or `failed` between `before` and `after`.
+pub(crate) async fn notify_session_statuses(ctx: &Context, before: &Task, after: &Task) {
+    for (session_id, status) in &after.task_session_statuses {
+        if before.task_session_statuses.get(session_id) == Some(status) {
+            continue;
+        }
+        let notice = TaskSessionNotice {
+            task_id: after.id.clone(),
+            session_id: session_id.clone(),
+            title: after.title.clone(),
+            project_id: after.project_id.clone(),
+        };
+        match status {
+            TaskSessionStatus::Completed => {
+                ctx.emit(DomainEvent::NotifyTaskSessionCompleted(notice))
+                    .await
+            }
+            TaskSessionStatus::Failed => {
+                ctx.emit(DomainEvent::NotifyTaskSessionFailed(notice)).await
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::testing::*;
+
+    fn new_task(project: &str, title: &str) -> NewTask {
+        NewTask {
+            project_id: Some(project.into()),
+            title: Some(title.into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn create_requires_project_id_first() {
+        let m = Mocks::new();
+        let err = m
+            .services()
+            .tasks
+            .create(NewTask {
+                title: Some("x".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Project ID is required");
+    }
+
+    #[tokio::test]
+    async fn create_requires_title_before_project_lookup() {
+        let mut m = Mocks::new();
+        m.projects.expect_get().never();
+        let err = m
+            .services()
+            .tasks
+            .create(new_task("proj_1", "  "))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Task title is required");
+    }
+
+    #[tokio::test]
+    async fn create_requires_existing_project() {
+        let mut m = Mocks::new();
+        m.projects.expect_get().returning(|_| Ok(None));
+        let err = m
+            .services()
+            .tasks
+            .create(new_task("proj_1", "T"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Project with id 'proj_1' not found");
+    }
+
+    #[tokio::test]
+    async fn create_requires_existing_parent() {
+        let mut m = Mocks::new();
+        m.projects
+            .expect_get()
+            .returning(|id| Ok(Some(project(id))));
+        m.tasks.expect_get().returning(|_| Ok(None));
+        let mut input = new_task("proj_1", "T");
+        input.parent_id = Some("task_p".into());
+        let err = m.services().tasks.create(input).await.unwrap_err();
+        assert_eq!(err.to_string(), "Parent task with id 'task_p' not found");
+    }
+
+    #[tokio::test]
+    async fn create_sets_defaults_and_emits_created() {
+        let mut m = Mocks::new();
+        m.projects
+            .expect_get()
+            .returning(|id| Ok(Some(project(id))));
+        m.tasks.expect_create().returning(Ok);
+        let events = m.capture_events();
+        let t = m
+            .services()
+            .tasks
+            .create(new_task("proj_1", "  Build it "))
+            .await
+            .unwrap();
+        assert_eq!(t.title, "Build it");
+        assert_eq!(t.status, TaskStatus::Todo);
+        assert_eq!(t.priority, TaskPriority::Medium);
+        assert_eq!(t.parent_id, None);
+        assert_eq!((t.started_at, t.completed_at), (None, None));
+        assert!(t.session_ids.is_empty() && t.reference_task_ids.is_empty());
+        assert_eq!(events.names(), ["task:created"]);
+    }
+
+    fn user_patch(status: TaskStatus) -> TaskPatch {
+        TaskPatch {
+            status: Some(status),
+            ..Default::default()
+        }
+    }
+
+    fn mocks_with_task(t: Task) -> (Mocks, Cell<Task>) {
+        let mut m = Mocks::new();
+        let cell = Cell::new(t);
+        let (c1, c2) = (cell.clone(), cell.clone());
+        m.tasks.expect_get().returning(move |_| Ok(Some(c1.get())));
+        m.tasks.expect_update().returning(move |_, f| c2.update(f));
+        (m, cell)
+    }
+
+    #[tokio::test]
+    async fn in_progress_sets_started_at_once() {
+        let mut t = task("task_1", "proj_1");
+        t.started_at = Some(5);
+        let (mut m, _) = mocks_with_task(t);
+        m.capture_events();
+        let t = m
+            .services()
+            .tasks
+            .update("task_1", user_patch(TaskStatus::InProgress))
+            .await
+            .unwrap();
+        assert_eq!(t.started_at, Some(5));
+
+        let (mut m, _) = mocks_with_task(task("task_1", "proj_1"));
+        m.capture_events();
+        let t = m
+            .services()
+            .tasks
+            .update("task_1", user_patch(TaskStatus::InProgress))
+            .await
+            .unwrap();
+        assert_eq!(t.started_at, Some(NOW));
+    }
+
+    #[tokio::test]
+    async fn completed_at_is_stamped_on_entry_and_cleared_on_reopen() {
+        let (mut m, cell) = mocks_with_task(task("task_1", "proj_1"));
+        let events = m.capture_events();
+        let s = m.services();
+        let t = s
+            .tasks
+            .update("task_1", user_patch(TaskStatus::Completed))
+            .await
+            .unwrap();
+        assert_eq!(t.completed_at, Some(NOW));
+        assert_eq!(events.names(), ["task:updated", "notify:task_completed"]);
+        let t = s
+            .tasks
+            .update("task_1", user_patch(TaskStatus::InProgress))
+            .await
+            .unwrap();
+        assert_eq!(t.completed_at, None);
+        assert_eq!(cell.get().completed_at, None);
+    }
+
+    #[tokio::test]
+    async fn user_status_changes_emit_their_notify_event_once() {
+        for (status, name) in [
+            (TaskStatus::Cancelled, "notify:task_failed"),
+            (TaskStatus::InReview, "notify:task_in_review"),
+            (TaskStatus::Blocked, "notify:task_blocked"),
+        ] {
+            let (mut m, _) = mocks_with_task(task("task_1", "proj_1"));
+            let events = m.capture_events();
+            let s = m.services();
+            s.tasks.update("task_1", user_patch(status)).await.unwrap();
+            s.tasks.update("task_1", user_patch(status)).await.unwrap();
+            assert_eq!(events.names(), ["task:updated", name, "task:updated"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn blank_title_is_rejected() {
+        let (m, _) = mocks_with_task(task("task_1", "proj_1"));
+        let err = m
+            .services()
+            .tasks
+            .update(
+                "task_1",
+                TaskPatch {
+                    title: Some(" ".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Task title cannot be empty");
+    }
+
+    #[tokio::test]
+    async fn user_mode_merges_task_session_statuses_and_notifies_changed_keys() {
+        let mut t = task("task_1", "proj_1");
+        t.task_session_statuses
+            .insert("sess_a".into(), TaskSessionStatus::Working);
+        let (mut m, _) = mocks_with_task(t);
+        let events = m.capture_events();
+        let t = m
+            .services()
+            .tasks
+            .update(
+                "task_1",
+                TaskPatch {
+                    task_session_statuses: Some(BTreeMap::from([(
+                        "sess_b".to_string(),
+                        TaskSessionStatus::Failed,
+                    )])),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.task_session_statuses.len(), 2);
+        assert_eq!(
+            events.names(),
+            ["task:updated", "notify:task_session_failed"]
+        );
+    }
+
+    fn session_patch(session: &str, status: TaskSessionStatus) -> TaskPatch {
+        TaskPatch {
+            update_source: Some(UpdateSource::Session),
+            session_id: Some(session.into()),
+            session_status: Some(status),
+            status: Some(TaskStatus::Cancelled),
+            title: Some("ignored".into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn session_mode_sets_only_its_entry_and_ignores_other_fields() {
+        let mut t = task("task_1", "proj_1");
+        t.session_ids = vec!["sess_1".into()];
+        let (mut m, _) = mocks_with_task(t);
+        m.sessions
+            .expect_get()
+            .returning(|id| Ok(Some(session(id, "proj_1", &["task_1"]))));
+        let events = m.capture_events();
+        let t = m
+            .services()
+            .tasks
+            .update(
+                "task_1",
+                session_patch("sess_1", TaskSessionStatus::Completed),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            t.task_session_statuses.get("sess_1"),
+            Some(&TaskSessionStatus::Completed)
+        );
+        assert_eq!(t.status, TaskStatus::Todo);
+        assert_eq!(t.title, "Task task_1");
+        assert_eq!(
+            events.names(),
+            ["task:updated", "notify:task_session_completed"]
+        );
+    }
+
+    #[tokio::test]
+    async fn session_mode_without_status_is_a_silent_no_op() {
+        let (mut m, cell) = mocks_with_task(task("task_1", "proj_1"));
+        m.sessions
+            .expect_get()
+            .returning(|id| Ok(Some(session(id, "proj_1", &["task_1"]))));
+        let events = m.capture_events();
+        let mut p = session_patch("sess_1", TaskSessionStatus::Working);
+        p.session_status = None;
+        let t = m.services().tasks.update("task_1", p).await.unwrap();
+        assert_eq!(t.updated_at, 1_000);
+        assert_eq!(cell.get().updated_at, 1_000);
+        assert!(events.names().is_empty());
+    }
+
+    #[tokio::test]
+    async fn session_mode_with_unknown_session_is_not_found_and_changes_nothing() {
+        let (mut m, cell) = mocks_with_task(task("task_1", "proj_1"));
+        m.sessions.expect_get().returning(|_| Ok(None));
+        let err = m
+            .services()
+            .tasks
+            .update(
+                "task_1",
+                session_patch("sess_x", TaskSessionStatus::Working),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Session with id 'sess_x' not found");
+        assert!(cell.get().task_session_statuses.is_empty());
+    }
+
+    #[tokio::test]
+    async fn session_mode_auto_links_an_unlinked_session_first() {
+        let (mut m, _) = mocks_with_task(task("task_1", "proj_1"));
+        let sess = Cell::new(session("sess_1", "proj_1", &[]));
+        let (s1, s2) = (sess.clone(), sess.clone());
+        m.sessions
+            .expect_get()
+            .returning(move |_| Ok(Some(s1.get())));
+        m.sessions
+            .expect_update()
+            .returning(move |_, f| s2.update(f));
+        let events = m.capture_events();
+        let t = m
+            .services()
+            .tasks
+            .update(
+                "task_1",
+                session_patch("sess_1", TaskSessionStatus::Working),
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.session_ids, ["sess_1"]);
+        assert_eq!(sess.get().task_ids, ["task_1"]);
+        assert_eq!(sess.get().timeline[0].kind, "task_started");
+        assert_eq!(
+            events.names(),
+            ["session:task_added", "task:session_added", "task:updated"]
+        );
+    }
+
+    #[tokio::test]
+    async fn session_mode_refuses_cross_project_auto_link() {
+        let (mut m, _) = mocks_with_task(task("task_1", "proj_1"));
+        m.sessions
+            .expect_get()
+            .returning(|id| Ok(Some(session(id, "proj_other", &[]))));
+        let err = m
+            .services()
+            .tasks
+            .update(
+                "task_1",
+                session_patch("sess_1", TaskSessionStatus::Working),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 422);
+    }
+
+    #[tokio::test]
+    async fn delete_removes_descendants_deepest_first_and_unlinks_sessions() {
+        let mut m = Mocks::new();
+        let mut child = task("task_c", "proj_1");
+        child.parent_id = Some("task_p".into());
+        let mut grandchild = task("task_g", "proj_1");
+        grandchild.parent_id = Some("task_c".into());
+        grandchild.session_ids = vec!["sess_1".into()];
+        m.tasks
+            .expect_get()
+            .returning(|id| Ok(Some(task(id, "proj_1"))));
+        let (c, g) = (child.clone(), grandchild.clone());
+        m.tasks.expect_list().returning(move |f| {
+            Ok(match f.parent_id.clone().flatten().as_deref() {
+                Some("task_p") => vec![c.clone()],
+                Some("task_c") => vec![g.clone()],
+                _ => vec![],
+            })
+        });
+        m.sessions
+            .expect_update()
+            .returning(|id, f| apply(session(id, "proj_1", &["task_g"]), f));
+        let deleted = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let d = deleted.clone();
+        m.tasks.expect_delete().returning(move |id| {
+            d.lock().unwrap().push(id.to_string());
+            Ok(true)
+        });
+        let events = m.capture_events();
+        m.services().tasks.delete("task_p").await.unwrap();
+        assert_eq!(*deleted.lock().unwrap(), ["task_g", "task_c", "task_p"]);
+        assert_eq!(
+            events.names(),
+            [
+                "session:task_removed",
+                "task:session_removed",
+                "task:deleted",
+                "task:deleted",
+                "task:deleted"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn docs_keep_untargeted_and_own_docs_sorted_by_added_at() {
+        let mut m = Mocks::new();
+        m.tasks
+            .expect_get()
+            .returning(|id| Ok(Some(task(id, "proj_1"))));
+        m.sessions.expect_list().returning(|_| {
+            let mut s = session("sess_1", "proj_1", &["task_1"]);
+            let doc = |id: &str, task: Option<&str>, at| DocEntry {
+                id: id.into(),
+                title: id.into(),
+                file_path: "/f".into(),
+                content: None,
+                task_id: task.map(str::to_string),
+                added_at: at,
+                added_by: None,
+            };
+            s.docs = vec![
+                doc("d3", Some("task_1"), 30),
+                doc("d1", None, 10),
+                doc("dx", Some("task_other"), 5),
+            ];
+            Ok(vec![s])
+        });
+        let docs = m.services().tasks.docs("task_1").await.unwrap();
+        let ids: Vec<&str> = docs.iter().map(|d| d.doc.id.as_str()).collect();
+        assert_eq!(ids, ["d1", "d3"]);
+        assert_eq!(docs[0].session_name, "Session sess_1");
+    }
+
+    #[tokio::test]
+    async fn children_of_missing_task_is_not_found() {
+        let mut m = Mocks::new();
+        m.tasks.expect_get().returning(|_| Ok(None));
+        let err = m.services().tasks.children("task_x").await.unwrap_err();
+        assert_eq!(err.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn task_timeline_requires_message_and_session() {
+        let m = Mocks::new();
+        let s = m.services();
+        let err = s
+            .tasks
+            .add_timeline("task_1", Some("s"), None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "message is required");
+        let err = s
+            .tasks
+            .add_timeline("task_1", None, Some("m"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "sessionId is required");
+    }
+}
