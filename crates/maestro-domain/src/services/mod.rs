@@ -16,11 +16,15 @@ mod team_member;
 use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
-pub use mail::{InboxParams, MailService, SendMail, WaitParams};
+pub use mail::{
+    DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MailService, SendMail,
+    WAIT_TIMEOUT_RANGE, WaitParams,
+};
 pub use ordering::OrderingService;
 pub use project::{NewProject, ProjectPatch, ProjectService};
 pub use session::{
-    DocInput, NewSession, SessionPatch, SessionQuery, SessionService, TimelineInput,
+    DocInput, MAX_DOC_CONTENT, MAX_SESSION_EVENTS, MAX_TIMELINE_ENTRIES, MAX_TIMELINE_TYPE,
+    NewSession, SessionPatch, SessionQuery, SessionService, TimelineInput,
 };
 pub use task::{NewTask, TaskDoc, TaskPatch, TaskService};
 pub use team_member::{NewTeamMember, TeamMemberPatch, TeamMemberService};
