@@ -10,6 +10,7 @@ mod mail;
 mod ordering;
 mod project;
 mod session;
+mod spawn;
 mod task;
 mod team_member;
 
@@ -25,6 +26,9 @@ pub use project::{NewProject, ProjectPatch, ProjectService};
 pub use session::{
     DocInput, MAX_DOC_CONTENT, MAX_SESSION_EVENTS, MAX_TIMELINE_ENTRIES, MAX_TIMELINE_TYPE,
     NewSession, SessionPatch, SessionQuery, SessionService, TimelineInput,
+};
+pub use spawn::{
+    FLAG_ENV_KEYS, SECRET_ENV_KEYS, SpawnInput, SpawnOutcome, SpawnService, SpawnSettings,
 };
 pub use task::{NewTask, TaskDoc, TaskPatch, TaskService};
 pub use team_member::{NewTeamMember, TeamMemberPatch, TeamMemberService};

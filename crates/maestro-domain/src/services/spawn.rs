@@ -1,0 +1,578 @@
+//! Session spawn (API.md §6.1): validate everything, generate the manifest, then create the
+//! session, so a failure leaves nothing behind (DEFECTS R5).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::error::{DomainError, Result, SpawnErrorCode as Code};
+use crate::events::{DomainEvent, Link, SpawnRequest};
+use crate::model::{AgentMode, AgentTool, JsonObject, Session, SessionStatus, SpawnSource};
+use crate::ports::{ManifestGenerator, ManifestRequest};
+use crate::services::{Context, NewSession, SessionPatch, SessionService, TeamMemberService};
+use crate::validate;
+
+/// Environment variables that hold credentials. They are never stored in a session or put on
+/// the event bus (DEFECTS S3); a local, authenticated real-time connection adds them to
+/// `session:spawn` `envVars` at delivery time.
+pub const SECRET_ENV_KEYS: [&str; 4] = [
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+];
+
+/// Non-secret provider flags copied from the server environment into spawned sessions.
+pub const FLAG_ENV_KEYS: [&str; 2] = ["GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_GCA"];
+
+/// Where spawned agents find the server and its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpawnSettings {
+    pub server_url: String,
+    pub data_dir: String,
+    pub session_dir: String,
+    /// Values of [`FLAG_ENV_KEYS`] present in the server environment.
+    pub flags: BTreeMap<String, String>,
+}
+
+/// Body of `POST /api/sessions/spawn`, with enums still as text so each gets its own code.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpawnInput {
+    pub project_id: Option<String>,
+    /// `None` when absent or not an array of strings.
+    pub task_ids: Option<Vec<String>>,
+    pub mode: Option<String>,
+    pub spawn_source: Option<String>,
+    pub session_id: Option<String>,
+    pub session_name: Option<String>,
+    pub skills: Option<Vec<String>>,
+    pub context: Option<JsonObject>,
+    pub team_member_id: Option<String>,
+    pub team_member_ids: Option<Vec<String>>,
+    pub delegate_team_member_ids: Option<Vec<String>>,
+    pub agent_tool: Option<String>,
+    pub model: Option<String>,
+}
+
+/// What a successful spawn returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpawnOutcome {
+    pub session: Session,
+    pub manifest_path: String,
+}
+
+#[derive(Clone)]
+pub struct SpawnService {
+    ctx: Arc<Context>,
+    generator: Arc<dyn ManifestGenerator>,
+    settings: Arc<SpawnSettings>,
+}
+
+fn fail(code: Code, message: impl Into<String>) -> DomainError {
+    DomainError::spawn(code, message)
+}
+
+fn model_rank(model: &str) -> u8 {
+    match model {
+        "opus" => 3,
+        "sonnet" => 2,
+        "haiku" => 1,
+        _ => 0,
+    }
+}
+
+impl SpawnService {
+    pub fn new(
+        ctx: Arc<Context>,
+        generator: Arc<dyn ManifestGenerator>,
+        settings: SpawnSettings,
+    ) -> Self {
+        Self {
+            ctx,
+            generator,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn settings(&self) -> &SpawnSettings {
+        &self.settings
+    }
+
+    /// Runs the whole spawn flow; emits `session:updated`, `session:spawn`, then
+    /// `task:session_added` per task.
+    pub async fn spawn(&self, input: SpawnInput) -> Result<SpawnOutcome> {
+        let plan = self.validate(input).await?;
+        let manifest = self.generator.generate(&plan.request).await?;
+        let sessions = SessionService::new(self.ctx.clone());
+        let created = sessions
+            .create_linked(plan.new_session.clone(), "Started working on task")
+            .await;
+        let session = match created {
+            Ok(s) => s,
+            Err(e) => {
+                if let Err(d) = self.generator.discard(&plan.request.session_id).await {
+                    tracing::warn!(error = %d, "could not discard manifest of failed spawn");
+                }
+                return Err(e);
+            }
+        };
+        let mut env = BTreeMap::from([
+            ("MAESTRO_SESSION_ID".to_string(), session.id.clone()),
+            ("MAESTRO_MANIFEST_PATH".to_string(), manifest.path.clone()),
+            (
+                "MAESTRO_SERVER_URL".to_string(),
+                self.settings.server_url.clone(),
+            ),
+            (
+                "MAESTRO_MODE".to_string(),
+                plan.request.mode.as_str().to_string(),
+            ),
+            ("DATA_DIR".to_string(), self.settings.data_dir.clone()),
+            ("SESSION_DIR".to_string(), self.settings.session_dir.clone()),
+        ]);
+        env.extend(self.settings.flags.clone());
+        env.entry("GOOGLE_GENAI_USE_GCA".to_string())
+            .or_insert_with(|| "true".to_string());
+        let session = sessions
+            .update(
+                &session.id,
+                SessionPatch {
+                    env: Some(env.clone()),
+                    ..SessionPatch::default()
+                },
+            )
+            .await?;
+        let command = match plan.request.mode {
+            AgentMode::Coordinate => "maestro orchestrator init",
+            AgentMode::Execute => "maestro worker init",
+        };
+        self.ctx
+            .emit(DomainEvent::SessionSpawn(Box::new(SpawnRequest {
+                session: session.clone(),
+                command: command.to_string(),
+                cwd: plan.cwd,
+                env_vars: env,
+                manifest: manifest.content,
+                project_id: session.project_id.clone(),
+                task_ids: plan.request.task_ids.clone(),
+                spawn_source: plan.source,
+                parent_session_id: plan.parent,
+                is_spawn_created: true,
+            })))
+            .await;
+        for task_id in &session.task_ids {
+            self.ctx
+                .emit(DomainEvent::TaskSessionAdded(Link {
+                    task_id: task_id.clone(),
+                    session_id: session.id.clone(),
+                    project_id: session.project_id.clone(),
+                }))
+                .await;
+        }
+        Ok(SpawnOutcome {
+            session,
+            manifest_path: manifest.path,
+        })
+    }
+
+    /// Steps 1–4 and 6 of API.md §6.1, plus argument validation (DEFECTS S8, C12, C13).
+    async fn validate(&self, input: SpawnInput) -> Result<Plan> {
+        let project_id = input
+            .project_id
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| fail(Code::MissingProjectId, "projectId is required"))?;
+        let task_ids = input
+            .task_ids
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| fail(Code::InvalidTaskIds, "taskIds must be a non-empty array"))?;
+        let source = match input.spawn_source.as_deref() {
+            None => SpawnSource::Ui,
+            Some(s) => SpawnSource::parse(s).ok_or_else(|| {
+                fail(
+                    Code::InvalidSpawnSource,
+                    format!("spawnSource must be \"ui\" or \"session\", got \"{s}\""),
+                )
+            })?,
+        };
+        let parent = input.session_id.filter(|s| !s.is_empty());
+        if source == SpawnSource::Session && parent.is_none() {
+            return Err(fail(
+                Code::MissingSessionId,
+                "sessionId is required when spawnSource is \"session\"",
+            ));
+        }
+        let ports = &self.ctx.ports;
+        if let Some(parent_id) = &parent {
+            let exists =
+                validate::is_safe_id(parent_id) && ports.sessions.get(parent_id).await?.is_some();
+            if !exists {
+                return Err(fail(
+                    Code::ParentSessionNotFound,
+                    format!("Parent session '{parent_id}' not found"),
+                ));
+            }
+        }
+        // 1–2. Effective members and their defaults.
+        let members: Vec<String> = match (&input.team_member_ids, &input.team_member_id) {
+            (Some(ids), _) if !ids.is_empty() => ids.clone(),
+            (_, Some(id)) if !id.is_empty() => vec![id.clone()],
+            _ => Vec::new(),
+        };
+        let team = TeamMemberService::new(self.ctx.clone());
+        let mut found = Vec::new();
+        for id in &members {
+            validate::safe_id("teamMemberIds", id).map_err(|_| {
+                fail(
+                    Code::InvalidArgument,
+                    format!("invalid team member id '{id}'"),
+                )
+            })?;
+            match team.get(&project_id, id).await {
+                Ok(m) => found.push(m),
+                Err(DomainError::NotFound { .. }) => {}
+                Err(DomainError::Validation { message, .. }) => {
+                    return Err(fail(Code::InvalidArgument, message));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let member_mode = found.iter().find_map(|m| m.mode);
+        let member_model = found
+            .iter()
+            .filter_map(|m| m.model.clone())
+            .filter(|m| model_rank(m) > 0)
+            .max_by_key(|m| model_rank(m))
+            .or_else(|| found.iter().find_map(|m| m.model.clone()));
+        let member_tool = found.iter().find_map(|m| m.agent_tool);
+        // 3–4. Resolve and validate.
+        let mode = match input.mode.as_deref() {
+            Some(m) => AgentMode::parse(m).ok_or_else(|| {
+                fail(
+                    Code::InvalidMode,
+                    format!("mode must be \"execute\" or \"coordinate\", got \"{m}\""),
+                )
+            })?,
+            None => member_mode.unwrap_or(AgentMode::Execute),
+        };
+        let mut project_checked = false;
+        for task_id in &task_ids {
+            let task = if validate::is_safe_id(task_id) {
+                ports.tasks.get(task_id).await?
+            } else {
+                None
+            };
+            let Some(task) = task else {
+                return Err(DomainError::Spawn {
+                    code: Code::TaskNotFound,
+                    message: format!("Task '{task_id}' not found"),
+                    details: Some(json!({ "taskId": task_id })),
+                });
+            };
+            if task.project_id != project_id {
+                return Err(fail(
+                    Code::InvalidTaskIds,
+                    format!("Task '{task_id}' belongs to another project"),
+                ));
+            }
+            project_checked = true;
+        }
+        let project = if project_checked || validate::is_safe_id(&project_id) {
+            ports.projects.get(&project_id).await?
+        } else {
+            None
+        }
+        .ok_or_else(|| {
+            fail(
+                Code::ProjectNotFound,
+                format!("Project '{project_id}' not found"),
+            )
+        })?;
+        let model = input.model.filter(|m| !m.is_empty()).or(member_model);
+        if let Some(m) = &model
+            && !validate::is_safe_arg(m)
+        {
+            return Err(fail(Code::InvalidArgument, format!("invalid model '{m}'")));
+        }
+        let agent_tool = match input.agent_tool.as_deref() {
+            Some(t) => AgentTool::parse(t)
+                .ok_or_else(|| fail(Code::InvalidArgument, format!("invalid agentTool '{t}'")))?,
+            None => member_tool.unwrap_or(AgentTool::ClaudeCode),
+        };
+        let skills = input.skills.unwrap_or_default();
+        if let Some(bad) = skills.iter().find(|s| !validate::is_safe_arg(s)) {
+            return Err(fail(
+                Code::InvalidArgument,
+                format!("invalid skill '{bad}'"),
+            ));
+        }
+        let delegates = input.delegate_team_member_ids.unwrap_or_default();
+        if let Some(bad) = delegates.iter().find(|d| !validate::is_safe_id(d)) {
+            return Err(fail(
+                Code::InvalidArgument,
+                format!("invalid delegate team member id '{bad}'"),
+            ));
+        }
+        // 6. Reference tasks: ordered, de-duplicated union.
+        let mut reference_task_ids: Vec<String> = Vec::new();
+        for task_id in &task_ids {
+            if let Some(task) = ports.tasks.get(task_id).await? {
+                for r in task.reference_task_ids {
+                    if !reference_task_ids.contains(&r) {
+                        reference_task_ids.push(r);
+                    }
+                }
+            }
+        }
+        let session_id = self.ctx.new_id("sess");
+        let (team_member_ids, team_member_id) = match members.len() {
+            0 => (delegates, None),
+            1 => (delegates, Some(members[0].clone())),
+            _ => (members.clone(), None),
+        };
+        let name = input
+            .session_name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| {
+                let verb = match mode {
+                    AgentMode::Execute => "Execute",
+                    AgentMode::Coordinate => "Coordinate",
+                };
+                format!("{verb} for {}", task_ids[0])
+            });
+        let metadata = json!({
+            "skills": skills,
+            "spawnedBy": parent,
+            "spawnSource": source.as_str(),
+            "mode": mode.as_str(),
+            "teamMemberId": if members.len() == 1 { Value::String(members[0].clone()) } else { Value::Null },
+            "teamMemberIds": if members.is_empty() { Value::Null } else { json!(members) },
+            "context": input.context.unwrap_or_default(),
+        });
+        Ok(Plan {
+            request: ManifestRequest {
+                session_id: session_id.clone(),
+                mode,
+                project_id: project_id.clone(),
+                task_ids: task_ids.clone(),
+                skills,
+                model,
+                agent_tool,
+                reference_task_ids,
+                team_member_ids,
+                team_member_id,
+            },
+            new_session: NewSession {
+                id: Some(session_id),
+                project_id: Some(project_id),
+                task_ids: Some(task_ids),
+                task_id: None,
+                name: Some(name),
+                agent_id: None,
+                status: Some(SessionStatus::Spawning),
+                env: None,
+                metadata: metadata.as_object().cloned(),
+            },
+            cwd: project.working_dir,
+            source,
+            parent,
+        })
+    }
+}
+
+struct Plan {
+    request: ManifestRequest,
+    new_session: NewSession,
+    cwd: String,
+    source: SpawnSource,
+    parent: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{Manifest, MockManifestGenerator};
+    use crate::services::testing::*;
+
+    fn input() -> SpawnInput {
+        SpawnInput {
+            project_id: Some("proj_1".into()),
+            task_ids: Some(vec!["task_1".into()]),
+            ..Default::default()
+        }
+    }
+
+    fn settings() -> SpawnSettings {
+        SpawnSettings {
+            server_url: "http://localhost:3000".into(),
+            data_dir: "/d".into(),
+            session_dir: "/s".into(),
+            flags: BTreeMap::new(),
+        }
+    }
+
+    fn service(m: Mocks, generator: MockManifestGenerator) -> SpawnService {
+        let svc = m.services();
+        SpawnService::new(svc.context().clone(), Arc::new(generator), settings())
+    }
+
+    async fn code_of(m: Mocks, i: SpawnInput) -> &'static str {
+        let mut g = MockManifestGenerator::new();
+        g.expect_generate().never();
+        service(m, g).spawn(i).await.unwrap_err().code()
+    }
+
+    #[tokio::test]
+    async fn validation_codes_in_order() {
+        let mut i = input();
+        i.project_id = None;
+        assert_eq!(code_of(Mocks::new(), i).await, "missing_project_id");
+        let mut i = input();
+        i.task_ids = Some(vec![]);
+        assert_eq!(code_of(Mocks::new(), i).await, "invalid_task_ids");
+        let mut i = input();
+        i.spawn_source = Some("cli".into());
+        assert_eq!(code_of(Mocks::new(), i).await, "invalid_spawn_source");
+        let mut i = input();
+        i.spawn_source = Some("session".into());
+        assert_eq!(code_of(Mocks::new(), i).await, "missing_session_id");
+    }
+
+    #[tokio::test]
+    async fn parent_is_verified_even_for_ui_source() {
+        let mut m = Mocks::new();
+        m.sessions.expect_get().returning(|_| Ok(None));
+        let mut i = input();
+        i.session_id = Some("sess_parent".into());
+        assert_eq!(code_of(m, i).await, "parent_session_not_found");
+    }
+
+    #[tokio::test]
+    async fn bad_mode_then_missing_task_then_missing_project() {
+        let mut i = input();
+        i.mode = Some("yolo".into());
+        assert_eq!(code_of(Mocks::new(), i).await, "invalid_mode");
+
+        let mut m = Mocks::new();
+        m.tasks.expect_get().returning(|_| Ok(None));
+        let err = {
+            let mut g = MockManifestGenerator::new();
+            g.expect_generate().never();
+            service(m, g).spawn(input()).await.unwrap_err()
+        };
+        assert_eq!(err.code(), "task_not_found");
+        assert_eq!(err.status(), 404);
+
+        let mut m = Mocks::new();
+        m.tasks
+            .expect_get()
+            .returning(|id| Ok(Some(task(id, "proj_1"))));
+        m.projects.expect_get().returning(|_| Ok(None));
+        assert_eq!(code_of(m, input()).await, "project_not_found");
+    }
+
+    #[tokio::test]
+    async fn flag_like_model_is_refused() {
+        let mut m = Mocks::new();
+        m.tasks
+            .expect_get()
+            .returning(|id| Ok(Some(task(id, "proj_1"))));
+        m.projects
+            .expect_get()
+            .returning(|id| Ok(Some(project(id))));
+        let mut i = input();
+        i.model = Some("--output=/etc/x".into());
+        assert_eq!(code_of(m, i).await, "invalid_argument");
+    }
+
+    #[tokio::test]
+    async fn manifest_failure_creates_nothing() {
+        let mut m = Mocks::new();
+        m.tasks
+            .expect_get()
+            .returning(|id| Ok(Some(task(id, "proj_1"))));
+        m.projects
+            .expect_get()
+            .returning(|id| Ok(Some(project(id))));
+        m.sessions.expect_create().never();
+        m.bus.expect_publish().never();
+        let mut g = MockManifestGenerator::new();
+        g.expect_generate().returning(|_| {
+            Err(DomainError::spawn(
+                Code::ManifestGenerationFailed,
+                "cli exited 1",
+            ))
+        });
+        let err = service(m, g).spawn(input()).await.unwrap_err();
+        assert_eq!(err.code(), "manifest_generation_failed");
+        assert_eq!(err.status(), 500);
+    }
+
+    #[tokio::test]
+    async fn success_resolves_member_defaults_and_emits_in_order() {
+        let mut m = Mocks::new();
+        m.tasks.expect_get().returning(|id| {
+            let mut t = task(id, "proj_1");
+            t.reference_task_ids = vec!["task_r".into(), "task_r".into()];
+            Ok(Some(t))
+        });
+        m.projects
+            .expect_get()
+            .returning(|id| Ok(Some(project(id))));
+        m.team_members
+            .expect_get_override()
+            .returning(|_, _| Ok(None));
+        let store = Cell::new(None::<Session>);
+        let (a, b, c) = (store.clone(), store.clone(), store.clone());
+        m.sessions.expect_create().returning(move |s| {
+            *a.0.lock().unwrap() = Some(s.clone());
+            Ok(s)
+        });
+        m.sessions.expect_get().returning(move |_| Ok(b.get()));
+        m.sessions.expect_update().returning(move |_, f| {
+            let mut s = c.get().unwrap();
+            f(&mut s)?;
+            *c.0.lock().unwrap() = Some(s.clone());
+            Ok(s)
+        });
+        m.tasks.expect_update().returning(|id, f| {
+            let mut t = task(id, "proj_1");
+            f(&mut t)?;
+            Ok(t)
+        });
+        let events = m.capture_events();
+        let mut g = MockManifestGenerator::new();
+        g.expect_generate()
+            .withf(|r| {
+                r.mode == AgentMode::Coordinate
+                    && r.model.as_deref() == Some("sonnet")
+                    && r.reference_task_ids == ["task_r"]
+                    && r.team_member_id.as_deref() == Some("tm_proj_1_coordinator")
+            })
+            .returning(|r| {
+                Ok(Manifest {
+                    path: format!("/s/{}/manifest.json", r.session_id),
+                    content: json!({"ok": true}),
+                })
+            });
+        let mut i = input();
+        i.team_member_id = Some("tm_proj_1_coordinator".into());
+        let out = service(m, g).spawn(i).await.unwrap();
+        assert_eq!(out.session.status, SessionStatus::Spawning);
+        assert_eq!(out.session.name, "Coordinate for task_1");
+        assert_eq!(out.session.env["MAESTRO_MODE"], "coordinate");
+        assert_eq!(out.session.env["GOOGLE_GENAI_USE_GCA"], "true");
+        assert!(!out.session.env.contains_key("ANTHROPIC_API_KEY"));
+        let meta = out.session.metadata.clone().unwrap();
+        assert_eq!(meta["teamMemberId"], "tm_proj_1_coordinator");
+        assert_eq!(meta["spawnSource"], "ui");
+        assert_eq!(
+            events.names(),
+            ["session:updated", "session:spawn", "task:session_added"]
+        );
+        let spawn = events.data(1);
+        assert_eq!(spawn["command"], "maestro orchestrator init");
+        assert_eq!(spawn["_isSpawnCreated"], true);
+        assert_eq!(spawn["parentSessionId"], Value::Null);
+    }
+}
