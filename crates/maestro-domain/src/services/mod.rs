@@ -111,6 +111,11 @@ impl Context {
         }
     }
 
+    /// Becomes `true` when the server starts shutting down.
+    pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Publishes an event; a bus failure is logged, never fails the use case (EVENTS.md §1).
     pub async fn emit(&self, event: DomainEvent) {
         let name = event.name();

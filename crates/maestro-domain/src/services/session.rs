@@ -381,6 +381,53 @@ impl SessionService {
         }
     }
 
+    /// An agent stopped heartbeating: a `spawning`/`idle`/`working` session becomes `failed`
+    /// (timeline reason `agent_disconnected`) with `session:updated` and
+    /// `notify:session_failed`. The check-and-set is one atomic update, so with several
+    /// server instances reacting to the same expiry exactly one of them emits. Returns the
+    /// failed session, or `None` when there was nothing to do.
+    pub async fn mark_disconnected(&self, id: &str) -> Result<Option<Session>> {
+        let now = self.ctx.now();
+        let entry_id = self.ctx.new_id("evt");
+        let seen = Seen::new();
+        let result = self
+            .mutate(id, &|s: &mut Session| {
+                seen.keep(s);
+                if s.status.is_active() {
+                    s.status = SessionStatus::Failed;
+                    s.completed_at = Some(now);
+                    s.last_activity = now;
+                    push_capped(
+                        &mut s.timeline,
+                        TimelineEvent {
+                            id: entry_id.clone(),
+                            kind: "error".into(),
+                            timestamp: now,
+                            message: Some("Agent disconnected (no heartbeat)".into()),
+                            task_id: None,
+                            metadata: Some(json!({"reason": "agent_disconnected"})),
+                        },
+                        MAX_TIMELINE_ENTRIES,
+                    );
+                }
+                Ok(())
+            })
+            .await;
+        let session = match result {
+            Ok(s) => s,
+            Err(DomainError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let before = seen.take().unwrap_or_else(|| session.clone());
+        if before.status == session.status {
+            return Ok(None);
+        }
+        self.propagate_terminal(&session, SessionStatus::Failed)
+            .await?;
+        self.emit_updated(&before, &session).await;
+        Ok(Some(session))
+    }
+
     /// `DELETE /api/sessions/:id`: unlinks every task (with `task:session_removed`, DEFECTS
     /// C10), deletes the session and emits `session:deleted`. No timeline write (C22).
     pub async fn delete(&self, id: &str) -> Result<()> {
@@ -1173,6 +1220,52 @@ mod tests {
         assert_eq!(out.events.len(), MAX_SESSION_EVENTS);
         assert_eq!(out.events[0].id, "e1");
         assert_eq!(out.events.last().unwrap().kind, "file_modified");
+    }
+
+    #[tokio::test]
+    async fn disconnected_agent_fails_its_session_once() {
+        let mut m = Mocks::new();
+        let cell = session_cell(&mut m, session("sess_1", "proj_1", &[]));
+        let events = m.capture_events();
+        let svc = m.services();
+        let failed = svc
+            .sessions
+            .mark_disconnected("sess_1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(failed.status, SessionStatus::Failed);
+        assert_eq!(
+            failed.timeline.last().unwrap().metadata.as_ref().unwrap()["reason"],
+            "agent_disconnected"
+        );
+        assert!(
+            svc.sessions
+                .mark_disconnected("sess_1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(cell.get().status, SessionStatus::Failed);
+        assert_eq!(events.names(), ["session:updated", "notify:session_failed"]);
+    }
+
+    #[tokio::test]
+    async fn disconnect_of_finished_session_changes_nothing() {
+        let mut m = Mocks::new();
+        let mut s = session("sess_1", "proj_1", &[]);
+        s.status = SessionStatus::Completed;
+        session_cell(&mut m, s);
+        let events = m.capture_events();
+        assert!(
+            m.services()
+                .sessions
+                .mark_disconnected("sess_1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(events.names().is_empty());
     }
 
     #[tokio::test]

@@ -1,0 +1,481 @@
+//! The one place that reads configuration: environment variables with the original server's
+//! names (STORAGE.md §6), each also settable as a flag (`maestro-server --help`). Everything is
+//! validated here, at start-up, with a message naming the variable.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Maestro Server: coordination hub for fleets of AI coding agents.
+///
+/// Every option can be given as a flag or as the environment variable shown in brackets.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "maestro-server", version, about, long_about = None)]
+pub struct Args {
+    /// Listen port (1-65535).
+    #[arg(long, env = "PORT", default_value = "3000")]
+    pub port: String,
+
+    /// Listen address. Anything but loopback requires MAESTRO_API_TOKEN.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// URL agents use to reach this server [default: http://localhost:<PORT>].
+    #[arg(long, env = "SERVER_URL")]
+    pub server_url: Option<String>,
+
+    /// Data directory (FileSystem repositories; `server-url` file; modals).
+    #[arg(long, env = "DATA_DIR", default_value = "~/.maestro/data")]
+    pub data_dir: String,
+
+    /// Where spawned sessions' manifests are written.
+    #[arg(long, env = "SESSION_DIR", default_value = "~/.maestro/sessions")]
+    pub session_dir: String,
+
+    /// Skills directory (`<dir>/<skill>/SKILL.md`).
+    #[arg(long, env = "SKILLS_DIR", default_value = "~/.claude/skills")]
+    pub skills_dir: String,
+
+    /// The maestro CLI used to generate spawn manifests [default: `maestro` on PATH].
+    #[arg(long, env = "MAESTRO_CLI_PATH", default_value = "maestro")]
+    pub cli_path: String,
+
+    /// Seconds before a manifest generation is killed.
+    #[arg(long, env = "MANIFEST_TIMEOUT_SECS", default_value = "60")]
+    pub manifest_timeout_secs: String,
+
+    /// Bearer token every client must send (`Authorization: Bearer …` or `?token=`).
+    /// Required when HOST is not loopback or EXTERNAL_URL/CLOUDFLARE_TUNNEL_URL is set.
+    #[arg(long, env = "MAESTRO_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Extra allowed browser origins, comma-separated (`*` = any origin; not recommended).
+    #[arg(long, env = "CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+
+    /// Public URL of this server (e.g. the Cloudflare Tunnel hostname); allowed as an origin.
+    #[arg(long, env = "EXTERNAL_URL")]
+    pub external_url: Option<String>,
+
+    /// Alias of EXTERNAL_URL used by the tunnel docs.
+    #[arg(long, env = "CLOUDFLARE_TUNNEL_URL")]
+    pub cloudflare_tunnel_url: Option<String>,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value = "8388608")]
+    pub max_body_bytes: String,
+
+    /// What to do with a corrupt data file at start-up: `skip` (report, keep a .corrupt copy)
+    /// or `refuse` (do not start).
+    #[arg(long, env = "CORRUPT_FILES", default_value = "skip")]
+    pub corrupt_files: String,
+
+    /// Log threshold: error, warn, info or debug.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Log line format: pretty or compact.
+    #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
+    pub log_format: String,
+
+    /// `true` forces LOG_LEVEL=debug.
+    #[arg(long, env = "DEBUG", default_value = "false")]
+    pub debug: String,
+
+    /// Accepted for compatibility with the desktop launcher: development, production or test.
+    #[arg(long, env = "NODE_ENV", default_value = "development")]
+    pub node_env: String,
+
+    /// Use Redis for events, presence, locks (and mail, see MAIL_BACKEND).
+    #[arg(long, env = "REDIS_ENABLED", default_value = "false")]
+    pub redis_enabled: String,
+
+    /// Redis connection URL.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key and channel.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "maestro:")]
+    pub redis_key_prefix: String,
+
+    /// Use Supabase (PostgREST, Auth, Storage) for durable data.
+    #[arg(long, env = "SUPABASE_ENABLED", default_value = "false")]
+    pub supabase_enabled: String,
+
+    /// `https://<ref>.supabase.co`.
+    #[arg(long, env = "SUPABASE_URL")]
+    pub supabase_url: Option<String>,
+
+    /// Supabase anon key.
+    #[arg(long, env = "SUPABASE_ANON_KEY", hide_env_values = true)]
+    pub supabase_anon_key: Option<String>,
+
+    /// Supabase service-role key.
+    #[arg(long, env = "SUPABASE_SERVICE_ROLE_KEY", hide_env_values = true)]
+    pub supabase_service_role_key: Option<String>,
+
+    /// Mail storage: fs, redis or supabase [default: supabase if enabled, else redis if
+    /// enabled, else fs].
+    #[arg(long, env = "MAIL_BACKEND")]
+    pub mail_backend: Option<String>,
+}
+
+/// Mail storage backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailBackend {
+    Fs,
+    Redis,
+    Supabase,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub server_url: String,
+    pub data_dir: PathBuf,
+    pub session_dir: PathBuf,
+    pub skills_dir: PathBuf,
+    pub cli_path: PathBuf,
+    pub manifest_timeout: Duration,
+    pub api_token: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub allow_any_origin: bool,
+    pub external_url: Option<String>,
+    pub max_body_bytes: usize,
+    pub refuse_corrupt: bool,
+    pub log_level: String,
+    pub compact_logs: bool,
+    pub redis_enabled: bool,
+    pub supabase_enabled: bool,
+    pub mail_backend: MailBackend,
+}
+
+/// A configuration error, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+fn boolean(var: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        other => Err(err(var, format!("expected true or false, got '{other}'"))),
+    }
+}
+
+/// `~` at the start becomes the home directory.
+pub fn expand_home(p: &str, home: Option<&Path>) -> PathBuf {
+    match (p.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) => {
+            let rest = rest.trim_start_matches(['/', '\\']);
+            if rest.is_empty() {
+                home.to_path_buf()
+            } else {
+                home.join(rest)
+            }
+        }
+        _ => PathBuf::from(p),
+    }
+}
+
+fn url_origin(var: &'static str, url: &str) -> Result<String, ConfigError> {
+    let url = url.trim().trim_end_matches('/');
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| err(var, format!("'{url}' is not an absolute URL")))?;
+    if !matches!(scheme, "http" | "https") {
+        return Err(err(
+            var,
+            format!("'{url}' must start with http:// or https://"),
+        ));
+    }
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return Err(err(var, format!("'{url}' has no host")));
+    }
+    Ok(format!("{scheme}://{host}"))
+}
+
+impl Config {
+    /// Validates parsed arguments.
+    pub fn from_args(a: Args, home: Option<&Path>) -> Result<Self, ConfigError> {
+        let port: u16 = a
+            .port
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                err(
+                    "PORT",
+                    format!("'{}' is not a port number (1-65535)", a.port),
+                )
+            })?;
+        let host_text = if a.host.trim() == "localhost" {
+            "127.0.0.1"
+        } else {
+            a.host.trim()
+        };
+        let host: IpAddr = host_text
+            .parse()
+            .map_err(|_| err("HOST", format!("'{}' is not an IP address", a.host)))?;
+        let server_url = match a.server_url.filter(|s| !s.trim().is_empty()) {
+            Some(u) => {
+                url_origin("SERVER_URL", &u)?;
+                u.trim().trim_end_matches('/').to_string()
+            }
+            None => format!("http://localhost:{port}"),
+        };
+        let manifest_timeout = a
+            .manifest_timeout_secs
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| err("MANIFEST_TIMEOUT_SECS", "expected 1-3600 seconds"))?;
+        let max_body_bytes = a
+            .max_body_bytes
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1024)
+            .ok_or_else(|| err("MAX_BODY_BYTES", "expected a number of bytes ≥ 1024"))?;
+        let refuse_corrupt = match a.corrupt_files.trim() {
+            "skip" => false,
+            "refuse" => true,
+            other => {
+                return Err(err(
+                    "CORRUPT_FILES",
+                    format!("expected skip or refuse, got '{other}'"),
+                ));
+            }
+        };
+        let mut log_level = a.log_level.trim().to_ascii_lowercase();
+        if !matches!(log_level.as_str(), "error" | "warn" | "info" | "debug") {
+            return Err(err(
+                "LOG_LEVEL",
+                format!("expected error, warn, info or debug, got '{log_level}'"),
+            ));
+        }
+        if boolean("DEBUG", &a.debug)? {
+            log_level = "debug".into();
+        }
+        let compact_logs = match a.log_format.trim() {
+            "pretty" => false,
+            "compact" => true,
+            other => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("expected pretty or compact, got '{other}'"),
+                ));
+            }
+        };
+        if !matches!(a.node_env.trim(), "development" | "production" | "test") {
+            return Err(err("NODE_ENV", "expected development, production or test"));
+        }
+        let external_url = match (a.external_url, a.cloudflare_tunnel_url) {
+            (Some(u), _) | (None, Some(u)) if !u.trim().is_empty() => {
+                Some(url_origin("EXTERNAL_URL", &u)?)
+            }
+            _ => None,
+        };
+        let api_token = a.api_token.filter(|t| !t.is_empty());
+        if let Some(t) = &api_token
+            && t.len() < 16
+        {
+            return Err(err("MAESTRO_API_TOKEN", "must be at least 16 characters"));
+        }
+        if api_token.is_none() {
+            if !host.is_loopback() {
+                return Err(err(
+                    "MAESTRO_API_TOKEN",
+                    format!(
+                        "HOST={host} is reachable from the network; set a token or bind 127.0.0.1"
+                    ),
+                ));
+            }
+            if external_url.is_some() {
+                return Err(err(
+                    "MAESTRO_API_TOKEN",
+                    "EXTERNAL_URL/CLOUDFLARE_TUNNEL_URL exposes the server; set a token",
+                ));
+            }
+        }
+        let mut allowed_origins = default_origins(port);
+        let mut allow_any_origin = false;
+        if let Some(list) = a.cors_origins {
+            for o in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                if o == "*" {
+                    allow_any_origin = true;
+                } else {
+                    allowed_origins.push(o.trim_end_matches('/').to_string());
+                }
+            }
+        }
+        if let Some(u) = &external_url {
+            allowed_origins.push(u.clone());
+        }
+        allowed_origins.push(url_origin("SERVER_URL", &server_url)?);
+        allowed_origins.sort();
+        allowed_origins.dedup();
+        let redis_enabled = boolean("REDIS_ENABLED", &a.redis_enabled)?;
+        let supabase_enabled = boolean("SUPABASE_ENABLED", &a.supabase_enabled)?;
+        let mail_backend = match a.mail_backend.as_deref().map(str::trim) {
+            None | Some("") => {
+                if supabase_enabled {
+                    MailBackend::Supabase
+                } else if redis_enabled {
+                    MailBackend::Redis
+                } else {
+                    MailBackend::Fs
+                }
+            }
+            Some("fs") => MailBackend::Fs,
+            Some("redis") => MailBackend::Redis,
+            Some("supabase") => MailBackend::Supabase,
+            Some(other) => {
+                return Err(err(
+                    "MAIL_BACKEND",
+                    format!("expected fs, redis or supabase, got '{other}'"),
+                ));
+            }
+        };
+        if redis_enabled || mail_backend == MailBackend::Redis {
+            return Err(err(
+                "REDIS_ENABLED",
+                "the Redis adapters are not part of this build yet; unset REDIS_ENABLED/MAIL_BACKEND=redis",
+            ));
+        }
+        if supabase_enabled || mail_backend == MailBackend::Supabase {
+            return Err(err(
+                "SUPABASE_ENABLED",
+                "the Supabase adapters are not part of this build yet; unset SUPABASE_ENABLED/MAIL_BACKEND=supabase",
+            ));
+        }
+        Ok(Self {
+            host,
+            port,
+            server_url,
+            data_dir: expand_home(&a.data_dir, home),
+            session_dir: expand_home(&a.session_dir, home),
+            skills_dir: expand_home(&a.skills_dir, home),
+            cli_path: expand_home(&a.cli_path, home),
+            manifest_timeout,
+            api_token,
+            allowed_origins,
+            allow_any_origin,
+            external_url,
+            max_body_bytes,
+            refuse_corrupt,
+            log_level,
+            compact_logs,
+            redis_enabled,
+            supabase_enabled,
+            mail_backend,
+        })
+    }
+
+    /// Listen address.
+    pub fn bind_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// The desktop app's origins (DEFECTS S2).
+fn default_origins(port: u16) -> Vec<String> {
+    let mut v = vec![
+        "tauri://localhost".to_string(),
+        "http://tauri.localhost".to_string(),
+        "https://tauri.localhost".to_string(),
+    ];
+    let mut ports = vec![1420, 3000, 5173];
+    if !ports.contains(&port) {
+        ports.push(port);
+    }
+    for scheme in ["http", "https"] {
+        for host in ["localhost", "127.0.0.1"] {
+            for p in &ports {
+                v.push(format!("{scheme}://{host}:{p}"));
+            }
+        }
+    }
+    v
+}
+
+/// Loopback default host, for tests.
+pub const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut v = vec!["maestro-server"];
+        v.extend_from_slice(args);
+        Config::from_args(Args::parse_from(v), Some(Path::new("/home/u")))
+    }
+
+    #[test]
+    fn defaults_are_embedded_and_loopback() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.host, LOOPBACK);
+        assert_eq!(c.port, 3000);
+        assert_eq!(c.data_dir, PathBuf::from("/home/u/.maestro/data"));
+        assert_eq!(c.server_url, "http://localhost:3000");
+        assert_eq!(c.mail_backend, MailBackend::Fs);
+        assert!(c.allowed_origins.contains(&"tauri://localhost".to_string()));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(parse(&["--port", "abc"]).unwrap_err().var, "PORT");
+        assert_eq!(parse(&["--port", "0"]).unwrap_err().var, "PORT");
+        assert_eq!(
+            parse(&["--log-level", "loud"]).unwrap_err().var,
+            "LOG_LEVEL"
+        );
+        assert_eq!(parse(&["--host", "nowhere"]).unwrap_err().var, "HOST");
+        assert_eq!(
+            parse(&["--mail-backend", "x"]).unwrap_err().var,
+            "MAIL_BACKEND"
+        );
+    }
+
+    #[test]
+    fn network_exposure_requires_a_token() {
+        assert_eq!(
+            parse(&["--host", "0.0.0.0"]).unwrap_err().var,
+            "MAESTRO_API_TOKEN"
+        );
+        assert_eq!(
+            parse(&["--external-url", "https://m.example.com"])
+                .unwrap_err()
+                .var,
+            "MAESTRO_API_TOKEN"
+        );
+        let c = parse(&["--host", "0.0.0.0", "--api-token", "0123456789abcdef"]).unwrap();
+        assert!(c.api_token.is_some());
+    }
+
+    #[test]
+    fn cors_origins_extend_the_allow_list() {
+        let c = parse(&["--cors-origins", "https://a.example, *"]).unwrap();
+        assert!(c.allowed_origins.contains(&"https://a.example".to_string()));
+        assert!(c.allow_any_origin);
+    }
+}

@@ -1,0 +1,185 @@
+//! # maestro-server
+//!
+//! The thin binary crate: reads [`config`], opens the adapters chosen by it, wires the domain
+//! services and serves the HTTP edge. Everything else lives in the library crates.
+
+pub mod config;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use maestro_domain::ids::{RandomIds, SystemClock};
+use maestro_domain::ports::{EventBus, Presence};
+use maestro_domain::services::{
+    FLAG_ENV_KEYS, HostInfo, Ports, SECRET_ENV_KEYS, Services, SpawnService, SpawnSettings,
+};
+use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
+use maestro_http::{AppState, CliManifestGenerator, HttpConfig};
+use maestro_memory::{MemoryEventBus, MemoryPresence, TokenAuth};
+
+use crate::config::Config;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot open the data directory: {0}")]
+    Storage(#[from] maestro_fs::FsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The running pieces, for the binary and for tests.
+pub struct Wired {
+    pub state: AppState,
+    pub store: FsStore,
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Opens the adapters and builds the application state; logs one line per port.
+pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired, StartError> {
+    let policy = if cfg.refuse_corrupt {
+        CorruptPolicy::Refuse
+    } else {
+        CorruptPolicy::Skip
+    };
+    let store = FsStore::open(FsConfig::new(&cfg.data_dir).with_corrupt_policy(policy)).await?;
+    let dir = cfg.data_dir.display();
+    for port in [
+        "ProjectRepo",
+        "TaskRepo",
+        "SessionRepo",
+        "MailRepo",
+        "TeamMemberRepo",
+        "OrderingRepo",
+    ] {
+        tracing::info!(port, adapter = "filesystem", data_dir = %dir, "port wired");
+    }
+    let bus: Arc<dyn EventBus> = Arc::new(MemoryEventBus::new());
+    tracing::info!(port = "EventBus", adapter = "in-memory", "port wired");
+    let presence: Arc<dyn Presence> = Arc::new(MemoryPresence::new());
+    tracing::info!(port = "Presence", adapter = "in-memory", "port wired");
+    let auth = Arc::new(TokenAuth::new(cfg.api_token.clone()));
+    tracing::info!(
+        port = "Auth",
+        adapter = if cfg.api_token.is_some() {
+            "bearer-token"
+        } else {
+            "loopback-only (no token)"
+        },
+        "port wired"
+    );
+    let ports = Ports {
+        projects: store.projects(),
+        tasks: store.tasks(),
+        sessions: store.sessions(),
+        mail: store.mail(),
+        team_members: store.team_members(),
+        orderings: store.orderings(),
+        bus,
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(RandomIds),
+    };
+    let services = Services::new(
+        ports,
+        HostInfo {
+            hostname: hostname(),
+            platform: HostInfo::node_platform(std::env::consts::OS),
+        },
+    );
+    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let generator = CliManifestGenerator {
+        program: cfg.cli_path.clone(),
+        session_dir: abs(&cfg.session_dir),
+        data_dir: abs(&cfg.data_dir),
+        server_url: cfg.server_url.clone(),
+        timeout: cfg.manifest_timeout,
+    };
+    tracing::info!(port = "ManifestGenerator", adapter = "cli", program = %cfg.cli_path.display(), "port wired");
+    let pick = |keys: &[&str]| -> BTreeMap<String, String> {
+        keys.iter()
+            .filter_map(|k| env.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect()
+    };
+    let spawn = SpawnService::new(
+        services.context().clone(),
+        Arc::new(generator),
+        SpawnSettings {
+            server_url: cfg.server_url.clone(),
+            data_dir: abs(&cfg.data_dir).display().to_string(),
+            session_dir: abs(&cfg.session_dir).display().to_string(),
+            flags: pick(&FLAG_ENV_KEYS),
+        },
+    );
+    let http = HttpConfig {
+        body_limit: cfg.max_body_bytes,
+        allowed_origins: cfg.allowed_origins.clone(),
+        allow_any_origin: cfg.allow_any_origin,
+        require_auth: cfg.api_token.is_some(),
+        data_dir: cfg.data_dir.clone(),
+        skills_dir: cfg.skills_dir.clone(),
+        spawn_secrets: pick(&SECRET_ENV_KEYS),
+    };
+    let state = AppState::new(services, spawn, auth, presence, http);
+    Ok(Wired { state, store })
+}
+
+/// Fails sessions whose agent stopped heartbeating (presence expiry), until the stream ends.
+pub fn watch_presence(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let mut expired = state.presence().expirations();
+    let services = state.services().clone();
+    tokio::spawn(async move {
+        while let Some(session_id) = expired.next().await {
+            match services.sessions.mark_disconnected(&session_id).await {
+                Ok(Some(_)) => {
+                    tracing::warn!(session = %session_id, "agent disconnected; session failed")
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(session = %session_id, error = %e, "could not fail disconnected session")
+                }
+            }
+        }
+    })
+}
+
+/// Binds, writes `DATA_DIR/server-url`, and serves until `shutdown` resolves.
+pub async fn run(
+    cfg: Config,
+    env: BTreeMap<String, String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let wired = wire(&cfg, &env).await?;
+    let addr = cfg.bind_addr();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(%local, server_url = %cfg.server_url, "listening");
+    let url_file = cfg.data_dir.join("server-url");
+    if let Err(e) = tokio::fs::write(&url_file, cfg.server_url.as_bytes()).await {
+        tracing::warn!(path = %url_file.display(), error = %e, "could not write server-url");
+    }
+    let watcher = watch_presence(&wired.state);
+    let result = maestro_http::serve(listener, wired.state, shutdown).await;
+    watcher.abort();
+    drop(wired.store);
+    tracing::info!("stopped");
+    result.map_err(StartError::Serve)
+}

@@ -1,0 +1,86 @@
+//! `maestro-server` binary: configuration, logging, signals.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use maestro_server::config::{Args, Config};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let home = std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(std::path::PathBuf::from);
+    let cfg = match Config::from_args(args, home.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("maestro-server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if cfg.compact_logs {
+        builder.compact().init();
+    } else {
+        builder.init();
+    }
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("maestro-server: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(maestro_server::run(cfg, env, shutdown_signal()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("maestro-server: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM; a second one, or 10 s of draining, forces exit 1.
+async fn shutdown_signal() {
+    wait_for_signal().await;
+    tracing::info!("shutting down: draining requests (send the signal again to force)");
+    tokio::spawn(async {
+        tokio::select! {
+            _ = wait_for_signal() => tracing::warn!("second signal: forcing exit"),
+            _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("drain timed out: forcing exit"),
+        }
+        std::process::exit(1);
+    });
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

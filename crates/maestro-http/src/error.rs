@@ -1,0 +1,122 @@
+//! The one place where domain errors become HTTP responses (API.md §1.1).
+//!
+//! Every error body is E1-compatible: `{error: true, statusCode, code, message, details?}`.
+//! Spawn errors keep their lowercase codes (E5); mail validation keeps the E3 messages.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maestro_domain::{DomainError, FieldError};
+use serde_json::{Value, json};
+
+/// Which of the original's validation messages a schema error gets on mail routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Body,
+    Params,
+    Query,
+}
+
+impl Part {
+    fn message(self) -> &'static str {
+        match self {
+            Part::Body => "Invalid request body",
+            Part::Params => "Invalid URL parameters",
+            Part::Query => "Invalid query parameters",
+        }
+    }
+}
+
+/// Errors of the HTTP edge.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A request that could not be parsed at all (malformed JSON, wrong types, bad enum).
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        details: Vec<FieldError>,
+    },
+    /// Schema validation of a strict (mail) route, E3.
+    #[error("{}", part.message())]
+    Schema {
+        part: Part,
+        details: Vec<FieldError>,
+    },
+    #[error("request body too large (limit {limit} bytes)")]
+    TooLarge { limit: usize },
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Route {method} {path} not found")]
+    RouteNotFound { method: String, path: String },
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>, details: Vec<FieldError>) -> Self {
+        Self::BadRequest {
+            message: message.into(),
+            details,
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, Option<Value>) {
+        let details = |d: &[FieldError]| {
+            if d.is_empty() {
+                None
+            } else {
+                serde_json::to_value(d).ok()
+            }
+        };
+        match self {
+            ApiError::Domain(e) => {
+                let status =
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let d = match e {
+                    DomainError::Validation { details: d, .. } => details(d),
+                    DomainError::Spawn { details, .. } => details.clone(),
+                    _ => None,
+                };
+                (status, e.code(), d)
+            }
+            ApiError::BadRequest { details: d, .. } => {
+                (StatusCode::BAD_REQUEST, "VALIDATION_ERROR", details(d))
+            }
+            ApiError::Schema { details: d, .. } => (
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                Some(serde_json::to_value(d).unwrap_or(Value::Null)),
+            ),
+            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", None),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                None,
+            ),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN", None),
+            ApiError::RouteNotFound { .. } => (StatusCode::NOT_FOUND, "NOT_FOUND", None),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, details) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), error = %self, "request failed");
+        }
+        let mut body = json!({
+            "error": true,
+            "statusCode": status.as_u16(),
+            "code": code,
+            "message": self.to_string(),
+        });
+        if let Some(d) = details {
+            body["details"] = d;
+        }
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

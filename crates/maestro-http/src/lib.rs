@@ -1,0 +1,82 @@
+//! # maestro-http
+//!
+//! The HTTP edge of Maestro Server: every REST route of the original (API.md), the raw
+//! WebSocket bridge (EVENTS.md §4), origin/auth checks, the OpenAPI document and the CLI
+//! runner used by spawn. Handlers are thin: parse, call a domain service, map the result.
+//! Errors become HTTP responses in one place, [`error`].
+
+pub mod error;
+pub mod extract;
+pub mod manifest;
+pub mod modal;
+pub mod normalize;
+pub mod routes;
+pub mod security;
+pub mod skills;
+pub mod state;
+pub mod ws;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::Method;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use tower::Layer;
+use tower::util::MapRequestLayer;
+
+pub use error::ApiError;
+pub use manifest::CliManifestGenerator;
+pub use state::{AppState, DEFAULT_BODY_LIMIT, HttpConfig};
+
+/// The router with every route, the origin/auth middleware and the raw WebSocket fallback.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config().body_limit;
+    routes::api()
+        .into_router()
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(from_fn_with_state(state.clone(), security::authenticate))
+        .layer(from_fn_with_state(state.clone(), security::cors))
+        .with_state(state)
+}
+
+/// WebSocket upgrades on any path go to the raw bridge; anything else unmatched is a JSON 404.
+async fn fallback(
+    State(state): State<AppState>,
+    trusted: ws::TrustedLocal,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    method: Method,
+    req: Request,
+) -> Response {
+    match upgrade {
+        Ok(ws) => ws::upgrade(State(state), trusted, ws).await,
+        Err(_) => ApiError::RouteNotFound {
+            method: method.to_string(),
+            path: req.uri().path().to_string(),
+        }
+        .into_response(),
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; then pending mail waits answer `[]`,
+/// WebSocket clients are closed and in-flight requests drain.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let services = state.services().clone();
+    let app = MapRequestLayer::new(normalize::normalize::<axum::body::Body>).layer(router(state));
+    let make = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+    axum::serve(listener, make)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            services.begin_shutdown();
+        })
+        .await
+}

@@ -1,0 +1,226 @@
+//! Health, WebSocket status, skills, orderings, workflow templates and presence.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::routing::{get, post, put};
+use maestro_domain::DomainError;
+use maestro_domain::builtin::workflow_templates;
+use maestro_domain::model::{AgentMode, EntityType, Ordering, WorkflowTemplate};
+use maestro_domain::ports::PresenceEntry;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Query};
+use crate::routes::Api;
+use crate::state::AppState;
+
+pub(super) fn routes(api: Api) -> Api {
+    api.add(Method::GET, "/health", "meta", "Liveness", get(health))
+        .add(
+            Method::GET,
+            "/ws-status",
+            "meta",
+            "Connected real-time clients",
+            get(ws_status),
+        )
+        .add(
+            Method::GET,
+            "/api/skills",
+            "skills",
+            "List skills",
+            get(skills),
+        )
+        .add(
+            Method::GET,
+            "/api/skills/{id}",
+            "skills",
+            "Get a skill",
+            get(skill),
+        )
+        .add(
+            Method::GET,
+            "/api/skills/mode/{mode}",
+            "skills",
+            "Skills for a mode",
+            get(skills_for_mode),
+        )
+        .add(
+            Method::POST,
+            "/api/skills/{id}/reload",
+            "skills",
+            "Reload a skill from disk",
+            post(reload_skill),
+        )
+        .add(
+            Method::GET,
+            "/api/ordering/{entity_type}/{project_id}",
+            "ordering",
+            "Get a UI ordering",
+            get(ordering),
+        )
+        .add(
+            Method::PUT,
+            "/api/ordering/{entity_type}/{project_id}",
+            "ordering",
+            "Save a UI ordering",
+            put(save_ordering),
+        )
+        .add(
+            Method::GET,
+            "/api/workflow-templates",
+            "templates",
+            "List workflow templates",
+            get(templates),
+        )
+        .add(
+            Method::GET,
+            "/api/workflow-templates/{id}",
+            "templates",
+            "Get a workflow template",
+            get(template),
+        )
+        .add(
+            Method::GET,
+            "/api/presence",
+            "presence",
+            "Live agent sessions",
+            get(presence),
+        )
+}
+
+async fn health(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "timestamp": s.services().context().now(),
+        "uptime": s.0.started.elapsed().as_secs_f64(),
+    }))
+}
+
+async fn ws_status(State(s): State<AppState>) -> Json<Value> {
+    let n = s.ws_clients();
+    let clients: Vec<Value> = (0..n)
+        .map(|_| json!({"readyState": 1, "readyStateText": "OPEN"}))
+        .collect();
+    Json(json!({"connectedClients": n, "clients": clients}))
+}
+
+async fn skills(State(s): State<AppState>) -> Json<Vec<Value>> {
+    Json(s.0.skills.list().iter().map(|k| k.list_item()).collect())
+}
+
+fn skill_not_found(id: &str) -> ApiError {
+    DomainError::not_found("Skill", id).into()
+}
+
+async fn skill(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let skill = s.0.skills.load(&id)?.ok_or_else(|| skill_not_found(&id))?;
+    Ok(Json(skill.detail()))
+}
+
+async fn skills_for_mode(
+    State(s): State<AppState>,
+    Path(mode): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    let mode = AgentMode::parse(&mode).ok_or_else(|| {
+        DomainError::invalid_field("mode", "mode must be \"execute\" or \"coordinate\"")
+    })?;
+    let items =
+        s.0.skills
+            .list()
+            .into_iter()
+            .filter(|k| (k.kind() == "mode") == (mode == AgentMode::Coordinate))
+            .map(|k| k.mode_item())
+            .collect();
+    Ok(Json(items))
+}
+
+async fn reload_skill(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let skill =
+        s.0.skills
+            .reload(&id)?
+            .ok_or_else(|| skill_not_found(&id))?;
+    let mut v = skill.mode_item();
+    v["id"] = json!(skill.id);
+    v["reloaded"] = json!(true);
+    Ok(Json(v))
+}
+
+fn entity_type(v: &str) -> ApiResult<EntityType> {
+    EntityType::parse(v).ok_or_else(|| {
+        DomainError::invalid_field("entityType", "entityType must be \"task\" or \"session\"")
+            .into()
+    })
+}
+
+async fn ordering(
+    State(s): State<AppState>,
+    Path((kind, project)): Path<(String, String)>,
+) -> ApiResult<Json<Ordering>> {
+    let kind = entity_type(&kind)?;
+    Ok(Json(s.services().orderings.get(&project, kind).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderingBody {
+    ordered_ids: Option<Value>,
+}
+
+async fn save_ordering(
+    State(s): State<AppState>,
+    Path((kind, project)): Path<(String, String)>,
+    Body(b): Body<OrderingBody>,
+) -> ApiResult<Json<Ordering>> {
+    let kind = entity_type(&kind)?;
+    let ids: Vec<String> = match b.ordered_ids {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                _ => Err(()),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|_| {
+                DomainError::invalid_field("orderedIds", "orderedIds must be an array of strings")
+            })?,
+        _ => {
+            return Err(
+                DomainError::invalid_field("orderedIds", "orderedIds must be an array").into(),
+            );
+        }
+    };
+    Ok(Json(
+        s.services().orderings.save(&project, kind, ids).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ModeQuery {
+    mode: Option<String>,
+}
+
+async fn templates(Query(q): Query<ModeQuery>) -> Json<Vec<WorkflowTemplate>> {
+    let mode = q.mode.as_deref().and_then(AgentMode::parse);
+    Json(
+        workflow_templates()
+            .iter()
+            .filter(|t| mode.is_none_or(|m| t.mode == m))
+            .cloned()
+            .collect(),
+    )
+}
+
+async fn template(Path(id): Path<String>) -> ApiResult<Json<WorkflowTemplate>> {
+    workflow_templates()
+        .iter()
+        .find(|t| t.id == id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| DomainError::not_found("Template", id).into())
+}
+
+async fn presence(State(s): State<AppState>) -> ApiResult<Json<Vec<PresenceEntry>>> {
+    Ok(Json(s.presence().alive().await?))
+}

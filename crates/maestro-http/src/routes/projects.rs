@@ -1,0 +1,110 @@
+//! `/api/projects` (API.md §4).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post, put};
+use maestro_domain::model::Project;
+use maestro_domain::services::{NewProject, ProjectPatch};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiResult;
+use crate::extract::Body;
+use crate::routes::Api;
+use crate::state::AppState;
+
+pub(super) fn routes(api: Api) -> Api {
+    api.add(
+        Method::GET,
+        "/api/projects",
+        "projects",
+        "List projects",
+        get(list),
+    )
+    .add(
+        Method::POST,
+        "/api/projects",
+        "projects",
+        "Create a project",
+        post(create),
+    )
+    .add(
+        Method::GET,
+        "/api/projects/{id}",
+        "projects",
+        "Get a project",
+        get(one),
+    )
+    .add(
+        Method::PUT,
+        "/api/projects/{id}",
+        "projects",
+        "Update name, workingDir, description",
+        put(update),
+    )
+    .add(
+        Method::DELETE,
+        "/api/projects/{id}",
+        "projects",
+        "Delete an empty project",
+        delete(remove),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProjectBody {
+    name: Option<String>,
+    working_dir: Option<String>,
+    description: Option<String>,
+}
+
+async fn list(State(s): State<AppState>) -> ApiResult<Json<Vec<Project>>> {
+    Ok(Json(s.services().projects.list().await?))
+}
+
+async fn create(
+    State(s): State<AppState>,
+    Body(b): Body<ProjectBody>,
+) -> ApiResult<(StatusCode, Json<Project>)> {
+    let p = s
+        .services()
+        .projects
+        .create(NewProject {
+            name: b.name,
+            working_dir: b.working_dir,
+            description: b.description,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Project>> {
+    Ok(Json(s.services().projects.get(&id).await?))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<ProjectBody>,
+) -> ApiResult<Json<Project>> {
+    let p = s
+        .services()
+        .projects
+        .update(
+            &id,
+            ProjectPatch {
+                name: b.name,
+                working_dir: b.working_dir,
+                description: b.description,
+            },
+        )
+        .await?;
+    Ok(Json(p))
+}
+
+async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    s.services().projects.delete(&id).await?;
+    Ok(Json(json!({"success": true, "id": id})))
+}

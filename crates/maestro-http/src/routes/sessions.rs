@@ -1,0 +1,581 @@
+//! `/api/sessions` (API.md §6) and the agent heartbeat.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, patch, post};
+use maestro_domain::DomainError;
+use maestro_domain::events::{DomainEvent, ModalAction, ModalClosed, ModalShown};
+use maestro_domain::model::{
+    DocEntry, JsonObject, NeedsInput, Session, SessionEvent, SessionStatus, TimelineEvent,
+};
+use maestro_domain::ports::Heartbeat;
+use maestro_domain::services::{
+    DocInput, NewSession, SessionPatch, SessionQuery, SpawnInput, TimelineInput,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Query};
+use crate::routes::Api;
+use crate::state::AppState;
+
+/// Presence time-to-live of one heartbeat (agents beat every 10 s).
+pub const HEARTBEAT_TTL: Duration = Duration::from_secs(15);
+
+pub(super) fn routes(api: Api) -> Api {
+    const T: &str = "sessions";
+    api.add(
+        Method::POST,
+        "/api/sessions",
+        T,
+        "Create (register) a session",
+        post(create),
+    )
+    .add(
+        Method::GET,
+        "/api/sessions",
+        T,
+        "List sessions (projectId, taskId, status, active)",
+        get(list),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/spawn",
+        T,
+        "Spawn an agent session",
+        post(spawn),
+    )
+    .add(
+        Method::GET,
+        "/api/sessions/{id}",
+        T,
+        "Get a session",
+        get(one),
+    )
+    .add(
+        Method::PATCH,
+        "/api/sessions/{id}",
+        T,
+        "Update a session",
+        patch(update),
+    )
+    .add(
+        Method::DELETE,
+        "/api/sessions/{id}",
+        T,
+        "Delete a session",
+        delete(remove),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/events",
+        T,
+        "Append a session event",
+        post(add_event),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/timeline",
+        T,
+        "Append a timeline entry",
+        post(add_timeline),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/docs",
+        T,
+        "Attach a doc",
+        post(add_doc),
+    )
+    .add(
+        Method::GET,
+        "/api/sessions/{id}/docs",
+        T,
+        "List the session's docs",
+        get(docs),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/tasks/{task_id}",
+        T,
+        "Link a task",
+        post(link),
+    )
+    .add(
+        Method::DELETE,
+        "/api/sessions/{id}/tasks/{task_id}",
+        T,
+        "Unlink a task",
+        delete(unlink),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/modal",
+        T,
+        "Show a modal in the UI",
+        post(modal),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/modal/{modal_id}/actions",
+        T,
+        "A user action in a modal",
+        post(modal_action),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/modal/{modal_id}/close",
+        T,
+        "A modal was closed",
+        post(modal_close),
+    )
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/heartbeat",
+        T,
+        "Agent liveness heartbeat",
+        post(heartbeat),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    id: Option<String>,
+    project_id: Option<String>,
+    task_ids: Option<Vec<String>>,
+    task_id: Option<String>,
+    name: Option<String>,
+    agent_id: Option<String>,
+    status: Option<SessionStatus>,
+    env: Option<BTreeMap<String, String>>,
+    metadata: Option<JsonObject>,
+}
+
+async fn create(
+    State(s): State<AppState>,
+    Body(b): Body<CreateBody>,
+) -> ApiResult<(StatusCode, Json<Session>)> {
+    let session = s
+        .services()
+        .sessions
+        .create(NewSession {
+            id: b.id,
+            project_id: b.project_id,
+            task_ids: b.task_ids,
+            task_id: b.task_id,
+            name: b.name,
+            agent_id: b.agent_id,
+            status: b.status,
+            env: b.env,
+            metadata: b.metadata,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    project_id: Option<String>,
+    task_id: Option<String>,
+    status: Option<String>,
+    active: Option<String>,
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<Session>>> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(SessionStatus::parse(v).ok_or_else(|| {
+            ApiError::bad_request(
+                format!("Invalid query parameters: unknown status \"{v}\""),
+                vec![],
+            )
+        })?),
+    };
+    let query = SessionQuery {
+        project_id: q.project_id.filter(|p| !p.is_empty()),
+        task_id: q.task_id.filter(|t| !t.is_empty()),
+        status,
+        active: q.active.as_deref() == Some("true"),
+    };
+    Ok(Json(s.services().sessions.list(&query).await?))
+}
+
+async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Session>> {
+    Ok(Json(s.services().sessions.get(&id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PatchBody {
+    task_ids: Option<Vec<String>>,
+    status: Option<SessionStatus>,
+    agent_id: Option<String>,
+    env: Option<BTreeMap<String, String>>,
+    events: Option<Vec<JsonObject>>,
+    timeline: Option<Vec<JsonObject>>,
+    needs_input: Option<NeedsInput>,
+}
+
+/// Fills a client-sent list entry's missing `id`/`timestamp` and parses it.
+fn entry<T: serde::de::DeserializeOwned>(
+    s: &AppState,
+    mut o: JsonObject,
+    field: &str,
+    i: usize,
+) -> ApiResult<T> {
+    let ctx = s.services().context();
+    o.entry("id")
+        .or_insert_with(|| Value::String(ctx.new_id("evt")));
+    o.entry("timestamp").or_insert_with(|| json!(ctx.now()));
+    serde_json::from_value(Value::Object(o)).map_err(|e| {
+        let path = format!("{field}.{i}");
+        ApiError::bad_request(
+            format!("Invalid request body: {path}: {e}"),
+            vec![maestro_domain::FieldError::new(path, e.to_string())],
+        )
+    })
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<PatchBody>,
+) -> ApiResult<Json<Session>> {
+    let events = match b.events {
+        Some(list) => Some(
+            list.into_iter()
+                .enumerate()
+                .map(|(i, o)| entry::<SessionEvent>(&s, o, "events", i))
+                .collect::<ApiResult<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    let timeline = match b.timeline {
+        Some(list) => Some(
+            list.into_iter()
+                .enumerate()
+                .map(|(i, o)| entry::<TimelineEvent>(&s, o, "timeline", i))
+                .collect::<ApiResult<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    let session = s
+        .services()
+        .sessions
+        .update(
+            &id,
+            SessionPatch {
+                task_ids: b.task_ids,
+                status: b.status,
+                agent_id: b.agent_id,
+                env: b.env,
+                events,
+                timeline,
+                needs_input: b.needs_input,
+            },
+        )
+        .await?;
+    Ok(Json(session))
+}
+
+async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    s.services().sessions.delete(&id).await?;
+    if let Err(e) = s.presence().remove(&id).await {
+        tracing::warn!(session = %id, error = %e, "could not clear presence of deleted session");
+    }
+    Ok(Json(json!({"success": true, "id": id})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EventBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    data: Option<Value>,
+}
+
+async fn add_event(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<EventBody>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(
+        s.services()
+            .sessions
+            .add_event(&id, b.kind.as_deref(), b.data)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimelineBody {
+    message: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    task_id: Option<String>,
+    metadata: Option<Value>,
+}
+
+async fn add_timeline(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<TimelineBody>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(
+        s.services()
+            .sessions
+            .add_timeline(
+                &id,
+                TimelineInput {
+                    message: b.message,
+                    kind: b.kind,
+                    task_id: b.task_id,
+                    metadata: b.metadata,
+                },
+            )
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DocBody {
+    title: Option<String>,
+    file_path: Option<String>,
+    content: Option<String>,
+    task_id: Option<String>,
+}
+
+async fn add_doc(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<DocBody>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(
+        s.services()
+            .sessions
+            .add_doc(
+                &id,
+                DocInput {
+                    title: b.title,
+                    file_path: b.file_path,
+                    content: b.content,
+                    task_id: b.task_id,
+                },
+            )
+            .await?,
+    ))
+}
+
+async fn docs(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<DocEntry>>> {
+    Ok(Json(s.services().sessions.docs(&id).await?))
+}
+
+async fn link(
+    State(s): State<AppState>,
+    Path((id, task_id)): Path<(String, String)>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(s.services().sessions.link_task(&id, &task_id).await?))
+}
+
+async fn unlink(
+    State(s): State<AppState>,
+    Path((id, task_id)): Path<(String, String)>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(
+        s.services().sessions.unlink_task(&id, &task_id).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModalBody {
+    modal_id: Option<String>,
+    html: Option<String>,
+    title: Option<String>,
+    file_path: Option<String>,
+}
+
+async fn modal(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<ModalBody>,
+) -> ApiResult<Json<Value>> {
+    let modal_id = b
+        .modal_id
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| DomainError::invalid_field("modalId", "modalId is required"))?;
+    let html = b
+        .html
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| DomainError::invalid_field("html", "html content is required"))?;
+    maestro_domain::validate::safe_id("modalId", &modal_id)?;
+    let session = s.services().sessions.get(&id).await?;
+    let path = s.0.modals.save(&id, &modal_id, &html).await?;
+    let ctx = s.services().context();
+    ctx.emit(DomainEvent::SessionModal(ModalShown {
+        session_id: id.clone(),
+        modal_id: modal_id.clone(),
+        title: b
+            .title
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "Agent Modal".into()),
+        html,
+        file_path: b.file_path.filter(|f| !f.is_empty()).unwrap_or(path),
+        timestamp: ctx.now(),
+        project_id: session.project_id,
+    }))
+    .await;
+    Ok(Json(json!({
+        "success": true,
+        "modalId": modal_id,
+        "sessionId": id,
+        "message": "Modal sent to UI",
+    })))
+}
+
+/// The session, if it exists and showed this modal (DEFECTS S7).
+async fn shown_modal(s: &AppState, id: &str, modal_id: &str) -> ApiResult<Session> {
+    let session = s.services().sessions.get(id).await?;
+    if !s.0.modals.shown_by(id, modal_id).await {
+        return Err(DomainError::not_found("Modal", modal_id).into());
+    }
+    Ok(session)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ActionBody {
+    action: Option<String>,
+    data: Option<Value>,
+}
+
+async fn modal_action(
+    State(s): State<AppState>,
+    Path((id, modal_id)): Path<(String, String)>,
+    Body(b): Body<ActionBody>,
+) -> ApiResult<Json<Value>> {
+    let action = b
+        .action
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| DomainError::invalid_field("action", "action is required"))?;
+    let session = shown_modal(&s, &id, &modal_id).await?;
+    let ctx = s.services().context();
+    ctx.emit(DomainEvent::SessionModalAction(ModalAction {
+        session_id: id,
+        modal_id: modal_id.clone(),
+        action: action.clone(),
+        data: b.data.unwrap_or_else(|| json!({})),
+        timestamp: ctx.now(),
+        project_id: session.project_id,
+    }))
+    .await;
+    Ok(Json(
+        json!({"success": true, "modalId": modal_id, "action": action}),
+    ))
+}
+
+async fn modal_close(
+    State(s): State<AppState>,
+    Path((id, modal_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let session = shown_modal(&s, &id, &modal_id).await?;
+    let ctx = s.services().context();
+    ctx.emit(DomainEvent::SessionModalClosed(ModalClosed {
+        session_id: id,
+        modal_id: modal_id.clone(),
+        timestamp: ctx.now(),
+        project_id: session.project_id,
+    }))
+    .await;
+    Ok(Json(json!({"success": true, "modalId": modal_id})))
+}
+
+fn text(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+fn texts(v: &Value, k: &str) -> Option<Vec<String>> {
+    v.get(k)?
+        .as_array()?
+        .iter()
+        .map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Parses the spawn body leniently so each bad field gets its own spawn code.
+pub(crate) fn spawn_input(b: &Value) -> SpawnInput {
+    let enum_text = |k: &str| match b.get(k) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    SpawnInput {
+        project_id: text(b, "projectId"),
+        task_ids: texts(b, "taskIds"),
+        mode: enum_text("mode"),
+        spawn_source: enum_text("spawnSource"),
+        session_id: text(b, "sessionId"),
+        session_name: text(b, "sessionName"),
+        skills: texts(b, "skills"),
+        context: b.get("context").and_then(Value::as_object).cloned(),
+        team_member_id: text(b, "teamMemberId"),
+        team_member_ids: texts(b, "teamMemberIds"),
+        delegate_team_member_ids: texts(b, "delegateTeamMemberIds"),
+        agent_tool: enum_text("agentTool"),
+        model: text(b, "model"),
+    }
+}
+
+async fn spawn(
+    State(s): State<AppState>,
+    Body(b): Body<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if !b.is_object() {
+        return Err(ApiError::bad_request(
+            "Invalid request body: expected an object",
+            vec![],
+        ));
+    }
+    let out = s.spawn_service().spawn(spawn_input(&b)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "success": true,
+            "sessionId": out.session.id,
+            "manifestPath": out.manifest_path,
+            "message": "Spawn request sent to Agent Maestro",
+            "session": out.session,
+        })),
+    ))
+}
+
+async fn heartbeat(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let session = s.services().sessions.get(&id).await?;
+    let now = s.services().context().now();
+    s.presence()
+        .heartbeat(
+            &Heartbeat {
+                session_id: id.clone(),
+                project_id: session.project_id,
+                last_seen: now,
+            },
+            HEARTBEAT_TTL,
+        )
+        .await?;
+    Ok(Json(json!({
+        "success": true,
+        "sessionId": id,
+        "ttlMs": HEARTBEAT_TTL.as_millis() as u64,
+        "expiresAt": now + HEARTBEAT_TTL.as_millis() as i64,
+    })))
+}

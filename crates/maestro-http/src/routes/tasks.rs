@@ -1,0 +1,246 @@
+//! `/api/tasks` (API.md §5).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, patch, post};
+use maestro_domain::model::{Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource};
+use maestro_domain::ports::TaskFilter;
+use maestro_domain::services::{NewTask, TaskDoc, TaskPatch};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Query};
+use crate::routes::Api;
+use crate::state::AppState;
+
+pub(super) fn routes(api: Api) -> Api {
+    api.add(
+        Method::GET,
+        "/api/tasks",
+        "tasks",
+        "List tasks (projectId, status, parentId filters)",
+        get(list),
+    )
+    .add(
+        Method::POST,
+        "/api/tasks",
+        "tasks",
+        "Create a task",
+        post(create),
+    )
+    .add(
+        Method::GET,
+        "/api/tasks/{id}",
+        "tasks",
+        "Get a task",
+        get(one),
+    )
+    .add(
+        Method::PATCH,
+        "/api/tasks/{id}",
+        "tasks",
+        "Update a task (user or session mode)",
+        patch(update),
+    )
+    .add(
+        Method::DELETE,
+        "/api/tasks/{id}",
+        "tasks",
+        "Delete a task and its descendants",
+        delete(remove),
+    )
+    .add(
+        Method::POST,
+        "/api/tasks/{id}/timeline",
+        "tasks",
+        "Add a session timeline entry about this task",
+        post(timeline),
+    )
+    .add(
+        Method::GET,
+        "/api/tasks/{id}/docs",
+        "tasks",
+        "Docs of the task's sessions",
+        get(docs),
+    )
+    .add(
+        Method::GET,
+        "/api/tasks/{id}/children",
+        "tasks",
+        "Direct children",
+        get(children),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    project_id: Option<String>,
+    status: Option<String>,
+    parent_id: Option<String>,
+}
+
+async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Task>>> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(TaskStatus::parse(v).ok_or_else(|| {
+            ApiError::bad_request(
+                format!("Invalid query parameters: unknown status \"{v}\""),
+                vec![],
+            )
+        })?),
+    };
+    let filter = TaskFilter {
+        project_id: q.project_id.filter(|p| !p.is_empty()),
+        status,
+        parent_id: q
+            .parent_id
+            .map(|p| if p == "null" { None } else { Some(p) }),
+        session_id: None,
+    };
+    Ok(Json(s.services().tasks.list(&filter).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    project_id: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    priority: Option<TaskPriority>,
+    parent_id: Option<String>,
+    initial_prompt: Option<String>,
+    skill_ids: Option<Vec<String>>,
+    reference_task_ids: Option<Vec<String>>,
+    team_member_id: Option<String>,
+    team_member_ids: Option<Vec<String>>,
+}
+
+async fn create(
+    State(s): State<AppState>,
+    Body(b): Body<CreateBody>,
+) -> ApiResult<(StatusCode, Json<Task>)> {
+    let t = s
+        .services()
+        .tasks
+        .create(NewTask {
+            project_id: b.project_id,
+            title: b.title,
+            description: b.description,
+            priority: b.priority,
+            parent_id: b.parent_id,
+            initial_prompt: b.initial_prompt,
+            skill_ids: b.skill_ids,
+            reference_task_ids: b.reference_task_ids,
+            team_member_id: b.team_member_id,
+            team_member_ids: b.team_member_ids,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Task>> {
+    Ok(Json(s.services().tasks.get(&id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PatchBody {
+    update_source: Option<UpdateSource>,
+    session_id: Option<String>,
+    session_status: Option<TaskSessionStatus>,
+    title: Option<String>,
+    description: Option<String>,
+    priority: Option<TaskPriority>,
+    status: Option<TaskStatus>,
+    session_ids: Option<Vec<String>>,
+    skill_ids: Option<Vec<String>>,
+    agent_ids: Option<Vec<String>>,
+    reference_task_ids: Option<Vec<String>>,
+    pinned: Option<bool>,
+    team_member_id: Option<String>,
+    team_member_ids: Option<Vec<String>>,
+    task_session_statuses: Option<BTreeMap<String, TaskSessionStatus>>,
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<PatchBody>,
+) -> ApiResult<Json<Task>> {
+    let t = s
+        .services()
+        .tasks
+        .update(
+            &id,
+            TaskPatch {
+                update_source: b.update_source,
+                session_id: b.session_id,
+                session_status: b.session_status,
+                title: b.title,
+                description: b.description,
+                priority: b.priority,
+                status: b.status,
+                session_ids: b.session_ids,
+                skill_ids: b.skill_ids,
+                agent_ids: b.agent_ids,
+                reference_task_ids: b.reference_task_ids,
+                pinned: b.pinned,
+                team_member_id: b.team_member_id,
+                team_member_ids: b.team_member_ids,
+                task_session_statuses: b.task_session_statuses,
+            },
+        )
+        .await?;
+    Ok(Json(t))
+}
+
+async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    s.services().tasks.delete(&id).await?;
+    Ok(Json(json!({"success": true, "id": id})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimelineBody {
+    message: Option<String>,
+    session_id: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn timeline(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<TimelineBody>,
+) -> ApiResult<Json<Value>> {
+    let kind = b.kind.clone().unwrap_or_else(|| "progress".into());
+    s.services()
+        .tasks
+        .add_timeline(
+            &id,
+            b.session_id.as_deref(),
+            b.message.as_deref(),
+            Some(&kind),
+        )
+        .await?;
+    Ok(Json(json!({
+        "success": true,
+        "taskId": id,
+        "sessionId": b.session_id,
+        "message": b.message,
+        "type": kind,
+    })))
+}
+
+async fn docs(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<TaskDoc>>> {
+    Ok(Json(s.services().tasks.docs(&id).await?))
+}
+
+async fn children(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<Task>>> {
+    Ok(Json(s.services().tasks.children(&id).await?))
+}

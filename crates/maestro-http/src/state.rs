@@ -1,0 +1,104 @@
+//! Shared state of the HTTP edge.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use maestro_domain::ports::{Auth, Presence};
+use maestro_domain::services::{Services, SpawnService};
+
+use crate::modal::ModalStore;
+use crate::skills::SkillStore;
+use crate::ws::WsRegistry;
+
+/// Largest accepted request body by default (DEFECTS O2: ≥ 5 MB).
+pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+static BODY_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_BODY_LIMIT);
+
+/// The configured body limit, for error messages.
+pub(crate) fn body_limit_hint() -> usize {
+    BODY_LIMIT.load(Ordering::Relaxed)
+}
+
+/// Settings of the HTTP edge (built by the server app from its configuration).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub body_limit: usize,
+    /// Exact origins allowed for CORS and WebSocket upgrades.
+    pub allowed_origins: Vec<String>,
+    /// `CORS_ORIGINS=*`: any origin (explicit opt-in; never the default).
+    pub allow_any_origin: bool,
+    /// Whether every request needs a credential the `Auth` port accepts.
+    pub require_auth: bool,
+    pub data_dir: PathBuf,
+    pub skills_dir: PathBuf,
+    /// Provider keys from the server environment, delivered only in `session:spawn` frames to
+    /// trusted local connections (DEFECTS S3).
+    pub spawn_secrets: std::collections::BTreeMap<String, String>,
+}
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub services: Services,
+    pub spawn: SpawnService,
+    pub auth: Arc<dyn Auth>,
+    pub presence: Arc<dyn Presence>,
+    pub config: HttpConfig,
+    pub modals: ModalStore,
+    pub skills: SkillStore,
+    pub ws: WsRegistry,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(
+        services: Services,
+        spawn: SpawnService,
+        auth: Arc<dyn Auth>,
+        presence: Arc<dyn Presence>,
+        config: HttpConfig,
+    ) -> Self {
+        BODY_LIMIT.store(config.body_limit, Ordering::Relaxed);
+        Self(Arc::new(Inner {
+            modals: ModalStore::new(config.data_dir.join("modals")),
+            skills: SkillStore::new(config.skills_dir.clone()),
+            ws: WsRegistry::default(),
+            started: Instant::now(),
+            services,
+            spawn,
+            auth,
+            presence,
+            config,
+        }))
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.0.services
+    }
+
+    pub fn spawn_service(&self) -> &SpawnService {
+        &self.0.spawn
+    }
+
+    pub fn auth(&self) -> &Arc<dyn Auth> {
+        &self.0.auth
+    }
+
+    pub fn presence(&self) -> &Arc<dyn Presence> {
+        &self.0.presence
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.0.config
+    }
+
+    /// Number of open raw WebSocket clients.
+    pub fn ws_clients(&self) -> usize {
+        self.0.ws.count()
+    }
+}
