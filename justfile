@@ -1,0 +1,30 @@
+# Maestro Server tasks. `just --list` shows them.
+
+# Run the server on its embedded defaults.
+run:
+    cargo run --release -p maestro-server
+
+# The whole test suite (the command CI runs).
+test:
+    cargo test --workspace
+
+# Formatting and lints, as required before every commit.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# API docs of every crate, warnings as errors.
+doc:
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# FileSystem start-up benchmark (results go to docs/BENCHMARKS.md by hand).
+bench-fs:
+    cargo bench -p maestro-fs
+
+# Everything CI does, from a fresh machine.
+ci:
+    bash .ci/run
