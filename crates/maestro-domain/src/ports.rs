@@ -118,7 +118,7 @@ pub struct SessionFilter {
     pub project_id: Option<String>,
     /// Sessions whose `taskIds` contains this id.
     pub task_id: Option<String>,
-    /// Sessions whose status is one of these.
+    /// Sessions whose status is one of these (`Some(vec![])` matches nothing).
     pub statuses: Option<Vec<SessionStatus>>,
 }
 
@@ -245,7 +245,10 @@ pub struct PresenceEntry {
 ///   at least once per lapse, soon after it lapsed (adapters reconcile missed notifications,
 ///   so consumers must be idempotent). A `remove`d session produces no expiration.
 /// - With several server processes each one may see the same expiration; consumers make
-///   their reaction exactly-once through an atomic conditional update.
+///   their reaction exactly-once through an atomic conditional update. An expiration may also
+///   arrive for a session that heartbeated again just after its TTL lapsed; consumers must
+///   tolerate that.
+/// - `PresenceEntry::expires_at` is the last heartbeat's `last_seen` plus its `ttl`.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Presence: Send + Sync {

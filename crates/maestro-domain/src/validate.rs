@@ -27,12 +27,15 @@ pub fn safe_id(field: &str, id: &str) -> Result<()> {
     }
 }
 
-/// Whether `s` is a safe CLI argument value such as a model or skill name: `^[A-Za-z0-9._:-]+$`
-/// and not starting with `-` (DEFECTS S8).
+/// Whether `s` is a safe CLI argument value such as a model or skill name: `^[A-Za-z0-9._:-]+$`,
+/// not starting with `-` (DEFECTS S8) and not `.` or `..` (skill names become path segments in
+/// the CLI, DEFECTS S4).
 pub fn is_safe_arg(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 200
         && !s.starts_with('-')
+        && s != "."
+        && s != ".."
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
@@ -55,5 +58,6 @@ mod tests {
         assert!(is_safe_arg("claude-sonnet-4.5"));
         assert!(!is_safe_arg("--output"));
         assert!(!is_safe_arg("a b"));
+        assert!(!is_safe_arg(".."));
     }
 }

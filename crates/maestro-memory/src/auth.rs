@@ -1,0 +1,150 @@
+//! [`TokenAuth`]: one optional server-wide API token.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use maestro_domain::Result;
+use maestro_domain::ports::{Auth, AuthRejection, Principal};
+
+/// [`Auth`] by a single shared API token (`API_TOKEN`), with no user accounts.
+///
+/// - No token configured (`None`, or an empty string): every call is [`Principal::Local`],
+///   whatever bearer it carries. Restricting that mode to loopback callers is the HTTP edge's
+///   job.
+/// - A token configured: no bearer (or a blank one) is [`AuthRejection::Missing`], a different
+///   one is [`AuthRejection::Invalid`], the configured one (compared in constant time) is
+///   [`Principal::Service`].
+/// - `can_access_project`: `true` for `Local` and `Service`; `false` for a `User`, since there
+///   is no membership data in memory.
+#[derive(Clone)]
+pub struct TokenAuth {
+    token: Option<String>,
+}
+
+impl TokenAuth {
+    pub fn new(token: Option<String>) -> Self {
+        let token = token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            tracing::debug!("no API token configured: every caller is the local user");
+        }
+        Self { token }
+    }
+
+    /// Whether a token is required.
+    pub fn requires_token(&self) -> bool {
+        self.token.is_some()
+    }
+}
+
+impl fmt::Debug for TokenAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenAuth")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Equality whose running time depends only on the length of `expected` (the secret's length
+/// is not secret; its content is).
+fn constant_time_eq(expected: &[u8], given: &[u8]) -> bool {
+    let mut diff = u8::from(expected.len() != given.len());
+    for (i, e) in expected.iter().enumerate() {
+        let g = given.get(i).copied().unwrap_or(!*e);
+        diff |= e ^ g;
+    }
+    std::hint::black_box(diff) == 0
+}
+
+#[async_trait]
+impl Auth for TokenAuth {
+    async fn authenticate<'a>(
+        &self,
+        bearer: Option<&'a str>,
+    ) -> std::result::Result<Principal, AuthRejection> {
+        let Some(expected) = &self.token else {
+            return Ok(Principal::Local);
+        };
+        let Some(given) = bearer.filter(|b| !b.trim().is_empty()) else {
+            return Err(AuthRejection::Missing);
+        };
+        if constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+            Ok(Principal::Service)
+        } else {
+            Err(AuthRejection::Invalid("unknown API token".to_string()))
+        }
+    }
+
+    async fn can_access_project(&self, principal: &Principal, _project_id: &str) -> Result<bool> {
+        Ok(match principal {
+            Principal::Local | Principal::Service => true,
+            Principal::User { .. } => false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_content_and_length() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"secret", b"secre"));
+        assert!(!constant_time_eq(b"secret", b""));
+    }
+
+    #[tokio::test]
+    async fn without_a_token_everybody_is_local() {
+        for auth in [TokenAuth::new(None), TokenAuth::new(Some(String::new()))] {
+            assert!(!auth.requires_token());
+            assert_eq!(auth.authenticate(None).await, Ok(Principal::Local));
+            assert_eq!(
+                auth.authenticate(Some("anything")).await,
+                Ok(Principal::Local)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn with_a_token_only_it_is_accepted() {
+        let auth = TokenAuth::new(Some("tok".into()));
+        assert_eq!(auth.authenticate(Some("tok")).await, Ok(Principal::Service));
+        assert_eq!(auth.authenticate(None).await, Err(AuthRejection::Missing));
+        assert_eq!(
+            auth.authenticate(Some("  ")).await,
+            Err(AuthRejection::Missing)
+        );
+        assert!(matches!(
+            auth.authenticate(Some("tok ")).await,
+            Err(AuthRejection::Invalid(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn users_have_no_project_access_in_memory() {
+        let auth = TokenAuth::new(None);
+        let user = Principal::User {
+            id: "u1".into(),
+            email: None,
+        };
+        assert!(
+            auth.can_access_project(&Principal::Local, "p")
+                .await
+                .unwrap()
+        );
+        assert!(
+            auth.can_access_project(&Principal::Service, "p")
+                .await
+                .unwrap()
+        );
+        assert!(!auth.can_access_project(&user, "p").await.unwrap());
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let auth = TokenAuth::new(Some("hunter2".into()));
+        assert!(!format!("{auth:?}").contains("hunter2"));
+    }
+}

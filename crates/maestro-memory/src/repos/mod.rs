@@ -1,0 +1,19 @@
+//! In-memory repositories, one module per entity.
+//!
+//! The id-keyed ones (projects, tasks, sessions, mail) share [`table::Table`]; team members and
+//! orderings have composite keys and their own small stores.
+
+mod mail;
+mod ordering;
+mod project;
+mod session;
+mod table;
+mod task;
+mod team_member;
+
+pub use mail::MemoryMailRepo;
+pub use ordering::MemoryOrderingRepo;
+pub use project::MemoryProjectRepo;
+pub use session::MemorySessionRepo;
+pub use task::MemoryTaskRepo;
+pub use team_member::MemoryTeamMemberRepo;

@@ -1,0 +1,67 @@
+//! The `maestro-testkit` contract suites, run against every in-memory adapter.
+
+use std::sync::Arc;
+
+use maestro_domain::ports::{
+    Auth, EventBus, MailRepo, OrderingRepo, Presence, ProjectRepo, SessionRepo, TaskRepo,
+    TeamMemberRepo,
+};
+use maestro_memory::{
+    MemoryEventBus, MemoryLock, MemoryMailRepo, MemoryOrderingRepo, MemoryPresence,
+    MemoryProjectRepo, MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo, TokenAuth,
+};
+
+const BUS_CAPACITY: usize = 64;
+
+maestro_testkit::event_bus_contract!(
+    || async { Arc::new(MemoryEventBus::with_capacity(BUS_CAPACITY)) as Arc<dyn EventBus> },
+    capacity = BUS_CAPACITY
+);
+
+mod default_capacity {
+    use super::*;
+
+    maestro_testkit::event_bus_contract!(
+        || async { Arc::new(MemoryEventBus::new()) as Arc<dyn EventBus> },
+        capacity = maestro_memory::DEFAULT_CAPACITY
+    );
+}
+
+maestro_testkit::project_repo_contract!(|| async {
+    Arc::new(MemoryProjectRepo::new()) as Arc<dyn ProjectRepo>
+});
+
+maestro_testkit::task_repo_contract!(|| async {
+    Arc::new(MemoryTaskRepo::new()) as Arc<dyn TaskRepo>
+});
+
+maestro_testkit::session_repo_contract!(|| async {
+    Arc::new(MemorySessionRepo::new()) as Arc<dyn SessionRepo>
+});
+
+maestro_testkit::mail_repo_contract!(|| async {
+    Arc::new(MemoryMailRepo::new()) as Arc<dyn MailRepo>
+});
+
+maestro_testkit::team_member_repo_contract!(|| async {
+    Arc::new(MemoryTeamMemberRepo::new()) as Arc<dyn TeamMemberRepo>
+});
+
+maestro_testkit::ordering_repo_contract!(|| async {
+    Arc::new(MemoryOrderingRepo::new()) as Arc<dyn OrderingRepo>
+});
+
+maestro_testkit::presence_contract!(|| async {
+    Arc::new(MemoryPresence::new()) as Arc<dyn Presence>
+});
+
+// A factory may also return the concrete adapter; it is coerced to the port.
+maestro_testkit::lock_contract!(|| async { Arc::new(MemoryLock::new()) });
+
+maestro_testkit::auth_contract!(|| async {
+    let token = "s3cret-Token_123".to_string();
+    (
+        Arc::new(TokenAuth::new(Some(token.clone()))) as Arc<dyn Auth>,
+        token,
+    )
+});

@@ -1,0 +1,144 @@
+//! # maestro-testkit
+//!
+//! The contract suites of the ports of [`maestro_domain::ports`], written once and run by every
+//! adapter, plus [`fixtures`] that build valid, fully populated entities.
+//!
+//! Each port has a module of cases, `pub async fn <case>(store: Arc<dyn Port>)`, and a macro
+//! that expands to one `#[tokio::test]` per case in a `mod <port>_contract`:
+//!
+//! ```text
+//! use std::sync::Arc;
+//! use maestro_domain::ports::TaskRepo;
+//!
+//! maestro_testkit::task_repo_contract!(|| async {
+//!     Arc::new(MemoryTaskRepo::new()) as Arc<dyn TaskRepo>
+//! });
+//! ```
+//!
+//! | Macro | Factory returns (from a zero-argument closure or fn, as a future) |
+//! |---|---|
+//! | [`event_bus_contract!`] | `Arc<dyn EventBus>`; `event_bus_contract!(f, capacity = N)` also checks lag reporting |
+//! | [`project_repo_contract!`] | `Arc<dyn ProjectRepo>` |
+//! | [`task_repo_contract!`] | `Arc<dyn TaskRepo>` |
+//! | [`session_repo_contract!`] | `Arc<dyn SessionRepo>` |
+//! | [`mail_repo_contract!`] | `Arc<dyn MailRepo>` |
+//! | [`team_member_repo_contract!`] | `Arc<dyn TeamMemberRepo>` |
+//! | [`ordering_repo_contract!`] | `Arc<dyn OrderingRepo>` |
+//! | [`presence_contract!`] | `Arc<dyn Presence>` |
+//! | [`lock_contract!`] | `Arc<dyn Lock>` |
+//! | [`auth_contract!`] | `(Arc<dyn Auth>, String)`: an adapter that requires a token, and a valid token |
+//!
+//! The factory may return the concrete `Arc<Adapter>` too (it is coerced). A crate using the
+//! macros needs only `maestro-testkit`, `tokio` and itself as dev-dependencies. Every module
+//! also lists its cases in `ALL_CASES`.
+//!
+//! Each case fails after 30 s instead of hanging. The cases are written to run against shared
+//! backends (one Redis for every test): each case makes its own unique ids, filters global
+//! listings down to its own records, and uses real time (no paused clock). Each case takes
+//! well under 3 s.
+
+#![allow(clippy::unwrap_used)]
+
+pub mod fixtures;
+mod macros;
+mod support;
+
+pub mod auth;
+pub mod event_bus;
+pub mod lock;
+pub mod mail_repo;
+pub mod ordering_repo;
+pub mod presence;
+pub mod project_repo;
+pub mod session_repo;
+pub mod task_repo;
+pub mod team_member_repo;
+
+#[doc(hidden)]
+pub mod __private {
+    /// Calls a contract factory (a function keeps clippy from flagging the closure call).
+    pub async fn make<F, Fut, S>(factory: F) -> S
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = S>,
+    {
+        factory().await
+    }
+
+    /// Longest a case may run before it fails (a hung adapter must not hang the test run).
+    pub const CASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+    /// Runs one case, failing it after [`CASE_TIMEOUT`].
+    pub async fn bounded(case: impl std::future::Future<Output = ()>) {
+        if tokio::time::timeout(CASE_TIMEOUT, case).await.is_err() {
+            panic!("contract case still running after {CASE_TIMEOUT:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `pub async fn` names of a case module's source, in order.
+    fn cases_in(source: &str) -> Vec<&str> {
+        source
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub async fn "))
+            .map(|rest| rest.split(['(', '<']).next().unwrap().trim())
+            .collect()
+    }
+
+    fn check(module: &str, source: &str, listed: &[&str]) {
+        let mut found = cases_in(source);
+        found.sort_unstable();
+        let mut listed = listed.to_vec();
+        listed.sort_unstable();
+        assert_eq!(
+            found, listed,
+            "{module}: every `pub async fn` must be listed in its case macro"
+        );
+        assert!(!listed.is_empty());
+    }
+
+    #[test]
+    fn every_case_is_listed_in_its_macro() {
+        use super::*;
+        check(
+            "event_bus",
+            include_str!("event_bus.rs"),
+            &[event_bus::ALL_CASES, event_bus::CAPACITY_CASES].concat(),
+        );
+        check(
+            "project_repo",
+            include_str!("project_repo.rs"),
+            project_repo::ALL_CASES,
+        );
+        check(
+            "task_repo",
+            include_str!("task_repo.rs"),
+            task_repo::ALL_CASES,
+        );
+        check(
+            "session_repo",
+            include_str!("session_repo.rs"),
+            session_repo::ALL_CASES,
+        );
+        check(
+            "mail_repo",
+            include_str!("mail_repo.rs"),
+            mail_repo::ALL_CASES,
+        );
+        check(
+            "team_member_repo",
+            include_str!("team_member_repo.rs"),
+            team_member_repo::ALL_CASES,
+        );
+        check(
+            "ordering_repo",
+            include_str!("ordering_repo.rs"),
+            ordering_repo::ALL_CASES,
+        );
+        check("presence", include_str!("presence.rs"), presence::ALL_CASES);
+        check("lock", include_str!("lock.rs"), lock::ALL_CASES);
+        check("auth", include_str!("auth.rs"), auth::ALL_CASES);
+    }
+}

@@ -1,0 +1,252 @@
+//! Contract of [`Lock`]: one live lease per resource, TTL lapse, owner-only release and
+//! extend. Real time (these cases also run against Redis).
+//!
+//! Each case locks its own unique resources.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use maestro_domain::DomainError;
+use maestro_domain::ports::{Lease, Lock, with_lock};
+
+use crate::fixtures::unique_id;
+
+/// Every case.
+pub const ALL_CASES: &[&str] = crate::__lock_cases!(names);
+
+const LONG: Duration = Duration::from_secs(30);
+
+fn resource() -> String {
+    unique_id("lock")
+}
+
+pub async fn second_acquire_is_refused(lock: Arc<dyn Lock>) {
+    let r = resource();
+    let lease = lock
+        .try_acquire(&r, LONG)
+        .await
+        .unwrap()
+        .expect("free resource");
+    assert_eq!(lease.resource, r);
+    assert!(!lease.token.is_empty());
+    assert_eq!(lock.try_acquire(&r, LONG).await.unwrap(), None);
+    assert_eq!(
+        lock.try_acquire(&r, Duration::from_millis(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(lock.release(&lease).await.unwrap());
+}
+
+pub async fn foreign_token_cannot_release_or_extend(lock: Arc<dyn Lock>) {
+    let r = resource();
+    let lease = lock.try_acquire(&r, LONG).await.unwrap().unwrap();
+    let forged = Lease {
+        resource: r.clone(),
+        token: format!("{}x", lease.token),
+    };
+    assert!(!lock.release(&forged).await.unwrap());
+    assert!(!lock.extend(&forged, LONG).await.unwrap());
+    let empty = Lease {
+        resource: r.clone(),
+        token: String::new(),
+    };
+    assert!(!lock.release(&empty).await.unwrap());
+    // Still held by the owner.
+    assert_eq!(lock.try_acquire(&r, LONG).await.unwrap(), None);
+    // A lease of another resource does not act on this one.
+    let elsewhere = Lease {
+        resource: resource(),
+        token: lease.token.clone(),
+    };
+    assert!(!lock.release(&elsewhere).await.unwrap());
+    assert_eq!(lock.try_acquire(&r, LONG).await.unwrap(), None);
+    assert!(lock.release(&lease).await.unwrap());
+}
+
+pub async fn release_then_reacquire(lock: Arc<dyn Lock>) {
+    let r = resource();
+    let first = lock.try_acquire(&r, LONG).await.unwrap().unwrap();
+    assert!(lock.release(&first).await.unwrap());
+    assert!(
+        !lock.release(&first).await.unwrap(),
+        "a released lease is gone"
+    );
+    let second = lock
+        .try_acquire(&r, LONG)
+        .await
+        .unwrap()
+        .expect("released resource");
+    assert_ne!(second.token, first.token, "owner tokens must be fresh");
+    assert!(!lock.release(&first).await.unwrap());
+    assert!(!lock.extend(&first, LONG).await.unwrap());
+    assert_eq!(lock.try_acquire(&r, LONG).await.unwrap(), None);
+    assert!(lock.release(&second).await.unwrap());
+}
+
+pub async fn lease_lapses_after_ttl(lock: Arc<dyn Lock>) {
+    let r = resource();
+    let lease = lock
+        .try_acquire(&r, Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lock.try_acquire(&r, LONG).await.unwrap(), None);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        !lock.extend(&lease, LONG).await.unwrap(),
+        "a lapsed lease cannot be extended"
+    );
+    let next = lock
+        .try_acquire(&r, LONG)
+        .await
+        .unwrap()
+        .expect("a lapsed lease frees the resource");
+    assert!(lock.release(&next).await.unwrap());
+}
+
+pub async fn extend_keeps_the_lease(lock: Arc<dyn Lock>) {
+    let r = resource();
+    let lease = lock
+        .try_acquire(&r, Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        lock.extend(&lease, Duration::from_millis(800))
+            .await
+            .unwrap()
+    );
+    // Past the first TTL: still held thanks to the extension.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(lock.try_acquire(&r, LONG).await.unwrap(), None);
+    assert!(
+        lock.release(&lease).await.unwrap(),
+        "the extended lease is still owned"
+    );
+    assert!(lock.try_acquire(&r, LONG).await.unwrap().is_some());
+}
+
+pub async fn lapsed_lease_cannot_touch_new_owner(lock: Arc<dyn Lock>) {
+    let r = resource();
+    let old = lock
+        .try_acquire(&r, Duration::from_millis(150))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let new = lock.try_acquire(&r, LONG).await.unwrap().expect("lapsed");
+    assert!(!lock.release(&old).await.unwrap());
+    assert!(!lock.extend(&old, LONG).await.unwrap());
+    assert_eq!(
+        lock.try_acquire(&r, LONG).await.unwrap(),
+        None,
+        "the old owner released the new owner's lock"
+    );
+    assert!(lock.release(&new).await.unwrap());
+}
+
+pub async fn resources_are_independent(lock: Arc<dyn Lock>) {
+    let (a, b) = (resource(), resource());
+    let la = lock.try_acquire(&a, LONG).await.unwrap().unwrap();
+    let lb = lock
+        .try_acquire(&b, LONG)
+        .await
+        .unwrap()
+        .expect("other resource");
+    assert!(lock.release(&la).await.unwrap());
+    assert_eq!(lock.try_acquire(&b, LONG).await.unwrap(), None);
+    assert!(lock.release(&lb).await.unwrap());
+}
+
+pub async fn contenders_never_overlap(lock: Arc<dyn Lock>) {
+    const CONTENDERS: usize = 50;
+    let r = resource();
+    let holders = Arc::new(AtomicUsize::new(0));
+    let overlapped = Arc::new(AtomicBool::new(false));
+    let acquisitions = Arc::new(AtomicUsize::new(0));
+    let until = tokio::time::Instant::now() + Duration::from_secs(1);
+    let tasks: Vec<_> = (0..CONTENDERS)
+        .map(|_| {
+            let (lock, r) = (Arc::clone(&lock), r.clone());
+            let (holders, overlapped, acquisitions) = (
+                Arc::clone(&holders),
+                Arc::clone(&overlapped),
+                Arc::clone(&acquisitions),
+            );
+            tokio::spawn(async move {
+                while tokio::time::Instant::now() < until {
+                    if let Some(lease) = lock.try_acquire(&r, LONG).await.unwrap() {
+                        if holders.fetch_add(1, Ordering::SeqCst) != 0 {
+                            overlapped.store(true, Ordering::SeqCst);
+                        }
+                        acquisitions.fetch_add(1, Ordering::SeqCst);
+                        tokio::task::yield_now().await;
+                        tokio::time::sleep(Duration::from_micros(200)).await;
+                        holders.fetch_sub(1, Ordering::SeqCst);
+                        assert!(lock.release(&lease).await.unwrap(), "lost a live lease");
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(
+        !overlapped.load(Ordering::SeqCst),
+        "two contenders held the lock at once"
+    );
+    assert!(
+        acquisitions.load(Ordering::SeqCst) >= 10,
+        "only {} acquisitions in 1 s",
+        acquisitions.load(Ordering::SeqCst)
+    );
+    assert!(
+        lock.try_acquire(&r, LONG).await.unwrap().is_some(),
+        "left locked"
+    );
+}
+
+pub async fn with_lock_releases_on_error(lock: Arc<dyn Lock>) {
+    let r = resource();
+    let failed: Result<(), DomainError> = with_lock(
+        lock.as_ref(),
+        &r,
+        LONG,
+        Duration::from_millis(200),
+        || async { Err(DomainError::Internal("work failed".into())) },
+    )
+    .await;
+    assert_eq!(failed, Err(DomainError::Internal("work failed".into())));
+    let lease = lock
+        .try_acquire(&r, LONG)
+        .await
+        .unwrap()
+        .expect("released after the failed work");
+    // While held, `with_lock` gives up with Unavailable after its wait.
+    let busy = with_lock(
+        lock.as_ref(),
+        &r,
+        LONG,
+        Duration::from_millis(100),
+        || async { Ok(()) },
+    )
+    .await;
+    assert!(matches!(busy, Err(DomainError::Unavailable(_))), "{busy:?}");
+    assert!(lock.release(&lease).await.unwrap());
+    let ok = with_lock(
+        lock.as_ref(),
+        &r,
+        LONG,
+        Duration::from_millis(200),
+        || async { Ok(42) },
+    )
+    .await;
+    assert_eq!(ok, Ok(42));
+}

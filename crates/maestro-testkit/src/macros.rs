@@ -1,0 +1,376 @@
+//! The exported contract macros.
+//!
+//! Each port's case list exists once, in its `__<port>_cases!` macro; it feeds both the test
+//! functions a `<port>_contract!` expands to and the module's `ALL_CASES`.
+
+/// Expands a case list (internal).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_tests {
+    (names [$($case:ident),* $(,)?]) => {
+        &[$(::core::stringify!($case)),*]
+    };
+    (store $module:ident, $factory:expr, [$($case:ident),* $(,)?]) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let store = $crate::__private::make($factory).await;
+                $crate::__private::bounded($crate::$module::$case(store)).await;
+            }
+        )*
+    };
+    (auth $module:ident, $factory:expr, [$($case:ident),* $(,)?]) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let (auth, token) = $crate::__private::make($factory).await;
+                $crate::__private::bounded($crate::$module::$case(auth, token)).await;
+            }
+        )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __event_bus_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            publish_without_subscribers_is_ok,
+            event_is_queued_when_publish_returns,
+            order_is_preserved,
+            fans_out_to_every_subscriber,
+            late_subscriber_misses_earlier_events,
+            dropping_a_subscriber_leaves_others,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __project_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            create_then_get_round_trips,
+            get_missing_is_none,
+            duplicate_create_conflicts,
+            update_applies_and_returns_the_record,
+            update_missing_is_not_found,
+            update_error_leaves_record_unchanged,
+            update_without_change_returns_record,
+            delete_returns_true_then_false,
+            list_is_sorted_by_creation_then_id,
+            concurrent_updates_are_not_lost,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __task_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            create_then_get_round_trips,
+            get_missing_is_none,
+            duplicate_create_conflicts,
+            update_applies_and_returns_the_record,
+            update_missing_is_not_found,
+            update_error_leaves_record_unchanged,
+            update_without_change_returns_record,
+            delete_returns_true_then_false,
+            list_by_project_is_sorted_and_scoped,
+            list_without_filter_holds_every_project,
+            filter_by_status,
+            filter_by_parent,
+            filter_by_session,
+            filters_combine,
+            update_moving_project_moves_listing,
+            concurrent_updates_are_not_lost,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __session_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            create_then_get_round_trips,
+            get_missing_is_none,
+            duplicate_create_conflicts,
+            update_applies_and_returns_the_record,
+            update_missing_is_not_found,
+            update_error_leaves_record_unchanged,
+            update_without_change_returns_record,
+            delete_returns_true_then_false,
+            list_by_project_is_sorted_and_scoped,
+            filter_by_task,
+            filter_by_statuses,
+            filters_combine,
+            concurrent_updates_are_not_lost,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __mail_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            create_then_get_round_trips,
+            get_missing_is_none,
+            duplicate_create_conflicts,
+            delete_returns_true_then_false,
+            list_is_sorted_and_scoped_by_project,
+            inbox_holds_addressed_and_foreign_broadcasts,
+            inbox_filters_by_kind,
+            inbox_since_is_strict,
+            inbox_is_sorted,
+            concurrent_creates_are_all_visible,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __team_member_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            create_then_get_round_trips,
+            get_is_scoped_by_project,
+            duplicate_create_conflicts,
+            update_applies_and_returns_the_record,
+            update_missing_is_not_found,
+            update_error_leaves_record_unchanged,
+            delete_returns_true_then_false,
+            list_is_sorted_and_scoped,
+            concurrent_updates_are_not_lost,
+            override_starts_empty_and_merges,
+            override_error_leaves_it_unchanged,
+            delete_override_returns_true_then_false,
+            list_excludes_overrides,
+            concurrent_override_updates_are_not_lost,
+            delete_project_removes_members_and_overrides,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ordering_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            get_missing_is_none,
+            save_then_get_round_trips,
+            save_replaces,
+            entity_types_are_independent,
+            delete_project_removes_both,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __presence_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            unknown_session_is_not_alive,
+            heartbeat_makes_alive,
+            alive_is_sorted_by_session_id,
+            lapse_is_reported_and_ends_liveness,
+            heartbeats_keep_alive_past_ttl,
+            remove_produces_no_expiration,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __lock_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            second_acquire_is_refused,
+            foreign_token_cannot_release_or_extend,
+            release_then_reacquire,
+            lease_lapses_after_ttl,
+            extend_keeps_the_lease,
+            lapsed_lease_cannot_touch_new_owner,
+            resources_are_independent,
+            contenders_never_overlap,
+            with_lock_releases_on_error,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __auth_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            valid_token_is_accepted,
+            garbage_token_is_invalid,
+            near_miss_tokens_are_invalid,
+            missing_token_is_missing,
+        ] }
+    };
+}
+
+/// One `#[tokio::test]` per [`event_bus`](crate::event_bus) case, in `mod event_bus_contract`.
+///
+/// `$factory`: a zero-argument closure or fn returning a future of `Arc<dyn EventBus>`. With
+/// `capacity = N` (the per-subscriber buffer of the buses it makes) it also runs
+/// [`lagging_subscriber_is_told`](crate::event_bus::lagging_subscriber_is_told).
+#[macro_export]
+macro_rules! event_bus_contract {
+    ($factory:expr, capacity = $capacity:expr $(,)?) => {
+        mod event_bus_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__event_bus_cases!(store event_bus, $factory,);
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn lagging_subscriber_is_told() {
+                let bus = $crate::__private::make($factory).await;
+                $crate::__private::bounded($crate::event_bus::lagging_subscriber_is_told(
+                    bus, $capacity,
+                ))
+                .await;
+            }
+        }
+    };
+    ($factory:expr $(,)?) => {
+        mod event_bus_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__event_bus_cases!(store event_bus, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`project_repo`](crate::project_repo) case, in
+/// `mod project_repo_contract`. `$factory` returns a future of `Arc<dyn ProjectRepo>`.
+#[macro_export]
+macro_rules! project_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod project_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__project_repo_cases!(store project_repo, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`task_repo`](crate::task_repo) case, in `mod task_repo_contract`.
+/// `$factory` returns a future of `Arc<dyn TaskRepo>`.
+#[macro_export]
+macro_rules! task_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod task_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__task_repo_cases!(store task_repo, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`session_repo`](crate::session_repo) case, in
+/// `mod session_repo_contract`. `$factory` returns a future of `Arc<dyn SessionRepo>`.
+#[macro_export]
+macro_rules! session_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod session_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__session_repo_cases!(store session_repo, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`mail_repo`](crate::mail_repo) case, in `mod mail_repo_contract`.
+/// `$factory` returns a future of `Arc<dyn MailRepo>`.
+#[macro_export]
+macro_rules! mail_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod mail_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__mail_repo_cases!(store mail_repo, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`team_member_repo`](crate::team_member_repo) case, in
+/// `mod team_member_repo_contract`. `$factory` returns a future of `Arc<dyn TeamMemberRepo>`.
+#[macro_export]
+macro_rules! team_member_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod team_member_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__team_member_repo_cases!(store team_member_repo, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`ordering_repo`](crate::ordering_repo) case, in
+/// `mod ordering_repo_contract`. `$factory` returns a future of `Arc<dyn OrderingRepo>`.
+#[macro_export]
+macro_rules! ordering_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod ordering_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__ordering_repo_cases!(store ordering_repo, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`presence`](crate::presence) case, in `mod presence_contract`.
+/// `$factory` returns a future of `Arc<dyn Presence>`.
+#[macro_export]
+macro_rules! presence_contract {
+    ($factory:expr $(,)?) => {
+        mod presence_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__presence_cases!(store presence, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`lock`](crate::lock) case, in `mod lock_contract`. `$factory`
+/// returns a future of `Arc<dyn Lock>`.
+#[macro_export]
+macro_rules! lock_contract {
+    ($factory:expr $(,)?) => {
+        mod lock_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__lock_cases!(store lock, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`auth`](crate::auth) case, in `mod auth_contract`. `$factory`
+/// returns a future of `(Arc<dyn Auth>, String)`: an adapter configured to require a token,
+/// and a token it accepts.
+#[macro_export]
+macro_rules! auth_contract {
+    ($factory:expr $(,)?) => {
+        mod auth_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__auth_cases!(auth auth, $factory,);
+        }
+    };
+}
