@@ -27,6 +27,8 @@ pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
 /// It may be called more than once (adapters with optimistic concurrency retry it on a
 /// conflicting write), so it must only depend on the record it is given. Returning an error
 /// aborts the update and leaves the record unchanged.
+/// A mutator must not change the record's id (nor a team member's `projectId`); adapters
+/// refuse such an update.
 pub type Mutator<'a, T> = &'a (dyn Fn(&mut T) -> Result<()> + Send + Sync);
 
 // ---------------------------------------------------------------------------------------------

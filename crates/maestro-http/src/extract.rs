@@ -19,6 +19,12 @@ pub struct Body<T>(pub T);
 #[derive(Debug)]
 pub struct StrictBody<T>(pub T);
 
+/// Path parameters. A parameter that cannot be decoded (e.g. invalid UTF-8 after
+/// percent-decoding) is a 400 with the error shape (E3 `Invalid URL parameters`), not axum's
+/// plain-text rejection.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
 /// A query string parsed into `T` (400 on wrong types).
 #[derive(Debug)]
 pub struct Query<T>(pub T);
@@ -65,13 +71,14 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
     }
     let text: &[u8] = if empty { b"{}" } else { &bytes };
     let de = &mut serde_json::Deserializer::from_slice(text);
-    Ok(serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let mut f = field_error(e);
         if f.path.is_empty() {
             f.path = "body".into();
         }
         f
-    }))
+    });
+    Ok(value.and_then(|v| end_of_input(de).map(|()| v)))
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
@@ -100,6 +107,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StrictBody<T> {
             }),
         }
     }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) if e.status().is_client_error() => Err(ApiError::Schema {
+                part: Part::Params,
+                details: vec![FieldError::new("params", e.body_text())],
+            }),
+            Err(e) => Err(ApiError::Domain(maestro_domain::DomainError::Internal(
+                e.body_text(),
+            ))),
+        }
+    }
+}
+
+/// Rejects anything after the JSON value (`{} {}`), like `JSON.parse`.
+fn end_of_input(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+) -> Result<(), FieldError> {
+    de.end()
+        .map_err(|e| FieldError::new("body", format!("unexpected data after the JSON value: {e}")))
 }
 
 fn parse_query<T: DeserializeOwned>(parts: &Parts) -> Result<T, FieldError> {

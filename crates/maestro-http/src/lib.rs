@@ -39,6 +39,10 @@ pub fn router(state: AppState) -> Router {
     routes::api()
         .into_router()
         .fallback(fallback)
+        // A known path with another method (e.g. `GET /api/sessions/spawn`, `POST
+        // /api/sessions/:id`) is a JSON 404 like the original, not an empty 405, and still
+        // accepts a WebSocket upgrade.
+        .method_not_allowed_fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
         .layer(from_fn_with_state(state.clone(), security::authenticate))
         .layer(from_fn_with_state(state.clone(), security::cors))

@@ -1,7 +1,7 @@
 //! `/api/mail` (API.md §7): strictly validated, E3 errors with `details[]`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use maestro_domain::FieldError;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Part};
-use crate::extract::{StrictBody, StrictQuery, num};
+use crate::extract::{Path, StrictBody, StrictQuery, num};
 use crate::routes::Api;
 use crate::state::AppState;
 
@@ -57,6 +57,17 @@ fn safe_param(id: &str) -> ApiResult<()> {
             part: Part::Params,
             details: vec![FieldError::new("id", "must match ^[a-zA-Z0-9_-]+$")],
         })
+    }
+}
+
+/// A query `projectId` must be a safe id too (API.md #32/#33, 400 `Invalid query parameters`).
+fn safe_query_project(project_id: Option<&str>) -> ApiResult<()> {
+    match project_id {
+        Some(p) if !maestro_domain::validate::is_safe_id(p) => Err(ApiError::Schema {
+            part: Part::Query,
+            details: vec![FieldError::new("projectId", "must match ^[a-zA-Z0-9_-]+$")],
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -148,6 +159,7 @@ async fn inbox(
     StrictQuery(q): StrictQuery<InboxQuery>,
 ) -> ApiResult<Json<Vec<MailMessage>>> {
     safe_param(&id)?;
+    safe_query_project(q.project_id.as_deref())?;
     Ok(Json(
         s.services()
             .mail
@@ -179,6 +191,7 @@ async fn wait(
     StrictQuery(q): StrictQuery<WaitQuery>,
 ) -> ApiResult<Json<Vec<MailMessage>>> {
     safe_param(&id)?;
+    safe_query_project(q.project_id.as_deref())?;
     let timeout = match q.timeout {
         None => None,
         Some(t) if (1_000..=120_000).contains(&t) => Some(t as u64),

@@ -1,7 +1,7 @@
 //! Health, WebSocket status, skills, orderings, workflow templates and presence.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, post, put};
 use maestro_domain::DomainError;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Query};
+use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
 use crate::state::AppState;
 

@@ -1,7 +1,7 @@
 //! `/api/projects` (API.md §4).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
 use maestro_domain::model::Project;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
-use crate::extract::Body;
+use crate::extract::{Body, Path};
 use crate::routes::Api;
 use crate::state::AppState;
 

@@ -2,7 +2,7 @@
 //! body (PATCH, archive, unarchive, reset).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use maestro_domain::DomainError;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
-use crate::extract::{Body, Query};
+use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
 use crate::state::AppState;
 
