@@ -65,3 +65,20 @@ maestro_testkit::auth_contract!(|| async {
         token,
     )
 });
+
+/// Every port in memory, for the mail long-poll contract.
+async fn wait_ports() -> maestro_domain::services::Ports {
+    maestro_domain::services::Ports {
+        projects: Arc::new(MemoryProjectRepo::new()),
+        tasks: Arc::new(MemoryTaskRepo::new()),
+        sessions: Arc::new(MemorySessionRepo::new()),
+        mail: Arc::new(MemoryMailRepo::new()),
+        team_members: Arc::new(MemoryTeamMemberRepo::new()),
+        orderings: Arc::new(MemoryOrderingRepo::new()),
+        bus: Arc::new(MemoryEventBus::new()),
+        clock: Arc::new(maestro_domain::ids::SystemClock),
+        ids: Arc::new(maestro_domain::ids::RandomIds),
+    }
+}
+
+maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });

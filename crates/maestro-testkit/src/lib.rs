@@ -47,6 +47,7 @@ pub mod auth;
 pub mod event_bus;
 pub mod lock;
 pub mod mail_repo;
+pub mod mail_wait;
 pub mod ordering_repo;
 pub mod presence;
 pub mod project_repo;
@@ -136,6 +137,11 @@ mod tests {
             "ordering_repo",
             include_str!("ordering_repo.rs"),
             ordering_repo::ALL_CASES,
+        );
+        check(
+            "mail_wait",
+            include_str!("mail_wait.rs"),
+            mail_wait::ALL_CASES,
         );
         check("presence", include_str!("presence.rs"), presence::ALL_CASES);
         check("lock", include_str!("lock.rs"), lock::ALL_CASES);

@@ -374,3 +374,29 @@ macro_rules! auth_contract {
         }
     };
 }
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __mail_wait_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            wait_returns_existing_inbox_at_once,
+            wait_wakes_on_new_mail,
+            wait_times_out_with_empty_list,
+            no_lost_wakeups_under_1000_concurrent_sends,
+            concurrent_waiters_each_get_their_own_mail,
+        ] }
+    };
+}
+
+/// The mail long-poll contract. `$factory` returns a [`maestro_domain::services::Ports`]
+/// holding the adapter's `MailRepo` and `EventBus`.
+#[macro_export]
+macro_rules! mail_wait_contract {
+    ($factory:expr) => {
+        mod mail_wait_contract {
+            use super::*;
+            $crate::__mail_wait_cases! { store mail_wait, $factory, }
+        }
+    };
+}

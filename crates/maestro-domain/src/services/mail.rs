@@ -121,6 +121,7 @@ impl MailService {
         };
         let mut sent = Vec::with_capacity(recipients.len());
         for to in recipients {
+            let order = self.ctx.mail_order.lock().await;
             let created_at = self.ctx.next_mail_stamp();
             let mail = MailMessage {
                 id: self.ctx.ports.ids.generate("mail", created_at),
@@ -134,6 +135,7 @@ impl MailService {
                 created_at,
             };
             let mail = self.ctx.ports.mail.create(mail).await?;
+            drop(order);
             self.ctx.emit(DomainEvent::MailReceived(mail.clone())).await;
             sent.push(mail);
         }

@@ -80,6 +80,9 @@ pub struct Context {
     pub host: HostInfo,
     /// Last mail `createdAt` issued, to keep them strictly increasing (DEFECTS C2).
     mail_stamp: AtomicI64,
+    /// Held from stamping a mail to storing it, so mails become visible in `createdAt` order
+    /// and a reader polling with its last `createdAt` as `since` cannot skip one.
+    mail_order: tokio::sync::Mutex<()>,
     /// Flips to `true` on shutdown; pending mail waits answer `[]` at once.
     shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -144,6 +147,7 @@ impl Services {
             ports,
             host,
             mail_stamp: AtomicI64::new(0),
+            mail_order: tokio::sync::Mutex::new(()),
             shutdown,
         });
         Self {

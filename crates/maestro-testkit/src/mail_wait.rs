@@ -1,0 +1,176 @@
+//! Contract of the mail long-poll (`MailService::wait`) on an adapter's `MailRepo` and
+//! `EventBus`: no lost wake-ups, no duplicates, timeouts answer `[]`.
+//!
+//! The factory returns a full [`Ports`]; adapters put their mail repository and event bus in
+//! it (the other ports may be in-memory).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use maestro_domain::model::{MailMessage, MailMessageType};
+use maestro_domain::services::{HostInfo, Ports, SendMail, Services, WaitParams};
+
+use crate::fixtures::unique_id;
+
+/// Every case, in order.
+pub const ALL_CASES: &[&str] = crate::__mail_wait_cases!(names);
+
+fn services(ports: Ports) -> Services {
+    Services::new(
+        ports,
+        HostInfo {
+            hostname: "testkit".into(),
+            platform: "linux".into(),
+        },
+    )
+}
+
+fn direct(project: &str, from: &str, to: &str, subject: &str) -> SendMail {
+    SendMail {
+        project_id: project.into(),
+        from_session_id: from.into(),
+        to_session_id: Some(to.into()),
+        to_team_member_id: None,
+        reply_to_mail_id: None,
+        kind: MailMessageType::Notification,
+        subject: subject.into(),
+        body: None,
+    }
+}
+
+fn params(project: &str, timeout_ms: u64, since: i64) -> WaitParams {
+    WaitParams {
+        project_id: Some(project.into()),
+        timeout_ms: Some(timeout_ms),
+        since: Some(since),
+    }
+}
+
+/// A mail already in the inbox is returned at once.
+pub async fn wait_returns_existing_inbox_at_once(ports: Ports) {
+    let svc = services(ports);
+    let (p, a, b) = (unique_id("proj"), unique_id("sess"), unique_id("sess"));
+    svc.mail.send(direct(&p, &a, &b, "hello")).await.unwrap();
+    let started = std::time::Instant::now();
+    let got = svc.mail.wait(&b, &params(&p, 10_000, 0)).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].subject, "hello");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "must not wait for the timeout"
+    );
+}
+
+/// A waiter wakes up when a mail for it arrives, well before its timeout.
+pub async fn wait_wakes_on_new_mail(ports: Ports) {
+    let svc = services(ports);
+    let (p, a, b) = (unique_id("proj"), unique_id("sess"), unique_id("sess"));
+    let since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
+    let waiter = {
+        let (svc, p, b) = (svc.clone(), p.clone(), b.clone());
+        tokio::spawn(async move { svc.mail.wait(&b, &params(&p, 20_000, since)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    svc.mail.send(direct(&p, &a, &b, "wake")).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("waiter must wake up on the mail")
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].subject, "wake");
+}
+
+/// Mail for somebody else does not wake a waiter; the timeout answers `[]`.
+pub async fn wait_times_out_with_empty_list(ports: Ports) {
+    let svc = services(ports);
+    let (p, a, b, c) = (
+        unique_id("proj"),
+        unique_id("sess"),
+        unique_id("sess"),
+        unique_id("sess"),
+    );
+    let since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
+    let waiter = {
+        let (svc, p, b) = (svc.clone(), p.clone(), b.clone());
+        tokio::spawn(async move { svc.mail.wait(&b, &params(&p, 1_000, since)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    svc.mail
+        .send(direct(&p, &a, &c, "not for b"))
+        .await
+        .unwrap();
+    let got = waiter.await.unwrap().unwrap();
+    assert!(got.is_empty(), "got {got:?}");
+}
+
+/// 1,000 mails sent concurrently to one session while it re-polls with the last `createdAt`
+/// it saw: every mail is received exactly once (no lost wake-ups, no duplicates).
+pub async fn no_lost_wakeups_under_1000_concurrent_sends(ports: Ports) {
+    const SENDERS: usize = 10;
+    const PER_SENDER: usize = 100;
+    let svc = services(ports);
+    let (p, b) = (unique_id("proj"), unique_id("sess"));
+    let mut since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
+    let mut senders = Vec::new();
+    for s in 0..SENDERS {
+        let (svc, p, b) = (svc.clone(), p.clone(), b.clone());
+        senders.push(tokio::spawn(async move {
+            let from = format!("sender_{s}");
+            for i in 0..PER_SENDER {
+                svc.mail
+                    .send(direct(&p, &from, &b, &format!("{s}-{i}")))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
+    while seen.len() < SENDERS * PER_SENDER && tokio::time::Instant::now() < deadline {
+        let batch: Vec<MailMessage> = svc.mail.wait(&b, &params(&p, 2_000, since)).await.unwrap();
+        for m in &batch {
+            assert!(m.created_at > since, "since is a strict lower bound");
+            assert!(seen.insert(m.id.clone()), "mail {} delivered twice", m.id);
+            since = since.max(m.created_at);
+        }
+    }
+    for s in senders {
+        s.await.unwrap();
+    }
+    let rest = svc.mail.wait(&b, &params(&p, 1_000, since)).await.unwrap();
+    for m in &rest {
+        assert!(seen.insert(m.id.clone()), "mail {} delivered twice", m.id);
+    }
+    assert_eq!(seen.len(), SENDERS * PER_SENDER, "mails were lost");
+}
+
+/// Fifty sessions wait at once; each receives exactly its own mail.
+pub async fn concurrent_waiters_each_get_their_own_mail(ports: Ports) {
+    let svc = services(ports);
+    let p = unique_id("proj");
+    let since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
+    let sessions: Vec<String> = (0..50).map(|_| unique_id("sess")).collect();
+    let mut waiters = Vec::new();
+    for s in &sessions {
+        let (svc, p, s) = (svc.clone(), p.clone(), s.clone());
+        waiters.push(tokio::spawn(async move {
+            let got = svc.mail.wait(&s, &params(&p, 20_000, since)).await.unwrap();
+            (s, got)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let svc2 = Arc::new(svc);
+    for s in &sessions {
+        svc2.mail.send(direct(&p, "boss", s, s)).await.unwrap();
+    }
+    for w in waiters {
+        let (s, got) = tokio::time::timeout(Duration::from_secs(15), w)
+            .await
+            .expect("every waiter wakes")
+            .unwrap();
+        assert_eq!(got.len(), 1, "{s} got {got:?}");
+        assert_eq!(got[0].to_session_id.as_deref(), Some(s.as_str()));
+    }
+}
