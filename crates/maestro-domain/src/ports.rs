@@ -171,6 +171,20 @@ pub trait MailRepo: Send + Sync {
     async fn inbox(&self, query: &InboxQuery) -> Result<Vec<MailMessage>>;
     /// All mail, or all mail of one project.
     async fn list<'a>(&self, project_id: Option<&'a str>) -> Result<Vec<MailMessage>>;
+
+    /// Whether [`MailRepo::wait_inbox`] blocks natively (e.g. Redis `XREAD BLOCK`), so that a
+    /// mail stored by another server process wakes a waiter here. When `false`, the mail
+    /// service waits on the event bus instead.
+    fn supports_blocking_wait(&self) -> bool {
+        false
+    }
+
+    /// Blocks until `query` matches at least one mail or `timeout` passes, then returns the
+    /// matching mails (possibly none). Only called when `supports_blocking_wait` is `true`.
+    async fn wait_inbox(&self, query: &InboxQuery, timeout: Duration) -> Result<Vec<MailMessage>> {
+        let _ = timeout;
+        self.inbox(query).await
+    }
 }
 
 /// Custom team members and the override records of the built-in ones, per project.

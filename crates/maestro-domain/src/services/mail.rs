@@ -193,6 +193,13 @@ impl MailService {
             kind: None,
             since: inbox.since.filter(|s| *s != 0),
         };
+        if self.ctx.ports.mail.supports_blocking_wait() {
+            drop(events);
+            return tokio::select! {
+                found = self.ctx.ports.mail.wait_inbox(&query, Duration::from_millis(timeout)) => found,
+                _ = shutdown.changed() => Ok(Vec::new()),
+            };
+        }
         let deadline = tokio::time::sleep(Duration::from_millis(timeout));
         tokio::pin!(deadline);
         loop {
@@ -420,6 +427,7 @@ mod tests {
             .expect_subscribe()
             .returning(|| Box::pin(futures_util::stream::pending()));
         m.mail.expect_inbox().returning(|_| Ok(vec![]));
+        m.mail.expect_supports_blocking_wait().returning(|| false);
         let out = m
             .services()
             .mail
@@ -434,6 +442,7 @@ mod tests {
         // The mail arrives between subscribe and the first read: the first read misses it,
         // but its event is already in the stream, and the re-read finds it.
         let mut m = Mocks::new();
+        m.mail.expect_supports_blocking_wait().returning(|| false);
         let order = Arc::new(Mutex::new(Vec::<&str>::new()));
         let o1 = order.clone();
         m.bus.expect_subscribe().returning(move || {
@@ -469,6 +478,7 @@ mod tests {
     #[tokio::test]
     async fn wait_ignores_mail_for_others_and_own_broadcasts() {
         let mut m = Mocks::new();
+        m.mail.expect_supports_blocking_wait().returning(|| false);
         m.bus.expect_subscribe().returning(|| {
             let other = DomainEvent::MailReceived(mail("m_other", Some("s2"), 150));
             let mut own = mail("m_own", None, 151);
@@ -496,6 +506,7 @@ mod tests {
     #[tokio::test]
     async fn wait_answers_empty_on_shutdown() {
         let mut m = Mocks::new();
+        m.mail.expect_supports_blocking_wait().returning(|| false);
         m.bus
             .expect_subscribe()
             .returning(|| Box::pin(futures_util::stream::pending()));
@@ -513,6 +524,27 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn wait_uses_the_repository_blocking_read_when_it_has_one() {
+        let mut m = Mocks::new();
+        m.bus
+            .expect_subscribe()
+            .returning(|| Box::pin(futures_util::stream::pending()));
+        m.mail.expect_inbox().times(1).returning(|_| Ok(vec![]));
+        m.mail.expect_supports_blocking_wait().returning(|| true);
+        m.mail
+            .expect_wait_inbox()
+            .withf(|q, t| q.since == Some(100) && *t == Duration::from_millis(1_000))
+            .returning(|_, _| Ok(vec![mail("m_remote", Some("s1"), 101)]));
+        let out = m
+            .services()
+            .mail
+            .wait("s1", &wait_params(1_000))
+            .await
+            .unwrap();
+        assert_eq!(out[0].id, "m_remote");
     }
 
     #[tokio::test]
