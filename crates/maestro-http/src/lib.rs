@@ -10,6 +10,7 @@ pub mod extract;
 pub mod manifest;
 pub mod modal;
 pub mod normalize;
+pub mod realtime;
 pub mod routes;
 pub mod security;
 pub mod skills;
@@ -36,9 +37,12 @@ pub use state::{AppState, DEFAULT_BODY_LIMIT, HttpConfig};
 /// The router with every route, the origin/auth middleware and the raw WebSocket fallback.
 pub fn router(state: AppState) -> Router {
     let limit = state.config().body_limit;
+    let (socket_io, io) = realtime::layer(&state);
+    let _ = state.0.io.set(io);
     routes::api()
         .into_router()
         .fallback(fallback)
+        .layer(socket_io)
         // A known path with another method (e.g. `GET /api/sessions/spawn`, `POST
         // /api/sessions/:id`) is a JSON 404 like the original, not an empty 405, and still
         // accepts a WebSocket upgrade.
@@ -68,19 +72,36 @@ async fn fallback(
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves; then pending mail waits answer `[]`,
-/// WebSocket clients are closed and in-flight requests drain.
+/// WebSocket and Socket.IO clients are closed and in-flight requests drain. The event bridge
+/// to Socket.IO runs for as long as the server does.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let services = state.services().clone();
+    let bridge_state = state.clone();
     let app = MapRequestLayer::new(normalize::normalize::<axum::body::Body>).layer(router(state));
+    let bridge = bridge_state
+        .0
+        .io
+        .get()
+        .cloned()
+        .map(|io| realtime::spawn_bridge(bridge_state.clone(), io));
+    let io = bridge_state.0.io.get().cloned();
     let make = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
-    axum::serve(listener, make)
+    let result = axum::serve(listener, make)
         .with_graceful_shutdown(async move {
             shutdown.await;
             services.begin_shutdown();
+            // Upgraded connections are not drained by the HTTP server: close them.
+            if let Some(io) = io {
+                io.close().await;
+            }
         })
-        .await
+        .await;
+    if let Some(b) = bridge {
+        b.abort();
+    }
+    result
 }

@@ -39,6 +39,9 @@ const WORDS: &[&str] = &[
 /// Rewrites the path of `req`: route words lower-cased, one trailing slash dropped.
 pub fn normalize<B>(mut req: Request<B>) -> Request<B> {
     let path = req.uri().path();
+    if path.starts_with("/socket.io") {
+        return req;
+    }
     let needs = path.len() > 1 && path.ends_with('/')
         || path
             .split('/')

@@ -156,7 +156,9 @@ fn percent_decode(s: &str) -> String {
 /// Authenticates the caller and stores the [`Principal`] in the request extensions.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let exempt = path == "/health" || req.method() == Method::OPTIONS;
+    // Socket.IO authenticates in its namespace middleware (token in the handshake `auth`).
+    let exempt =
+        path == "/health" || path.starts_with("/socket.io") || req.method() == Method::OPTIONS;
     let token = bearer(req.headers(), req.uri().query());
     let principal = if state.config().require_auth && !exempt {
         match state.auth().authenticate(token.as_deref()).await {

@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub skills: SkillStore,
     pub ws: WsRegistry,
     pub started: Instant,
+    /// The Socket.IO handle, set when the router is built.
+    pub io: std::sync::OnceLock<socketioxide::SocketIo>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             skills: SkillStore::new(config.skills_dir.clone()),
             ws: WsRegistry::default(),
             started: Instant::now(),
+            io: std::sync::OnceLock::new(),
             services,
             spawn,
             auth,
@@ -95,6 +98,15 @@ impl AppState {
 
     pub fn config(&self) -> &HttpConfig {
         &self.0.config
+    }
+
+    /// Connected Socket.IO clients of a namespace (`/ui`, `/mobile`).
+    pub fn socket_io_clients(&self, ns: &str) -> usize {
+        self.0
+            .io
+            .get()
+            .and_then(|io| io.of(ns))
+            .map_or(0, |ops| ops.sockets().len())
     }
 
     /// Number of open raw WebSocket clients.

@@ -103,7 +103,14 @@ async fn ws_status(State(s): State<AppState>) -> Json<Value> {
     let clients: Vec<Value> = (0..n)
         .map(|_| json!({"readyState": 1, "readyStateText": "OPEN"}))
         .collect();
-    Json(json!({"connectedClients": n, "clients": clients}))
+    Json(json!({
+        "connectedClients": n,
+        "clients": clients,
+        "socketIo": {
+            "ui": s.socket_io_clients("/ui"),
+            "mobile": s.socket_io_clients("/mobile"),
+        },
+    }))
 }
 
 async fn skills(State(s): State<AppState>) -> Json<Vec<Value>> {

@@ -4,7 +4,7 @@
 mod mail;
 mod misc;
 mod projects;
-mod sessions;
+pub(crate) mod sessions;
 mod tasks;
 mod team_members;
 
