@@ -119,7 +119,10 @@ async fn health_and_ws_status(s: &TestServer) {
     assert!(h["uptime"].as_f64().unwrap() >= 0.0);
 
     let st = s.get("/ws-status").await.ok(200);
-    assert_eq!(st, json!({"connectedClients": 0, "clients": []}));
+    assert_eq!(
+        st,
+        json!({"connectedClients": 0, "clients": [], "socketIo": {"ui": 0, "mobile": 0}})
+    );
     let _ws = s.ws("/").await;
     let st = s.get("/ws-status").await.ok(200);
     assert_eq!(st["connectedClients"], 1);

@@ -1,4 +1,4 @@
-//! The route table. Every route is registered through [`Api::add`], which records it for the
+//! The route table. Every route is registered through `Api::add`, which records it for the
 //! OpenAPI document, so the document cannot miss a route the router serves.
 
 mod mail;
