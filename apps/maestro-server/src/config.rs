@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, env = "HOST", default_value = "127.0.0.1")]
     pub host: String,
 
-    /// URL agents use to reach this server [default: http://localhost:<PORT>].
+    /// URL agents use to reach this server [default: `http://localhost:PORT`].
     #[arg(long, env = "SERVER_URL")]
     pub server_url: Option<String>,
 
