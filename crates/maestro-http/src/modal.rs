@@ -39,6 +39,24 @@ impl ModalStore {
             .into_owned())
     }
 
+    /// Deletes every modal page (and its owner file) shown by `session_id`.
+    pub async fn remove_session(&self, session_id: &str) {
+        let Ok(mut entries) = tokio::fs::read_dir(&self.dir).await else {
+            return;
+        };
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("session") {
+                continue;
+            }
+            let owner = tokio::fs::read_to_string(&path).await.unwrap_or_default();
+            if owner == session_id {
+                let _ = tokio::fs::remove_file(path.with_extension("html")).await;
+                let _ = tokio::fs::remove_file(&path).await;
+            }
+        }
+    }
+
     /// Whether `session_id` showed `modal_id`.
     pub async fn shown_by(&self, session_id: &str, modal_id: &str) -> bool {
         if !validate::is_safe_id(modal_id) {

@@ -1281,6 +1281,28 @@ async fn session_modal(s: &TestServer) {
     assert_eq!(ev[0].1["title"], "Choose");
     assert_eq!(ev[0].1["filePath"], "/custom/m4.html");
     assert!(s.take_events().is_empty());
+
+    // Deleting the session removes its modal pages (DEFECTS O8); others' stay.
+    let other_modal = s
+        .post(
+            &format!("/api/sessions/{other}/modal"),
+            json!({"modalId": "m-other", "html": "<i/>"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(other_modal["modalId"], "m-other");
+    let modals = s.data_dir.join("modals");
+    assert!(modals.join("m4.html").exists());
+    s.delete(&format!("/api/sessions/{sid}")).await.ok(200);
+    assert!(
+        !modals.join("m4.html").exists(),
+        "modal page of deleted session removed"
+    );
+    assert!(!modals.join("modal-1.html").exists());
+    assert!(
+        modals.join("m-other.html").exists(),
+        "other session's modal kept"
+    );
 }
 
 // ---- mail ------------------------------------------------------------------------------------

@@ -293,6 +293,11 @@ async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<
     if let Err(e) = s.presence().remove(&id).await {
         tracing::warn!(session = %id, error = %e, "could not clear presence of deleted session");
     }
+    // Files the session left behind (DEFECTS O8): its manifest directory and modal pages.
+    if let Err(e) = s.spawn_service().discard_manifest(&id).await {
+        tracing::warn!(session = %id, error = %e, "could not remove manifest directory");
+    }
+    s.0.modals.remove_session(&id).await;
     Ok(Json(json!({"success": true, "id": id})))
 }
 
