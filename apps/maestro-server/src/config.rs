@@ -150,6 +150,8 @@ pub struct Config {
     pub log_level: String,
     pub compact_logs: bool,
     pub redis_enabled: bool,
+    pub redis_url: String,
+    pub redis_key_prefix: String,
     pub supabase_enabled: bool,
     pub mail_backend: MailBackend,
 }
@@ -355,10 +357,28 @@ impl Config {
                 ));
             }
         };
-        if redis_enabled || mail_backend == MailBackend::Redis {
+        if mail_backend == MailBackend::Redis && !redis_enabled {
             return Err(err(
-                "REDIS_ENABLED",
-                "the Redis adapters are not part of this build yet; unset REDIS_ENABLED/MAIL_BACKEND=redis",
+                "MAIL_BACKEND",
+                "MAIL_BACKEND=redis needs REDIS_ENABLED=true",
+            ));
+        }
+        let redis_url = a.redis_url.trim().to_string();
+        if redis_enabled
+            && !(redis_url.starts_with("redis://")
+                || redis_url.starts_with("rediss://")
+                || redis_url.starts_with("valkey://"))
+        {
+            return Err(err(
+                "REDIS_URL",
+                format!("'{redis_url}' must start with redis://, rediss:// or valkey://"),
+            ));
+        }
+        let redis_key_prefix = a.redis_key_prefix.trim().to_string();
+        if redis_key_prefix.is_empty() || redis_key_prefix.contains(char::is_whitespace) {
+            return Err(err(
+                "REDIS_KEY_PREFIX",
+                "must be non-empty and without spaces",
             ));
         }
         if supabase_enabled || mail_backend == MailBackend::Supabase {
@@ -385,6 +405,8 @@ impl Config {
             log_level,
             compact_logs,
             redis_enabled,
+            redis_url,
+            redis_key_prefix,
             supabase_enabled,
             mail_backend,
         })
@@ -454,6 +476,15 @@ mod tests {
             parse(&["--mail-backend", "x"]).unwrap_err().var,
             "MAIL_BACKEND"
         );
+    }
+
+    #[test]
+    fn redis_enabled_defaults_mail_to_redis_unless_overridden() {
+        let c = parse(&["--redis-enabled", "true"]).unwrap();
+        assert_eq!(c.mail_backend, MailBackend::Redis);
+        assert_eq!(c.redis_key_prefix, "maestro:");
+        let c = parse(&["--redis-enabled", "true", "--mail-backend", "fs"]).unwrap();
+        assert_eq!(c.mail_backend, MailBackend::Fs);
     }
 
     #[test]

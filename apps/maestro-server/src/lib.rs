@@ -10,15 +10,16 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use maestro_domain::ids::{RandomIds, SystemClock};
-use maestro_domain::ports::{EventBus, Presence};
+use maestro_domain::ports::{EventBus, MailRepo, Presence};
 use maestro_domain::services::{
     FLAG_ENV_KEYS, HostInfo, Ports, SECRET_ENV_KEYS, Services, SpawnService, SpawnSettings,
 };
 use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{AppState, CliManifestGenerator, HttpConfig};
 use maestro_memory::{MemoryEventBus, MemoryPresence, TokenAuth};
+use maestro_redis::RedisBackend;
 
-use crate::config::Config;
+use crate::config::{Config, MailBackend};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error("cannot open the data directory: {0}")]
     Storage(#[from] maestro_fs::FsError),
+    #[error("cannot connect to Redis (REDIS_URL): {0}")]
+    Redis(#[from] maestro_redis::RedisError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -40,6 +43,35 @@ pub enum StartError {
 pub struct Wired {
     pub state: AppState,
     pub store: FsStore,
+    pub redis: Option<Arc<RedisBackend>>,
+}
+
+/// `/health` report of the Redis connection.
+struct RedisProbe(Arc<RedisBackend>);
+
+#[async_trait::async_trait]
+impl maestro_http::HealthProbe for RedisProbe {
+    fn name(&self) -> &str {
+        "redis"
+    }
+
+    async fn check(&self) -> serde_json::Value {
+        let ping = tokio::time::timeout(std::time::Duration::from_secs(2), self.0.ping()).await;
+        let stats = self.0.redis_bus().stats();
+        match ping {
+            Ok(Ok(rtt)) => serde_json::json!({
+                "ok": true,
+                "pingMs": rtt.as_secs_f64() * 1000.0,
+                "publishFailures": stats.publish_failures,
+            }),
+            Ok(Err(e)) => {
+                serde_json::json!({"ok": false, "error": e.to_string(), "publishFailures": stats.publish_failures})
+            }
+            Err(_) => {
+                serde_json::json!({"ok": false, "error": "PING timed out", "publishFailures": stats.publish_failures})
+            }
+        }
+    }
 }
 
 fn hostname() -> String {
@@ -71,10 +103,41 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     ] {
         tracing::info!(port, adapter = "filesystem", data_dir = %dir, "port wired");
     }
-    let bus: Arc<dyn EventBus> = Arc::new(MemoryEventBus::new());
-    tracing::info!(port = "EventBus", adapter = "in-memory", "port wired");
-    let presence: Arc<dyn Presence> = Arc::new(MemoryPresence::new());
-    tracing::info!(port = "Presence", adapter = "in-memory", "port wired");
+    let redis = if cfg.redis_enabled {
+        Some(Arc::new(
+            RedisBackend::connect(&cfg.redis_url, &cfg.redis_key_prefix).await?,
+        ))
+    } else {
+        tracing::info!("Redis disabled (REDIS_ENABLED=false): in-memory event bus and presence");
+        None
+    };
+    let (bus, presence): (Arc<dyn EventBus>, Arc<dyn Presence>) = match &redis {
+        Some(r) => (r.bus(), r.presence()),
+        None => (
+            Arc::new(MemoryEventBus::new()),
+            Arc::new(MemoryPresence::new()),
+        ),
+    };
+    let adapter = if redis.is_some() {
+        "redis"
+    } else {
+        "in-memory"
+    };
+    tracing::info!(port = "EventBus", adapter, "port wired");
+    tracing::info!(port = "Presence", adapter, "port wired");
+    let mail: Arc<dyn MailRepo> = match (&redis, cfg.mail_backend) {
+        (Some(r), MailBackend::Redis) => r.mail(),
+        _ => store.mail(),
+    };
+    tracing::info!(
+        port = "MailRepo",
+        adapter = if cfg.mail_backend == MailBackend::Redis {
+            "redis-streams"
+        } else {
+            "filesystem"
+        },
+        "port wired"
+    );
     let auth = Arc::new(TokenAuth::new(cfg.api_token.clone()));
     tracing::info!(
         port = "Auth",
@@ -89,7 +152,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         projects: store.projects(),
         tasks: store.tasks(),
         sessions: store.sessions(),
-        mail: store.mail(),
+        mail,
         team_members: store.team_members(),
         orderings: store.orderings(),
         bus,
@@ -136,8 +199,15 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         skills_dir: cfg.skills_dir.clone(),
         spawn_secrets: pick(&SECRET_ENV_KEYS),
     };
-    let state = AppState::new(services, spawn, auth, presence, http);
-    Ok(Wired { state, store })
+    let mut state = AppState::new(services, spawn, auth, presence, http);
+    if let Some(r) = &redis {
+        state = state.with_probe(Arc::new(RedisProbe(r.clone())));
+    }
+    Ok(Wired {
+        state,
+        store,
+        redis,
+    })
 }
 
 /// Fails sessions whose agent stopped heartbeating (presence expiry), until the stream ends.
@@ -180,6 +250,7 @@ pub async fn run(
     let result = maestro_http::serve(listener, wired.state, shutdown).await;
     watcher.abort();
     drop(wired.store);
+    drop(wired.redis);
     tracing::info!("stopped");
     result.map_err(StartError::Serve)
 }

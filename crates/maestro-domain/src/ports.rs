@@ -55,7 +55,9 @@ pub enum BusMessage {
 /// - **Slow subscribers**: buffers are bounded; a subscriber that falls behind loses the oldest
 ///   events and receives [`BusMessage::Lagged`] with the count instead. `publish` never waits
 ///   for a subscriber.
-/// - **Failure**: a backend failure is reported by `publish` after local delivery happened.
+/// - **Failure**: local delivery never depends on a backend. A distributed bus that cannot
+///   reach its backend still delivers locally, returns `Ok`, and counts and logs the failure;
+///   events of other processes published meanwhile are lost to this process.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait EventBus: Send + Sync {
@@ -166,6 +168,17 @@ impl InboxQuery {
 #[async_trait]
 pub trait MailRepo: Send + Sync {
     async fn create(&self, mail: MailMessage) -> Result<MailMessage>;
+
+    /// Stores `mail` with a `createdAt` of at least its own that is also greater than every
+    /// `createdAt` stored in its project, assigned atomically with the store (Redis: one
+    /// script), and returns the stored mail. Shared stores need this so mail from several
+    /// server processes still appears in `createdAt` order and `since`-polling never skips
+    /// one. The default is `create`: enough for a store only one process writes, where the
+    /// mail service already stamps in store order.
+    async fn create_stamped(&self, mail: MailMessage) -> Result<MailMessage> {
+        self.create(mail).await
+    }
+
     async fn get(&self, id: &str) -> Result<Option<MailMessage>>;
     async fn delete(&self, id: &str) -> Result<bool>;
     async fn inbox(&self, query: &InboxQuery) -> Result<Vec<MailMessage>>;

@@ -32,7 +32,7 @@ use tower::util::MapRequestLayer;
 
 pub use error::ApiError;
 pub use manifest::CliManifestGenerator;
-pub use state::{AppState, DEFAULT_BODY_LIMIT, HttpConfig};
+pub use state::{AppState, DEFAULT_BODY_LIMIT, HealthProbe, HttpConfig};
 
 /// The router with every route, the origin/auth middleware and the raw WebSocket fallback.
 pub fn router(state: AppState) -> Router {

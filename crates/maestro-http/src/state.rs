@@ -39,6 +39,15 @@ pub struct HttpConfig {
     pub spawn_secrets: std::collections::BTreeMap<String, String>,
 }
 
+/// A backend `/health` reports on (Redis, PostgREST, …).
+#[async_trait::async_trait]
+pub trait HealthProbe: Send + Sync {
+    /// Key in the `/health` body.
+    fn name(&self) -> &str;
+    /// `{ok: bool, …details}`; must answer within a couple of seconds.
+    async fn check(&self) -> serde_json::Value;
+}
+
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(pub(crate) Arc<Inner>);
@@ -53,6 +62,7 @@ pub(crate) struct Inner {
     pub skills: SkillStore,
     pub ws: WsRegistry,
     pub started: Instant,
+    pub probes: Vec<Arc<dyn HealthProbe>>,
     /// The Socket.IO handle, set when the router is built.
     pub io: std::sync::OnceLock<socketioxide::SocketIo>,
 }
@@ -72,12 +82,23 @@ impl AppState {
             ws: WsRegistry::default(),
             started: Instant::now(),
             io: std::sync::OnceLock::new(),
+            probes: Vec::new(),
             services,
             spawn,
             auth,
             presence,
             config,
         }))
+    }
+
+    /// Adds a backend to the `/health` report (call before serving).
+    #[must_use]
+    pub fn with_probe(mut self, probe: Arc<dyn HealthProbe>) -> Self {
+        match Arc::get_mut(&mut self.0) {
+            Some(inner) => inner.probes.push(probe),
+            None => tracing::warn!("health probe added after the state was shared; ignored"),
+        }
+        self
     }
 
     pub fn services(&self) -> &Services {

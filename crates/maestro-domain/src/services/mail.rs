@@ -134,7 +134,7 @@ impl MailService {
                 body: body.clone(),
                 created_at,
             };
-            let mail = self.ctx.ports.mail.create(mail).await?;
+            let mail = self.ctx.ports.mail.create_stamped(mail).await?;
             drop(order);
             self.ctx.emit(DomainEvent::MailReceived(mail.clone())).await;
             sent.push(mail);
@@ -281,7 +281,7 @@ mod tests {
     #[tokio::test]
     async fn send_without_recipient_is_a_broadcast() {
         let mut m = Mocks::new();
-        m.mail.expect_create().returning(Ok);
+        m.mail.expect_create_stamped().returning(Ok);
         let events = m.capture_events();
         let out = m.services().mail.send(send(None, None)).await.unwrap();
         assert_eq!(out.len(), 1);
@@ -293,7 +293,7 @@ mod tests {
     #[tokio::test]
     async fn created_at_is_strictly_increasing_within_one_millisecond() {
         let mut m = Mocks::new();
-        m.mail.expect_create().returning(Ok);
+        m.mail.expect_create_stamped().returning(Ok);
         m.capture_events();
         let svc = m.services();
         let a = svc.mail.send(send(Some("s1"), None)).await.unwrap();
@@ -318,7 +318,7 @@ mod tests {
             let c: Session = session("sess_c", "proj_1", &[]);
             Ok(vec![a, b, c])
         });
-        m.mail.expect_create().returning(Ok);
+        m.mail.expect_create_stamped().returning(Ok);
         let events = m.capture_events();
         let out = m
             .services()
@@ -338,7 +338,7 @@ mod tests {
     async fn team_member_without_active_session_is_not_found() {
         let mut m = Mocks::new();
         m.sessions.expect_list().returning(|_| Ok(vec![]));
-        m.mail.expect_create().never();
+        m.mail.expect_create_stamped().never();
         let err = m
             .services()
             .mail

@@ -90,12 +90,23 @@ pub(super) fn routes(api: Api) -> Api {
         )
 }
 
+/// `{status, timestamp, uptime}` plus one key per configured backend probe; `status` is
+/// `degraded` (still 200, so the process is not restarted for a backend outage) when a probe
+/// reports `ok: false`.
 async fn health(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({
+    let mut body = json!({
         "status": "ok",
         "timestamp": s.services().context().now(),
         "uptime": s.0.started.elapsed().as_secs_f64(),
-    }))
+    });
+    for probe in &s.0.probes {
+        let report = probe.check().await;
+        if report.get("ok") == Some(&Value::Bool(false)) {
+            body["status"] = json!("degraded");
+        }
+        body[probe.name()] = report;
+    }
+    Json(body)
 }
 
 async fn ws_status(State(s): State<AppState>) -> Json<Value> {

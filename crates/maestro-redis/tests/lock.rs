@@ -1,0 +1,104 @@
+//! Lock race across two "processes" (two backends on one Redis).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use maestro_domain::ports::Lock;
+use maestro_testkit::fixtures::unique_id;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_contenders_for_two_seconds_never_overlap() {
+    let Some(url) = common::redis_url() else {
+        return;
+    };
+    let prefix = common::unique_prefix();
+    let a = common::backend_with(common::config(&url, &prefix)).await;
+    let b = common::backend_with(common::config(&url, &prefix)).await;
+    let locks = [a.lock(), b.lock()];
+    let resource = unique_id("race");
+    let holders = Arc::new(AtomicUsize::new(0));
+    let overlapped = Arc::new(AtomicBool::new(false));
+    let acquisitions = Arc::new(AtomicUsize::new(0));
+    let until = tokio::time::Instant::now() + Duration::from_secs(2);
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let lock: Arc<dyn Lock> = Arc::clone(&locks[i % 2]);
+            let r = resource.clone();
+            let (holders, overlapped, acquisitions) =
+                (holders.clone(), overlapped.clone(), acquisitions.clone());
+            tokio::spawn(async move {
+                while tokio::time::Instant::now() < until {
+                    match lock.try_acquire(&r, Duration::from_secs(10)).await.unwrap() {
+                        Some(lease) => {
+                            if holders.fetch_add(1, Ordering::SeqCst) != 0 {
+                                overlapped.store(true, Ordering::SeqCst);
+                            }
+                            acquisitions.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_micros(300)).await;
+                            holders.fetch_sub(1, Ordering::SeqCst);
+                            assert!(lock.release(&lease).await.unwrap(), "lost a live lease");
+                        }
+                        None => tokio::time::sleep(Duration::from_millis(1)).await,
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(!overlapped.load(Ordering::SeqCst), "two holders at once");
+    let n = acquisitions.load(Ordering::SeqCst);
+    assert!(n >= 100, "only {n} acquisitions in 2 s");
+    eprintln!("lock race: {n} acquisitions in 2 s by 50 contenders on 2 connections");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_holder_cannot_release_or_extend_the_next_owners_lock() {
+    let Some(url) = common::redis_url() else {
+        return;
+    };
+    let prefix = common::unique_prefix();
+    let a = common::backend_with(common::config(&url, &prefix)).await;
+    let b = common::backend_with(common::config(&url, &prefix)).await;
+    let r = unique_id("lapse");
+    let old = a
+        .lock()
+        .try_acquire(&r, Duration::from_millis(100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        b.lock()
+            .try_acquire(&r, Duration::from_secs(10))
+            .await
+            .unwrap(),
+        None
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let new = b
+        .lock()
+        .try_acquire(&r, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("the lapsed lease frees the resource");
+    assert!(!a.lock().release(&old).await.unwrap());
+    assert!(
+        !a.lock()
+            .extend(&old, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        a.lock()
+            .try_acquire(&r, Duration::from_secs(10))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(b.lock().release(&new).await.unwrap());
+}
