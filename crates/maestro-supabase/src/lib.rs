@@ -1,0 +1,45 @@
+//! # maestro-supabase
+//!
+//! Supabase adapters of Maestro Server (issue 7):
+//!
+//! - [`PostgrestClient`]: a small typed PostgREST client on reqwest 0.12 — percent-encoded,
+//!   grammar-quoted filter values ([`Query`]), typed errors ([`PostgrestError`] → `DomainError`),
+//!   `apikey` + `Authorization` from the service-role key or a user's JWT (RLS).
+//! - The six repositories ([`SupabaseRepos`]) over the schema in `migrations/` of the
+//!   workspace: typed columns for everything a repository filters or sorts on, jsonb for nested
+//!   parts, `extra` for unknown keys; `update` is an optimistic read-modify-write on a `version`
+//!   column (retried on a lost race), and the RPC functions (`set_session_status`, `append_*`,
+//!   `link_task_session`) change single entries atomically in the database.
+//! - [`BlobStore`] (port for document contents) with [`FsBlobStore`] and [`SupabaseStorage`],
+//!   and [`BlobDocsSessionRepo`], which keeps large session doc contents in a blob store.
+//! - [`migrate_fs_to_supabase`]: idempotent copy of a FileSystem data directory.
+//!
+//! The schema and its RLS policies are in `migrations/*.sql` (applied by `supabase db push`);
+//! `migrations/shim/` recreates the Supabase pieces (roles, `auth` schema) on plain PostgreSQL
+//! for tests. See `docs/DECISIONS.md` (D7) for why this crate has its own PostgREST client.
+
+pub mod blob;
+pub mod client;
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod migrate;
+pub mod query;
+mod repos;
+mod rows;
+pub mod storage;
+
+pub use blob::{BlobStore, FsBlobStore};
+pub use client::PostgrestClient;
+pub use config::{ConfigError, SupabaseConfig};
+pub use docs::{BLOB_DOCS_KEY, BlobDocsSessionRepo, DEFAULT_DOC_THRESHOLD};
+pub use error::PostgrestError;
+pub use migrate::{
+    Entity, EntityCounts, MigrationReport, Progress, RepoSet, migrate_fs_to_supabase,
+};
+pub use query::{Cond, Query};
+pub use repos::{
+    SupabaseMailRepo, SupabaseOrderingRepo, SupabaseProjectRepo, SupabaseRepos,
+    SupabaseSessionRepo, SupabaseTaskRepo, SupabaseTeamMemberRepo,
+};
+pub use storage::SupabaseStorage;

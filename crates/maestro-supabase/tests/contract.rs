@@ -1,0 +1,60 @@
+//! The testkit's contract suites against the Supabase repositories, through postrust (the
+//! PostgREST stand-in) and PostgreSQL with the migrations and RLS applied. One database and one
+//! postrust for this binary; the cases use unique ids. Repositories use the service role.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use maestro_supabase::{FsBlobStore, SupabaseRepos};
+
+fn repos() -> SupabaseRepos {
+    support::env().service_repos()
+}
+
+maestro_testkit::project_repo_contract!(|| async { crate::repos().projects() });
+maestro_testkit::task_repo_contract!(|| async { crate::repos().tasks() });
+maestro_testkit::session_repo_contract!(|| async { crate::repos().sessions() });
+maestro_testkit::mail_repo_contract!(|| async { crate::repos().mail() });
+maestro_testkit::team_member_repo_contract!(|| async { crate::repos().team_members() });
+maestro_testkit::ordering_repo_contract!(|| async { crate::repos().orderings() });
+
+/// The Supabase mail repository under the mail long-poll (with the in-memory event bus).
+async fn wait_ports() -> maestro_domain::services::Ports {
+    let repos = repos();
+    maestro_domain::services::Ports {
+        projects: repos.projects(),
+        tasks: repos.tasks(),
+        sessions: repos.sessions(),
+        mail: repos.mail(),
+        team_members: repos.team_members(),
+        orderings: repos.orderings(),
+        bus: Arc::new(maestro_memory::MemoryEventBus::new()),
+        clock: Arc::new(maestro_domain::ids::SystemClock),
+        ids: Arc::new(maestro_domain::ids::RandomIds),
+    }
+}
+
+maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });
+
+/// Sessions whose docs go to a blob store (threshold 4 bytes: every fixture doc is offloaded)
+/// behave exactly like plain ones.
+mod with_doc_blobs {
+    use super::*;
+
+    fn sessions() -> Arc<dyn maestro_domain::ports::SessionRepo> {
+        // Kept under target/tmp (the handles outlive the factory; `cargo clean` removes them).
+        let parent =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("maestro-supabase-blobs");
+        if std::fs::create_dir_all(&parent).is_err() {
+            panic!("cannot create {}", parent.display());
+        }
+        let dir = tempfile::tempdir_in(parent).unwrap().keep();
+        crate::repos()
+            .with_doc_blobs(Arc::new(FsBlobStore::new(dir)), 4)
+            .sessions()
+    }
+
+    maestro_testkit::session_repo_contract!(|| async { super::sessions() });
+}
