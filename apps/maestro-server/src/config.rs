@@ -14,6 +14,9 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "maestro-server", version, about, long_about = None)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Listen port (1-65535).
     #[arg(long, env = "PORT", default_value = "3000")]
     pub port: String,
@@ -116,10 +119,38 @@ pub struct Args {
     #[arg(long, env = "SUPABASE_SERVICE_ROLE_KEY", hide_env_values = true)]
     pub supabase_service_role_key: Option<String>,
 
+    /// PostgREST base URL [default: `SUPABASE_URL/rest/v1`]; for self-hosted PostgREST.
+    #[arg(long, env = "SUPABASE_REST_URL")]
+    pub supabase_rest_url: Option<String>,
+
     /// Mail storage: fs, redis or supabase [default: supabase if enabled, else redis if
     /// enabled, else fs].
     #[arg(long, env = "MAIL_BACKEND")]
     pub mail_backend: Option<String>,
+}
+
+/// Subcommands (none: run the server).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Copy data between backends.
+    Migrate {
+        #[command(subcommand)]
+        target: MigrateTarget,
+    },
+}
+
+/// Where `migrate` copies to.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum MigrateTarget {
+    /// Copy a FileSystem data directory into Supabase (SUPABASE_URL and keys), idempotently.
+    ToSupabase {
+        /// The data directory to read [default: DATA_DIR].
+        #[arg(long = "data-dir", value_name = "DIR")]
+        source: Option<String>,
+        /// Report what would change without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Mail storage backend.
@@ -153,7 +184,12 @@ pub struct Config {
     pub redis_url: String,
     pub redis_key_prefix: String,
     pub supabase_enabled: bool,
+    /// Set when Supabase is enabled or a migration targets it.
+    pub supabase: Option<maestro_supabase::SupabaseConfig>,
+    /// PostgREST base URL (`SUPABASE_URL/rest/v1` unless overridden).
+    pub supabase_rest_url: Option<String>,
     pub mail_backend: MailBackend,
+    pub command: Option<Command>,
 }
 
 /// A configuration error, naming the variable.
@@ -381,12 +417,38 @@ impl Config {
                 "must be non-empty and without spaces",
             ));
         }
-        if supabase_enabled || mail_backend == MailBackend::Supabase {
+        if mail_backend == MailBackend::Supabase && !supabase_enabled {
             return Err(err(
-                "SUPABASE_ENABLED",
-                "the Supabase adapters are not part of this build yet; unset SUPABASE_ENABLED/MAIL_BACKEND=supabase",
+                "MAIL_BACKEND",
+                "MAIL_BACKEND=supabase needs SUPABASE_ENABLED=true",
             ));
         }
+        let migrating = matches!(a.command, Some(Command::Migrate { .. }));
+        let supabase = if supabase_enabled || migrating {
+            let lookup = |k: &str| match k {
+                "SUPABASE_URL" => a.supabase_url.clone(),
+                "SUPABASE_ANON_KEY" => a.supabase_anon_key.clone(),
+                "SUPABASE_SERVICE_ROLE_KEY" => a.supabase_service_role_key.clone(),
+                _ => None,
+            };
+            Some(
+                maestro_supabase::SupabaseConfig::from_lookup(lookup)
+                    .map_err(|e| err(e.variable, e.problem))?,
+            )
+        } else {
+            None
+        };
+        let supabase_rest_url = match (
+            &supabase,
+            a.supabase_rest_url.filter(|u| !u.trim().is_empty()),
+        ) {
+            (None, _) => None,
+            (Some(_), Some(u)) => {
+                url_origin("SUPABASE_REST_URL", &u)?;
+                Some(u.trim().trim_end_matches('/').to_string())
+            }
+            (Some(s), None) => Some(s.rest_url()),
+        };
         Ok(Self {
             host,
             port,
@@ -408,7 +470,10 @@ impl Config {
             redis_url,
             redis_key_prefix,
             supabase_enabled,
+            supabase,
+            supabase_rest_url,
             mail_backend,
+            command: a.command,
         })
     }
 
@@ -485,6 +550,38 @@ mod tests {
         assert_eq!(c.redis_key_prefix, "maestro:");
         let c = parse(&["--redis-enabled", "true", "--mail-backend", "fs"]).unwrap();
         assert_eq!(c.mail_backend, MailBackend::Fs);
+    }
+
+    #[test]
+    fn supabase_settings_are_required_and_named() {
+        assert_eq!(
+            parse(&["--supabase-enabled", "true"]).unwrap_err().var,
+            "SUPABASE_URL"
+        );
+        let e = parse(&[
+            "--supabase-enabled",
+            "true",
+            "--supabase-url",
+            "https://x.supabase.co",
+        ]);
+        assert_eq!(e.unwrap_err().var, "SUPABASE_SERVICE_ROLE_KEY");
+        let c = parse(&[
+            "--supabase-enabled",
+            "true",
+            "--supabase-url",
+            "https://x.supabase.co",
+            "--supabase-service-role-key",
+            "a.b.c",
+            "--supabase-anon-key",
+            "d.e.f",
+        ])
+        .unwrap();
+        assert_eq!(c.mail_backend, MailBackend::Supabase);
+        assert!(c.supabase.is_some());
+        assert_eq!(
+            parse(&["migrate", "to-supabase"]).unwrap_err().var,
+            "SUPABASE_URL"
+        );
     }
 
     #[test]

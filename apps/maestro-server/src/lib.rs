@@ -18,6 +18,7 @@ use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{AppState, CliManifestGenerator, HttpConfig};
 use maestro_memory::{MemoryEventBus, MemoryPresence, TokenAuth};
 use maestro_redis::RedisBackend;
+use maestro_supabase::{DEFAULT_DOC_THRESHOLD, PostgrestClient, RepoSet, SupabaseRepos};
 
 use crate::config::{Config, MailBackend};
 
@@ -30,6 +31,13 @@ pub enum StartError {
     Storage(#[from] maestro_fs::FsError),
     #[error("cannot connect to Redis (REDIS_URL): {0}")]
     Redis(#[from] maestro_redis::RedisError),
+    #[error("Supabase (SUPABASE_URL): {0}")]
+    Supabase(maestro_domain::DomainError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -42,9 +50,37 @@ pub enum StartError {
 /// The running pieces, for the binary and for tests.
 pub struct Wired {
     pub state: AppState,
-    pub store: FsStore,
+    /// The FileSystem store, when any repository uses it.
+    pub store: Option<FsStore>,
     pub redis: Option<Arc<RedisBackend>>,
 }
+
+/// `/health` report of PostgREST reachability.
+struct SupabaseProbe(SupabaseRepos);
+
+#[async_trait::async_trait]
+impl maestro_http::HealthProbe for SupabaseProbe {
+    fn name(&self) -> &str {
+        "supabase"
+    }
+
+    async fn check(&self) -> serde_json::Value {
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(std::time::Duration::from_secs(3), self.0.ping()).await {
+            Ok(Ok(())) => serde_json::json!({
+                "ok": true,
+                "pingMs": started.elapsed().as_secs_f64() * 1000.0,
+            }),
+            Ok(Err(e)) => serde_json::json!({"ok": false, "error": e.to_string()}),
+            Err(_) => {
+                serde_json::json!({"ok": false, "error": "PostgREST did not answer within 3 s"})
+            }
+        }
+    }
+}
+
+/// Bucket for session docs too large to keep inline.
+pub const DOCS_BUCKET: &str = "maestro-docs";
 
 /// `/health` report of the Redis connection.
 struct RedisProbe(Arc<RedisBackend>);
@@ -91,17 +127,37 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     } else {
         CorruptPolicy::Skip
     };
-    let store = FsStore::open(FsConfig::new(&cfg.data_dir).with_corrupt_policy(policy)).await?;
+    let supabase = cfg
+        .supabase
+        .as_ref()
+        .filter(|_| cfg.supabase_enabled)
+        .map(|s| supabase_repos(cfg, s));
+    let needs_fs = supabase.is_none() || cfg.mail_backend == MailBackend::Fs;
+    let store = if needs_fs {
+        Some(FsStore::open(FsConfig::new(&cfg.data_dir).with_corrupt_policy(policy)).await?)
+    } else {
+        tokio::fs::create_dir_all(&cfg.data_dir)
+            .await
+            .map_err(|source| StartError::DataDir {
+                path: cfg.data_dir.clone(),
+                source,
+            })?;
+        None
+    };
     let dir = cfg.data_dir.display();
+    let repo_adapter = if supabase.is_some() {
+        "supabase"
+    } else {
+        "filesystem"
+    };
     for port in [
         "ProjectRepo",
         "TaskRepo",
         "SessionRepo",
-        "MailRepo",
         "TeamMemberRepo",
         "OrderingRepo",
     ] {
-        tracing::info!(port, adapter = "filesystem", data_dir = %dir, "port wired");
+        tracing::info!(port, adapter = repo_adapter, data_dir = %dir, "port wired");
     }
     let redis = if cfg.redis_enabled {
         Some(Arc::new(
@@ -125,19 +181,14 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     };
     tracing::info!(port = "EventBus", adapter, "port wired");
     tracing::info!(port = "Presence", adapter, "port wired");
-    let mail: Arc<dyn MailRepo> = match (&redis, cfg.mail_backend) {
-        (Some(r), MailBackend::Redis) => r.mail(),
-        _ => store.mail(),
-    };
-    tracing::info!(
-        port = "MailRepo",
-        adapter = if cfg.mail_backend == MailBackend::Redis {
-            "redis-streams"
-        } else {
-            "filesystem"
-        },
-        "port wired"
-    );
+    let (mail, mail_adapter): (Arc<dyn MailRepo>, &str) =
+        match (cfg.mail_backend, &redis, &supabase, &store) {
+            (MailBackend::Redis, Some(r), _, _) => (r.mail(), "redis-streams"),
+            (MailBackend::Supabase, _, Some(s), _) => (s.mail(), "supabase"),
+            (_, _, _, Some(fs)) => (fs.mail(), "filesystem"),
+            _ => return Err(no_store_for_backend()),
+        };
+    tracing::info!(port = "MailRepo", adapter = mail_adapter, "port wired");
     let auth = Arc::new(TokenAuth::new(cfg.api_token.clone()));
     tracing::info!(
         port = "Auth",
@@ -148,13 +199,18 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         },
         "port wired"
     );
+    let repos = match (&supabase, &store) {
+        (Some(s), _) => RepoSet::from_supabase(s),
+        (None, Some(fs)) => RepoSet::from_fs(fs),
+        (None, None) => return Err(no_store_for_backend()),
+    };
     let ports = Ports {
-        projects: store.projects(),
-        tasks: store.tasks(),
-        sessions: store.sessions(),
+        projects: repos.projects,
+        tasks: repos.tasks,
+        sessions: repos.sessions,
         mail,
-        team_members: store.team_members(),
-        orderings: store.orderings(),
+        team_members: repos.team_members,
+        orderings: repos.orderings,
         bus,
         clock: Arc::new(SystemClock),
         ids: Arc::new(RandomIds),
@@ -203,11 +259,75 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     if let Some(r) = &redis {
         state = state.with_probe(Arc::new(RedisProbe(r.clone())));
     }
+    if let Some(s) = &supabase {
+        state = state.with_probe(Arc::new(SupabaseProbe(s.clone())));
+    }
     Ok(Wired {
         state,
         store,
         redis,
     })
+}
+
+/// Service-role repositories on PostgREST, with large session docs in Storage.
+fn supabase_repos(cfg: &Config, s: &maestro_supabase::SupabaseConfig) -> SupabaseRepos {
+    let rest = cfg
+        .supabase_rest_url
+        .clone()
+        .unwrap_or_else(|| s.rest_url());
+    SupabaseRepos::new(PostgrestClient::service(&rest, &s.service_role_key))
+        .with_doc_blobs(Arc::new(s.storage(DOCS_BUCKET)), DEFAULT_DOC_THRESHOLD)
+}
+
+/// Configuration validation guarantees a store for every selected backend; this is the error
+/// for the impossible remainder.
+fn no_store_for_backend() -> StartError {
+    StartError::Config(config::ConfigError {
+        var: "MAIL_BACKEND",
+        message: "no store is configured for the selected backend".into(),
+    })
+}
+
+/// `maestro-server migrate to-supabase`: copies a data directory into Supabase through the
+/// repositories, idempotently, printing progress to stderr and a count per entity at the end.
+pub async fn migrate_to_supabase(
+    cfg: &Config,
+    source: &std::path::Path,
+    dry_run: bool,
+) -> Result<maestro_supabase::MigrationReport, StartError> {
+    let supabase = cfg.supabase.as_ref().ok_or_else(|| {
+        StartError::Config(config::ConfigError {
+            var: "SUPABASE_URL",
+            message: "is required to migrate to Supabase".into(),
+        })
+    })?;
+    let store = FsStore::open(FsConfig::new(source)).await?;
+    let target = supabase_repos(cfg, supabase);
+    target.ping().await.map_err(StartError::Supabase)?;
+    let mut last = std::time::Instant::now();
+    let report = maestro_supabase::migrate_fs_to_supabase(&store, &target, dry_run, |p| {
+        if p.done == p.total || last.elapsed() > std::time::Duration::from_millis(100) {
+            last = std::time::Instant::now();
+            let width = 30;
+            let filled = (p.done * width)
+                .checked_div(p.total)
+                .unwrap_or(width)
+                .min(width);
+            let bar: String = "#".repeat(filled) + &"-".repeat(width - filled);
+            eprint!(
+                "\r{:<14} [{bar}] {}/{}   ",
+                p.entity.as_str(),
+                p.done,
+                p.total
+            );
+            if p.done == p.total {
+                eprintln!();
+            }
+        }
+    })
+    .await
+    .map_err(StartError::Supabase)?;
+    Ok(report)
 }
 
 /// Fails sessions whose agent stopped heartbeating (presence expiry), until the stream ends.
@@ -235,7 +355,7 @@ pub async fn run(
     env: BTreeMap<String, String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let wired = wire(&cfg, &env).await?;
+    let mut wired = wire(&cfg, &env).await?;
     let addr = cfg.bind_addr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -249,7 +369,7 @@ pub async fn run(
     let watcher = watch_presence(&wired.state);
     let result = maestro_http::serve(listener, wired.state, shutdown).await;
     watcher.abort();
-    drop(wired.store);
+    drop(wired.store.take());
     drop(wired.redis);
     tracing::info!("stopped");
     result.map_err(StartError::Serve)

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use maestro_server::config::{Args, Config};
+use maestro_server::config::{Args, Command, Config, MigrateTarget};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -39,6 +39,24 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(Command::Migrate {
+        target: MigrateTarget::ToSupabase { source, dry_run },
+    }) = cfg.command.clone()
+    {
+        let source = source
+            .map(|s| maestro_server::config::expand_home(&s, home.as_deref()))
+            .unwrap_or_else(|| cfg.data_dir.clone());
+        return match runtime.block_on(maestro_server::migrate_to_supabase(&cfg, &source, dry_run)) {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("maestro-server: migration failed: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let result = runtime.block_on(maestro_server::run(cfg, env, shutdown_signal()));
     match result {
         Ok(()) => ExitCode::SUCCESS,

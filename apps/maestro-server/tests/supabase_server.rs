@@ -1,0 +1,204 @@
+//! The server on Supabase (issue 7): the real `maestro-server` binary with
+//! `SUPABASE_ENABLED=true` against PostgreSQL (migrations + shim applied) behind postrust, the
+//! PostgREST stand-in. `/health` reports PostgREST reachability; REST writes land in the
+//! database; `migrate to-supabase` copies the fixture data directory idempotently.
+//! Fails when `CI` is set and PostgreSQL or postrust is missing; skips loudly otherwise.
+#![allow(clippy::unwrap_used, dead_code)]
+
+#[path = "../../../crates/maestro-supabase/tests/support/mod.rs"]
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(env: &support::Env, rest_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_maestro-server"));
+    cmd.env("SUPABASE_ENABLED", "true")
+        .env("SUPABASE_URL", "http://127.0.0.1:9")
+        .env("SUPABASE_REST_URL", rest_url)
+        .env("SUPABASE_SERVICE_ROLE_KEY", &env.service_jwt)
+        .env("SUPABASE_ANON_KEY", &env.anon_jwt)
+        .env("LOG_LEVEL", "error")
+        .env_remove("REDIS_ENABLED")
+        .env_remove("MAIL_BACKEND")
+        .env_remove("MAESTRO_API_TOKEN");
+    cmd
+}
+
+async fn start(env: &support::Env, rest_url: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = command(env, rest_url)
+        .env("PORT", port.to_string())
+        .env("DATA_DIR", dir.path().join("data"))
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("{base}/health")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+async fn health(base: &str) -> Value {
+    reqwest::get(format!("{base}/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_on_supabase_reports_postgrest_and_persists_through_it() {
+    let env = support::env();
+    let server = start(env, &env.rest_url).await;
+    let h = health(&server.base).await;
+    assert_eq!(h["status"], "ok", "{h}");
+    assert_eq!(h["supabase"]["ok"], true, "{h}");
+
+    let http = reqwest::Client::new();
+    let project: Value = http
+        .post(format!("{}/api/projects", server.base))
+        .json(&json!({"name": "on supabase", "workingDir": "/tmp"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pid = project["id"].as_str().unwrap();
+    let task = http
+        .post(format!("{}/api/tasks", server.base))
+        .json(&json!({"projectId": pid, "title": "persisted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(task.status(), 201);
+    let rows = support::psql(
+        &env.db,
+        &format!("select count(*) from public.tasks where project_id = '{pid}'"),
+    )
+    .unwrap();
+    assert_eq!(rows.trim(), "1", "the task is a row in PostgreSQL");
+    let listed: Value = http
+        .get(format!("{}/api/tasks?projectId={pid}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["title"], "persisted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_degraded_when_postgrest_is_unreachable() {
+    let env = support::env();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let server = start(env, &dead).await;
+    let h = health(&server.base).await;
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert_eq!(h["supabase"]["ok"], false, "{h}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_to_supabase_copies_the_fixture_once() {
+    let env = support::env();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/data-dir"),
+        &data,
+    );
+    let run = |extra: &[&str]| {
+        let out = command(env, &env.rest_url)
+            .env_remove("SUPABASE_ENABLED")
+            .args(["migrate", "to-supabase", "--data-dir"])
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "migrate failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let dry = run(&["--dry-run"]);
+    assert!(dry.contains("dry run"), "{dry}");
+    let first = run(&[]);
+    let second = run(&[]);
+    let counts = |report: &str, entity: &str| -> Vec<u64> {
+        report
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(entity))
+            .unwrap_or_else(|| panic!("no {entity} line in {report}"))
+            .split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().unwrap())
+            .collect()
+    };
+    for entity in ["projects", "tasks", "sessions"] {
+        let [total, created, _, _] = counts(&first, entity)[..] else {
+            panic!("bad report {first}")
+        };
+        assert!(total > 0 && created == total, "{entity}: {first}");
+        let [total2, created2, updated2, unchanged2] = counts(&second, entity)[..] else {
+            panic!("bad report {second}")
+        };
+        assert_eq!(
+            (total2, created2, updated2, unchanged2),
+            (total, 0, 0, total),
+            "{second}"
+        );
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
