@@ -119,6 +119,11 @@ pub struct Args {
     #[arg(long, env = "SUPABASE_SERVICE_ROLE_KEY", hide_env_values = true)]
     pub supabase_service_role_key: Option<String>,
 
+    /// Legacy HS256 JWT secret of the Supabase project, if its tokens are still signed with it
+    /// (asymmetric keys are fetched from the project's JWKS).
+    #[arg(long, env = "SUPABASE_JWT_SECRET", hide_env_values = true)]
+    pub supabase_jwt_secret: Option<String>,
+
     /// PostgREST base URL [default: `SUPABASE_URL/rest/v1`]; for self-hosted PostgREST.
     #[arg(long, env = "SUPABASE_REST_URL")]
     pub supabase_rest_url: Option<String>,
@@ -188,6 +193,7 @@ pub struct Config {
     pub supabase: Option<maestro_supabase::SupabaseConfig>,
     /// PostgREST base URL (`SUPABASE_URL/rest/v1` unless overridden).
     pub supabase_rest_url: Option<String>,
+    pub supabase_jwt_secret: Option<String>,
     pub mail_backend: MailBackend,
     pub command: Option<Command>,
 }
@@ -472,6 +478,7 @@ impl Config {
             supabase_enabled,
             supabase,
             supabase_rest_url,
+            supabase_jwt_secret: a.supabase_jwt_secret.filter(|s| !s.is_empty()),
             mail_backend,
             command: a.command,
         })

@@ -18,7 +18,9 @@ use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{AppState, CliManifestGenerator, HttpConfig};
 use maestro_memory::{MemoryEventBus, MemoryPresence, TokenAuth};
 use maestro_redis::RedisBackend;
-use maestro_supabase::{DEFAULT_DOC_THRESHOLD, PostgrestClient, RepoSet, SupabaseRepos};
+use maestro_supabase::{
+    DEFAULT_DOC_THRESHOLD, PostgrestClient, RepoSet, SupabaseAuth, SupabaseRepos,
+};
 
 use crate::config::{Config, MailBackend};
 
@@ -189,13 +191,22 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
             _ => return Err(no_store_for_backend()),
         };
     tracing::info!(port = "MailRepo", adapter = mail_adapter, "port wired");
-    let auth = Arc::new(TokenAuth::new(cfg.api_token.clone()));
+    let auth: Arc<dyn maestro_domain::ports::Auth> = match (&supabase, &cfg.supabase) {
+        (Some(repos), Some(sb)) => Arc::new(SupabaseAuth::new(
+            &sb.url,
+            repos.client().clone(),
+            &sb.anon_key,
+            cfg.api_token.clone(),
+            cfg.supabase_jwt_secret.clone(),
+        )),
+        _ => Arc::new(TokenAuth::new(cfg.api_token.clone())),
+    };
     tracing::info!(
         port = "Auth",
-        adapter = if cfg.api_token.is_some() {
-            "bearer-token"
-        } else {
-            "loopback-only (no token)"
+        adapter = match (&supabase, &cfg.api_token) {
+            (Some(_), _) => "supabase-jwt (+ MAESTRO_API_TOKEN)",
+            (None, Some(_)) => "bearer-token",
+            (None, None) => "loopback-only (no token)",
         },
         "port wired"
     );
@@ -259,8 +270,34 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     if let Some(r) = &redis {
         state = state.with_probe(Arc::new(RedisProbe(r.clone())));
     }
-    if let Some(s) = &supabase {
+    if let (Some(s), Some(sb)) = (&supabase, &cfg.supabase) {
         state = state.with_probe(Arc::new(SupabaseProbe(s.clone())));
+        // Signed-in users act through repositories bound to their own token (RLS).
+        let (client, anon, storage) = (
+            s.client().clone(),
+            sb.anon_key.clone(),
+            Arc::new(sb.storage(DOCS_BUCKET)),
+        );
+        let supabase_mail = cfg.mail_backend == MailBackend::Supabase;
+        let shared_mail = state.services().ports().mail.clone();
+        let scope: maestro_http::scope::UserScope = Arc::new(move |jwt: &str| {
+            let user = SupabaseRepos::new(client.as_user(&anon, jwt))
+                .with_doc_blobs(storage.clone(), DEFAULT_DOC_THRESHOLD);
+            let set = RepoSet::from_supabase(&user);
+            maestro_domain::services::Repositories {
+                projects: set.projects,
+                tasks: set.tasks,
+                sessions: set.sessions,
+                mail: if supabase_mail {
+                    set.mail
+                } else {
+                    shared_mail.clone()
+                },
+                team_members: set.team_members,
+                orderings: set.orderings,
+            }
+        });
+        state = state.with_user_scope(scope, supabase_mail);
     }
     Ok(Wired {
         state,

@@ -39,7 +39,7 @@ impl Drop for Server {
 fn command(env: &support::Env, rest_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_maestro-server"));
     cmd.env("SUPABASE_ENABLED", "true")
-        .env("SUPABASE_URL", "http://127.0.0.1:9")
+        .env("SUPABASE_URL", "http://127.0.0.1")
         .env("SUPABASE_REST_URL", rest_url)
         .env("SUPABASE_SERVICE_ROLE_KEY", &env.service_jwt)
         .env("SUPABASE_ANON_KEY", &env.anon_jwt)
@@ -188,6 +188,168 @@ async fn migrate_to_supabase_copies_the_fixture_once() {
             "{second}"
         );
     }
+}
+
+const API_TOKEN: &str = "server-api-token-0123456789";
+
+/// Two signed-in users through the real server: each sees only their own projects (row-level
+/// security through their own tokens), over REST; the raw WebSocket refuses them; the
+/// server's API token still sees everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_users_see_only_their_projects() {
+    let env = support::env();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = command(env, &env.rest_url)
+        .env("PORT", port.to_string())
+        .env("DATA_DIR", dir.path().join("data"))
+        .env("MAESTRO_API_TOKEN", API_TOKEN)
+        .env("SUPABASE_JWT_SECRET", support::JWT_SECRET)
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline
+        && reqwest::get(format!("{}/health", server.base))
+            .await
+            .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (alice, bob) = (env.user("alice"), env.user("bob"));
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{}{path}", server.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    use reqwest::Method;
+    // No token at all: refused.
+    assert_eq!(
+        reqwest::get(format!("{}/api/projects", server.base))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let (st, project) = call(
+        Method::POST,
+        "/api/projects",
+        &alice.jwt,
+        Some(json!({"name": "Alice's"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{project}");
+    let pid = project["id"].as_str().unwrap().to_string();
+    let (st, task) = call(
+        Method::POST,
+        "/api/tasks",
+        &alice.jwt,
+        Some(json!({"projectId": pid, "title": "secret"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{task}");
+    let tid = task["id"].as_str().unwrap().to_string();
+
+    // Alice sees hers; Bob sees nothing of it, by list or by id, and cannot write into it.
+    let (_, mine) = call(Method::GET, "/api/projects", &alice.jwt, None).await;
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == pid.as_str())
+    );
+    let (_, theirs) = call(Method::GET, "/api/projects", &bob.jwt, None).await;
+    assert!(
+        !theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == pid.as_str()),
+        "{theirs}"
+    );
+    assert_eq!(
+        call(Method::GET, &format!("/api/projects/{pid}"), &bob.jwt, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(Method::GET, &format!("/api/tasks/{tid}"), &bob.jwt, None)
+            .await
+            .0,
+        404
+    );
+    let (_, tasks) = call(
+        Method::GET,
+        &format!("/api/tasks?projectId={pid}"),
+        &bob.jwt,
+        None,
+    )
+    .await;
+    assert_eq!(tasks, json!([]));
+    let (st, _) = call(
+        Method::POST,
+        "/api/tasks",
+        &bob.jwt,
+        Some(json!({"projectId": pid, "title": "intruder"})),
+    )
+    .await;
+    assert_eq!(st, 404, "Bob cannot add a task to Alice's project");
+    let (st, _) = call(
+        Method::PATCH,
+        &format!("/api/tasks/{tid}"),
+        &bob.jwt,
+        Some(json!({"title": "pwned"})),
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (st, _) = call(
+        Method::DELETE,
+        &format!("/api/projects/{pid}"),
+        &bob.jwt,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+
+    // The server's own token sees everything.
+    let (_, all) = call(Method::GET, "/api/projects", API_TOKEN, None).await;
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == pid.as_str())
+    );
+
+    // The raw WebSocket (every project's events) is not for signed-in users.
+    let (st, _) = {
+        let r = http
+            .get(format!("{}/?token={}", server.base, bob.jwt))
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(st, 403);
+    let _ = Path::new(".");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

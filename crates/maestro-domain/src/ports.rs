@@ -371,8 +371,30 @@ pub enum Principal {
     Local,
     /// A server-wide credential (the configured API token or the service-role key).
     Service,
-    /// A signed-in user (Supabase Auth), by user id.
-    User { id: String, email: Option<String> },
+    /// A signed-in user (Supabase Auth), by user id, with the verified access token so the
+    /// server can act as that user (row-level security applies).
+    User {
+        id: String,
+        email: Option<String>,
+        access_token: AccessToken,
+    },
+}
+
+impl Principal {
+    /// Whether this principal sees every project (the local user and server credentials).
+    pub fn is_unrestricted(&self) -> bool {
+        matches!(self, Self::Local | Self::Service)
+    }
+}
+
+/// A verified bearer token; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(pub String);
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
 }
 
 /// Why a credential was refused.

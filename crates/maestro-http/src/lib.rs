@@ -12,6 +12,7 @@ pub mod modal;
 pub mod normalize;
 pub mod realtime;
 pub mod routes;
+pub mod scope;
 pub mod security;
 pub mod skills;
 pub mod state;
@@ -57,12 +58,13 @@ pub fn router(state: AppState) -> Router {
 async fn fallback(
     State(state): State<AppState>,
     trusted: ws::TrustedLocal,
+    principal: Option<axum::Extension<maestro_domain::ports::Principal>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     method: Method,
     req: Request,
 ) -> Response {
     match upgrade {
-        Ok(ws) => ws::upgrade(State(state), trusted, ws).await,
+        Ok(ws) => ws::upgrade(State(state), trusted, principal, ws).await,
         Err(_) => ApiError::RouteNotFound {
             method: method.to_string(),
             path: req.uri().path().to_string(),

@@ -165,6 +165,10 @@ async fn ui_auth(
     State(state): State<AppState>,
 ) -> Result<(), String> {
     let p = principal(&state, &s, auth.ok().as_ref()).await?;
+    if !p.is_unrestricted() {
+        // `/ui` carries every project's events: the desktop app's namespace only.
+        return Err("/ui is for the desktop app; signed-in users connect to /mobile".into());
+    }
     let trusted = is_loopback(&s) && matches!(p, Principal::Local | Principal::Service);
     s.extensions.insert(SocketInfo {
         trusted,

@@ -63,6 +63,10 @@ pub(crate) struct Inner {
     pub ws: WsRegistry,
     pub started: Instant,
     pub probes: Vec<Arc<dyn HealthProbe>>,
+    /// Repositories acting as a signed-in user (Supabase), if the storage supports it.
+    pub user_scope: Option<crate::scope::UserScope>,
+    /// Whether the mail store enforces row-level security itself.
+    pub mail_has_rls: bool,
     /// The Socket.IO handle, set when the router is built.
     pub io: std::sync::OnceLock<socketioxide::SocketIo>,
 }
@@ -83,6 +87,8 @@ impl AppState {
             started: Instant::now(),
             io: std::sync::OnceLock::new(),
             probes: Vec::new(),
+            user_scope: None,
+            mail_has_rls: false,
             services,
             spawn,
             auth,
@@ -97,6 +103,20 @@ impl AppState {
         match Arc::get_mut(&mut self.0) {
             Some(inner) => inner.probes.push(probe),
             None => tracing::warn!("health probe added after the state was shared; ignored"),
+        }
+        self
+    }
+
+    /// Lets signed-in users act through their own repositories (`mail_has_rls`: the user
+    /// repositories' mail store enforces row-level security itself).
+    #[must_use]
+    pub fn with_user_scope(mut self, scope: crate::scope::UserScope, mail_has_rls: bool) -> Self {
+        match Arc::get_mut(&mut self.0) {
+            Some(inner) => {
+                inner.user_scope = Some(scope);
+                inner.mail_has_rls = mail_has_rls;
+            }
+            None => tracing::warn!("user scope added after the state was shared; ignored"),
         }
         self
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use maestro_domain::DomainEvent;
 use maestro_domain::ports::{BusMessage, Principal};
@@ -58,12 +58,20 @@ impl<S: Send + Sync> FromRequestParts<S> for TrustedLocal {
     }
 }
 
-/// Upgrade handler.
+/// Upgrade handler. The raw bridge carries every event of every project, so it is open only
+/// to the local user and server credentials; signed-in users use Socket.IO `/mobile`.
 pub async fn upgrade(
     State(state): State<AppState>,
     TrustedLocal(trusted): TrustedLocal,
+    principal: Option<axum::Extension<Principal>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if principal.is_some_and(|p| !p.0.is_unrestricted()) {
+        return crate::error::ApiError::Forbidden(
+            "the raw WebSocket is for the desktop app; signed-in users connect to Socket.IO /mobile".into(),
+        )
+        .into_response();
+    }
     ws.on_upgrade(move |socket| serve(socket, state, trusted))
 }
 

@@ -128,6 +128,7 @@ mod tests {
         let user = Principal::User {
             id: "u1".into(),
             email: None,
+            access_token: maestro_domain::ports::AccessToken("t".into()),
         };
         assert!(
             auth.can_access_project(&Principal::Local, "p")

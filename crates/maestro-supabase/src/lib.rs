@@ -18,6 +18,7 @@
 //! `migrations/shim/` recreates the Supabase pieces (roles, `auth` schema) on plain PostgreSQL
 //! for tests. See `docs/DECISIONS.md` (D7) for why this crate has its own PostgREST client.
 
+pub mod auth;
 pub mod blob;
 pub mod client;
 pub mod config;
@@ -29,6 +30,7 @@ mod repos;
 mod rows;
 pub mod storage;
 
+pub use auth::SupabaseAuth;
 pub use blob::{BlobStore, FsBlobStore};
 pub use client::PostgrestClient;
 pub use config::{ConfigError, SupabaseConfig};

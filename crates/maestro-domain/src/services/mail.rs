@@ -121,7 +121,7 @@ impl MailService {
         };
         let mut sent = Vec::with_capacity(recipients.len());
         for to in recipients {
-            let order = self.ctx.mail_order.lock().await;
+            let order = self.ctx.shared.mail_order.lock().await;
             let created_at = self.ctx.next_mail_stamp();
             let mail = MailMessage {
                 id: self.ctx.ports.ids.generate("mail", created_at),
@@ -182,7 +182,7 @@ impl MailService {
             return Ok(Vec::new());
         };
         let mut events = self.ctx.ports.bus.subscribe();
-        let mut shutdown = self.ctx.shutdown.subscribe();
+        let mut shutdown = self.ctx.shutdown_signal();
         let found = self.inbox(session_id, &inbox).await?;
         if !found.is_empty() || *shutdown.borrow() {
             return Ok(found);

@@ -22,6 +22,7 @@ pub use mail::{
     WAIT_TIMEOUT_RANGE, WaitParams,
 };
 pub use ordering::OrderingService;
+
 pub use project::{NewProject, ProjectPatch, ProjectService};
 pub use session::{
     DocInput, MAX_DOC_CONTENT, MAX_SESSION_EVENTS, MAX_TIMELINE_ENTRIES, MAX_TIMELINE_TYPE,
@@ -54,6 +55,17 @@ pub struct Ports {
     pub ids: Arc<dyn IdGenerator>,
 }
 
+/// The six repositories, e.g. acting as one signed-in user.
+#[derive(Clone)]
+pub struct Repositories {
+    pub projects: Arc<dyn ProjectRepo>,
+    pub tasks: Arc<dyn TaskRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub mail: Arc<dyn MailRepo>,
+    pub team_members: Arc<dyn TeamMemberRepo>,
+    pub orderings: Arc<dyn OrderingRepo>,
+}
+
 /// Facts about the machine the server runs on, stamped into new sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostInfo {
@@ -78,6 +90,12 @@ impl HostInfo {
 pub struct Context {
     pub ports: Ports,
     pub host: HostInfo,
+    /// Process-wide state shared by every scoped copy of the services.
+    shared: Arc<Shared>,
+}
+
+/// State that must be one per process even when services are scoped per user.
+struct Shared {
     /// Last mail `createdAt` issued, to keep them strictly increasing (DEFECTS C2).
     mail_stamp: AtomicI64,
     /// Held from stamping a mail to storing it, so mails become visible in `createdAt` order
@@ -99,10 +117,10 @@ impl Context {
     /// A timestamp for a new mail: now, or one more than the last one issued.
     fn next_mail_stamp(&self) -> Millis {
         let now = self.now();
-        let mut last = self.mail_stamp.load(AtomicOrdering::SeqCst);
+        let mut last = self.shared.mail_stamp.load(AtomicOrdering::SeqCst);
         loop {
             let next = now.max(last + 1);
-            match self.mail_stamp.compare_exchange(
+            match self.shared.mail_stamp.compare_exchange(
                 last,
                 next,
                 AtomicOrdering::SeqCst,
@@ -116,7 +134,7 @@ impl Context {
 
     /// Becomes `true` when the server starts shutting down.
     pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.shutdown.subscribe()
+        self.shared.shutdown.subscribe()
     }
 
     /// Publishes an event; a bus failure is logged, never fails the use case (EVENTS.md §1).
@@ -143,13 +161,40 @@ pub struct Services {
 impl Services {
     pub fn new(ports: Ports, host: HostInfo) -> Self {
         let (shutdown, _) = tokio::sync::watch::channel(false);
-        let ctx = Arc::new(Context {
-            ports,
-            host,
+        let shared = Arc::new(Shared {
             mail_stamp: AtomicI64::new(0),
             mail_order: tokio::sync::Mutex::new(()),
             shutdown,
         });
+        Self::with_context(Arc::new(Context {
+            ports,
+            host,
+            shared,
+        }))
+    }
+
+    /// The same services on other repositories (e.g. acting as one signed-in user), sharing
+    /// the event bus, clock, ids, mail ordering and shutdown signal of `self`.
+    pub fn scoped(&self, repos: Repositories) -> Self {
+        let base = &self.ctx.ports;
+        Self::with_context(Arc::new(Context {
+            ports: Ports {
+                projects: repos.projects,
+                tasks: repos.tasks,
+                sessions: repos.sessions,
+                mail: repos.mail,
+                team_members: repos.team_members,
+                orderings: repos.orderings,
+                bus: base.bus.clone(),
+                clock: base.clock.clone(),
+                ids: base.ids.clone(),
+            },
+            host: self.ctx.host.clone(),
+            shared: self.ctx.shared.clone(),
+        }))
+    }
+
+    fn with_context(ctx: Arc<Context>) -> Self {
         Self {
             projects: ProjectService::new(ctx.clone()),
             tasks: TaskService::new(ctx.clone()),
@@ -171,7 +216,7 @@ impl Services {
 
     /// Starts shutting down: pending mail waits answer `[]` now (DEFECTS O5).
     pub fn begin_shutdown(&self) {
-        self.ctx.shutdown.send_replace(true);
+        self.ctx.shared.shutdown.send_replace(true);
     }
 }
 

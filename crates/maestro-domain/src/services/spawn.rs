@@ -95,6 +95,15 @@ impl SpawnService {
         }
     }
 
+    /// The same spawn flow on other (e.g. user-scoped) services.
+    pub fn scoped(&self, services: &super::Services) -> Self {
+        Self {
+            ctx: services.context().clone(),
+            generator: self.generator.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
     pub fn settings(&self) -> &SpawnSettings {
         &self.settings
     }

@@ -1,7 +1,6 @@
 //! `/api/mail` (API.md §7): strictly validated, E3 errors with `details[]`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use maestro_domain::FieldError;
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult, Part};
 use crate::extract::{Path, StrictBody, StrictQuery, num};
 use crate::routes::Api;
-use crate::state::AppState;
+use crate::scope::Scoped;
 
 pub(super) fn routes(api: Api) -> Api {
     const T: &str = "mail";
@@ -97,7 +96,7 @@ struct SendBody {
 }
 
 async fn send(
-    State(s): State<AppState>,
+    s: Scoped,
     StrictBody(b): StrictBody<SendBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     for (field, v) in [
@@ -154,7 +153,7 @@ struct InboxQuery {
 }
 
 async fn inbox(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     StrictQuery(q): StrictQuery<InboxQuery>,
 ) -> ApiResult<Json<Vec<MailMessage>>> {
@@ -186,7 +185,7 @@ struct WaitQuery {
 }
 
 async fn wait(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     StrictQuery(q): StrictQuery<WaitQuery>,
 ) -> ApiResult<Json<Vec<MailMessage>>> {
@@ -220,12 +219,12 @@ async fn wait(
     ))
 }
 
-async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<MailMessage>> {
+async fn one(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<MailMessage>> {
     safe_param(&id)?;
     Ok(Json(s.services().mail.get(&id).await?))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     safe_param(&id)?;
     s.services().mail.delete(&id).await?;
     Ok(Json(json!({"deleted": true, "id": id})))

@@ -1,7 +1,6 @@
 //! Health, WebSocket status, skills, orderings, workflow templates and presence.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, post, put};
 use maestro_domain::DomainError;
@@ -14,7 +13,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
-use crate::state::AppState;
+use crate::scope::Scoped;
 
 pub(super) fn routes(api: Api) -> Api {
     api.add(Method::GET, "/health", "meta", "Liveness", get(health))
@@ -93,7 +92,7 @@ pub(super) fn routes(api: Api) -> Api {
 /// `{status, timestamp, uptime}` plus one key per configured backend probe; `status` is
 /// `degraded` (still 200, so the process is not restarted for a backend outage) when a probe
 /// reports `ok: false`.
-async fn health(State(s): State<AppState>) -> Json<Value> {
+async fn health(s: Scoped) -> Json<Value> {
     let mut body = json!({
         "status": "ok",
         "timestamp": s.services().context().now(),
@@ -109,7 +108,7 @@ async fn health(State(s): State<AppState>) -> Json<Value> {
     Json(body)
 }
 
-async fn ws_status(State(s): State<AppState>) -> Json<Value> {
+async fn ws_status(s: Scoped) -> Json<Value> {
     let n = s.ws_clients();
     let clients: Vec<Value> = (0..n)
         .map(|_| json!({"readyState": 1, "readyStateText": "OPEN"}))
@@ -124,7 +123,7 @@ async fn ws_status(State(s): State<AppState>) -> Json<Value> {
     }))
 }
 
-async fn skills(State(s): State<AppState>) -> Json<Vec<Value>> {
+async fn skills(s: Scoped) -> Json<Vec<Value>> {
     Json(s.0.skills.list().iter().map(|k| k.list_item()).collect())
 }
 
@@ -132,15 +131,12 @@ fn skill_not_found(id: &str) -> ApiError {
     DomainError::not_found("Skill", id).into()
 }
 
-async fn skill(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let skill = s.0.skills.load(&id)?.ok_or_else(|| skill_not_found(&id))?;
     Ok(Json(skill.detail()))
 }
 
-async fn skills_for_mode(
-    State(s): State<AppState>,
-    Path(mode): Path<String>,
-) -> ApiResult<Json<Vec<Value>>> {
+async fn skills_for_mode(s: Scoped, Path(mode): Path<String>) -> ApiResult<Json<Vec<Value>>> {
     let mode = AgentMode::parse(&mode).ok_or_else(|| {
         DomainError::invalid_field("mode", "mode must be \"execute\" or \"coordinate\"")
     })?;
@@ -154,7 +150,7 @@ async fn skills_for_mode(
     Ok(Json(items))
 }
 
-async fn reload_skill(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn reload_skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let skill =
         s.0.skills
             .reload(&id)?
@@ -173,7 +169,7 @@ fn entity_type(v: &str) -> ApiResult<EntityType> {
 }
 
 async fn ordering(
-    State(s): State<AppState>,
+    s: Scoped,
     Path((kind, project)): Path<(String, String)>,
 ) -> ApiResult<Json<Ordering>> {
     let kind = entity_type(&kind)?;
@@ -187,7 +183,7 @@ struct OrderingBody {
 }
 
 async fn save_ordering(
-    State(s): State<AppState>,
+    s: Scoped,
     Path((kind, project)): Path<(String, String)>,
     Body(b): Body<OrderingBody>,
 ) -> ApiResult<Json<Ordering>> {
@@ -239,6 +235,29 @@ async fn template(Path(id): Path<String>) -> ApiResult<Json<WorkflowTemplate>> {
         .ok_or_else(|| DomainError::not_found("Template", id).into())
 }
 
-async fn presence(State(s): State<AppState>) -> ApiResult<Json<Vec<PresenceEntry>>> {
-    Ok(Json(s.presence().alive().await?))
+/// Live sessions; a signed-in user sees only those of projects they may access.
+async fn presence(s: Scoped) -> ApiResult<Json<Vec<PresenceEntry>>> {
+    let all = s.presence().alive().await?;
+    if s.principal().is_unrestricted() {
+        return Ok(Json(all));
+    }
+    let mut allowed = std::collections::BTreeMap::<String, bool>::new();
+    let mut out = Vec::new();
+    for entry in all {
+        let ok = match allowed.get(&entry.project_id) {
+            Some(ok) => *ok,
+            None => {
+                let ok = s
+                    .auth()
+                    .can_access_project(s.principal(), &entry.project_id)
+                    .await?;
+                allowed.insert(entry.project_id.clone(), ok);
+                ok
+            }
+        };
+        if ok {
+            out.push(entry);
+        }
+    }
+    Ok(Json(out))
 }

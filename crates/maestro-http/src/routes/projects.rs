@@ -1,7 +1,6 @@
 //! `/api/projects` (API.md §4).
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
 use maestro_domain::model::Project;
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 use crate::error::ApiResult;
 use crate::extract::{Body, Path};
 use crate::routes::Api;
-use crate::state::AppState;
+use crate::scope::Scoped;
 
 pub(super) fn routes(api: Api) -> Api {
     api.add(
@@ -60,14 +59,11 @@ struct ProjectBody {
     description: Option<String>,
 }
 
-async fn list(State(s): State<AppState>) -> ApiResult<Json<Vec<Project>>> {
+async fn list(s: Scoped) -> ApiResult<Json<Vec<Project>>> {
     Ok(Json(s.services().projects.list().await?))
 }
 
-async fn create(
-    State(s): State<AppState>,
-    Body(b): Body<ProjectBody>,
-) -> ApiResult<(StatusCode, Json<Project>)> {
+async fn create(s: Scoped, Body(b): Body<ProjectBody>) -> ApiResult<(StatusCode, Json<Project>)> {
     let p = s
         .services()
         .projects
@@ -80,12 +76,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(p)))
 }
 
-async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Project>> {
+async fn one(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Project>> {
     Ok(Json(s.services().projects.get(&id).await?))
 }
 
 async fn update(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<ProjectBody>,
 ) -> ApiResult<Json<Project>> {
@@ -104,7 +100,7 @@ async fn update(
     Ok(Json(p))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     s.services().projects.delete(&id).await?;
     Ok(Json(json!({"success": true, "id": id})))
 }

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use maestro_domain::DomainError;
@@ -22,7 +21,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
-use crate::state::AppState;
+use crate::scope::Scoped;
 
 /// Presence time-to-live of one heartbeat (agents beat every 10 s).
 pub const HEARTBEAT_TTL: Duration = Duration::from_secs(15);
@@ -157,10 +156,7 @@ struct CreateBody {
     metadata: Option<JsonObject>,
 }
 
-async fn create(
-    State(s): State<AppState>,
-    Body(b): Body<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Session>)> {
+async fn create(s: Scoped, Body(b): Body<CreateBody>) -> ApiResult<(StatusCode, Json<Session>)> {
     let session = s
         .services()
         .sessions
@@ -188,10 +184,7 @@ struct ListQuery {
     active: Option<String>,
 }
 
-async fn list(
-    State(s): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Vec<Session>>> {
+async fn list(s: Scoped, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Session>>> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(v) => Some(SessionStatus::parse(v).ok_or_else(|| {
@@ -210,7 +203,7 @@ async fn list(
     Ok(Json(s.services().sessions.list(&query).await?))
 }
 
-async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Session>> {
+async fn one(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Session>> {
     Ok(Json(s.services().sessions.get(&id).await?))
 }
 
@@ -228,7 +221,7 @@ struct PatchBody {
 
 /// Fills a client-sent list entry's missing `id`/`timestamp` and parses it.
 fn entry<T: serde::de::DeserializeOwned>(
-    s: &AppState,
+    s: &Scoped,
     mut o: JsonObject,
     field: &str,
     i: usize,
@@ -247,7 +240,7 @@ fn entry<T: serde::de::DeserializeOwned>(
 }
 
 async fn update(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<PatchBody>,
 ) -> ApiResult<Json<Session>> {
@@ -288,7 +281,7 @@ async fn update(
     Ok(Json(session))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     s.services().sessions.delete(&id).await?;
     if let Err(e) = s.presence().remove(&id).await {
         tracing::warn!(session = %id, error = %e, "could not clear presence of deleted session");
@@ -309,7 +302,7 @@ struct EventBody {
 }
 
 async fn add_event(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<EventBody>,
 ) -> ApiResult<Json<Session>> {
@@ -332,7 +325,7 @@ struct TimelineBody {
 }
 
 async fn add_timeline(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<TimelineBody>,
 ) -> ApiResult<Json<Session>> {
@@ -362,7 +355,7 @@ struct DocBody {
 }
 
 async fn add_doc(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<DocBody>,
 ) -> ApiResult<Json<Session>> {
@@ -382,19 +375,16 @@ async fn add_doc(
     ))
 }
 
-async fn docs(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<DocEntry>>> {
+async fn docs(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<DocEntry>>> {
     Ok(Json(s.services().sessions.docs(&id).await?))
 }
 
-async fn link(
-    State(s): State<AppState>,
-    Path((id, task_id)): Path<(String, String)>,
-) -> ApiResult<Json<Session>> {
+async fn link(s: Scoped, Path((id, task_id)): Path<(String, String)>) -> ApiResult<Json<Session>> {
     Ok(Json(s.services().sessions.link_task(&id, &task_id).await?))
 }
 
 async fn unlink(
-    State(s): State<AppState>,
+    s: Scoped,
     Path((id, task_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Session>> {
     Ok(Json(
@@ -412,7 +402,7 @@ struct ModalBody {
 }
 
 async fn modal(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<ModalBody>,
 ) -> ApiResult<Json<Value>> {
@@ -450,7 +440,7 @@ async fn modal(
 }
 
 /// The session, if it exists and showed this modal (DEFECTS S7).
-async fn shown_modal(s: &AppState, id: &str, modal_id: &str) -> ApiResult<Session> {
+async fn shown_modal(s: &Scoped, id: &str, modal_id: &str) -> ApiResult<Session> {
     let session = s.services().sessions.get(id).await?;
     if !s.0.modals.shown_by(id, modal_id).await {
         return Err(DomainError::not_found("Modal", modal_id).into());
@@ -465,7 +455,7 @@ struct ActionBody {
 }
 
 async fn modal_action(
-    State(s): State<AppState>,
+    s: Scoped,
     Path((id, modal_id)): Path<(String, String)>,
     Body(b): Body<ActionBody>,
 ) -> ApiResult<Json<Value>> {
@@ -490,7 +480,7 @@ async fn modal_action(
 }
 
 async fn modal_close(
-    State(s): State<AppState>,
+    s: Scoped,
     Path((id, modal_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let session = shown_modal(&s, &id, &modal_id).await?;
@@ -541,10 +531,7 @@ pub(crate) fn spawn_input(b: &Value) -> SpawnInput {
     }
 }
 
-async fn spawn(
-    State(s): State<AppState>,
-    Body(b): Body<Value>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn spawn(s: Scoped, Body(b): Body<Value>) -> ApiResult<(StatusCode, Json<Value>)> {
     if !b.is_object() {
         return Err(ApiError::bad_request(
             "Invalid request body: expected an object",
@@ -564,7 +551,7 @@ async fn spawn(
     ))
 }
 
-async fn heartbeat(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn heartbeat(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let session = s.services().sessions.get(&id).await?;
     let now = s.services().context().now();
     s.presence()

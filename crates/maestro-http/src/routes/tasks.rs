@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use maestro_domain::model::{Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
-use crate::state::AppState;
+use crate::scope::Scoped;
 
 pub(super) fn routes(api: Api) -> Api {
     api.add(
@@ -84,7 +83,7 @@ struct ListQuery {
     parent_id: Option<String>,
 }
 
-async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Task>>> {
+async fn list(s: Scoped, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Task>>> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(v) => Some(TaskStatus::parse(v).ok_or_else(|| {
@@ -120,10 +119,7 @@ struct CreateBody {
     team_member_ids: Option<Vec<String>>,
 }
 
-async fn create(
-    State(s): State<AppState>,
-    Body(b): Body<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Task>)> {
+async fn create(s: Scoped, Body(b): Body<CreateBody>) -> ApiResult<(StatusCode, Json<Task>)> {
     let t = s
         .services()
         .tasks
@@ -143,7 +139,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(t)))
 }
 
-async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Task>> {
+async fn one(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Task>> {
     Ok(Json(s.services().tasks.get(&id).await?))
 }
 
@@ -168,7 +164,7 @@ struct PatchBody {
 }
 
 async fn update(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<PatchBody>,
 ) -> ApiResult<Json<Task>> {
@@ -199,7 +195,7 @@ async fn update(
     Ok(Json(t))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     s.services().tasks.delete(&id).await?;
     Ok(Json(json!({"success": true, "id": id})))
 }
@@ -214,7 +210,7 @@ struct TimelineBody {
 }
 
 async fn timeline(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<TimelineBody>,
 ) -> ApiResult<Json<Value>> {
@@ -237,10 +233,10 @@ async fn timeline(
     })))
 }
 
-async fn docs(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<TaskDoc>>> {
+async fn docs(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<TaskDoc>>> {
     Ok(Json(s.services().tasks.docs(&id).await?))
 }
 
-async fn children(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<Task>>> {
+async fn children(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<Task>>> {
     Ok(Json(s.services().tasks.children(&id).await?))
 }

@@ -2,7 +2,6 @@
 //! body (PATCH, archive, unarchive, reset).
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use maestro_domain::DomainError;
@@ -16,7 +15,7 @@ use serde_json::{Value, json};
 use crate::error::ApiResult;
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
-use crate::state::AppState;
+use crate::scope::Scoped;
 
 pub(super) fn routes(api: Api) -> Api {
     const T: &str = "team-members";
@@ -102,10 +101,7 @@ fn from_body(p: Option<String>) -> ApiResult<String> {
     })
 }
 
-async fn list(
-    State(s): State<AppState>,
-    Query(q): Query<ProjectQuery>,
-) -> ApiResult<Json<Vec<TeamMember>>> {
+async fn list(s: Scoped, Query(q): Query<ProjectQuery>) -> ApiResult<Json<Vec<TeamMember>>> {
     let project = from_query(q)?;
     Ok(Json(s.services().team_members.list(&project).await?))
 }
@@ -129,10 +125,7 @@ struct MemberBody {
     custom_workflow: Option<String>,
 }
 
-async fn create(
-    State(s): State<AppState>,
-    Body(b): Body<MemberBody>,
-) -> ApiResult<(StatusCode, Json<TeamMember>)> {
+async fn create(s: Scoped, Body(b): Body<MemberBody>) -> ApiResult<(StatusCode, Json<TeamMember>)> {
     let m = s
         .services()
         .team_members
@@ -156,7 +149,7 @@ async fn create(
 }
 
 async fn one(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Query(q): Query<ProjectQuery>,
 ) -> ApiResult<Json<TeamMember>> {
@@ -165,7 +158,7 @@ async fn one(
 }
 
 async fn update(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<MemberBody>,
 ) -> ApiResult<Json<TeamMember>> {
@@ -197,7 +190,7 @@ async fn update(
 }
 
 async fn remove(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Query(q): Query<ProjectQuery>,
 ) -> ApiResult<Json<Value>> {
@@ -207,7 +200,7 @@ async fn remove(
 }
 
 async fn archive(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<ProjectBody>,
 ) -> ApiResult<Json<TeamMember>> {
@@ -218,7 +211,7 @@ async fn archive(
 }
 
 async fn unarchive(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<ProjectBody>,
 ) -> ApiResult<Json<TeamMember>> {
@@ -229,7 +222,7 @@ async fn unarchive(
 }
 
 async fn reset(
-    State(s): State<AppState>,
+    s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<ProjectBody>,
 ) -> ApiResult<Json<TeamMember>> {

@@ -1,0 +1,250 @@
+//! [`SupabaseAuth`]: the `Auth` port for Supabase Auth access tokens.
+//!
+//! A bearer token is accepted as:
+//! - the server's own API token (`MAESTRO_API_TOKEN`) → [`Principal::Service`];
+//! - a Supabase JWT verified locally: ES256/RS256 against the project's JWKS
+//!   (`/auth/v1/.well-known/jwks.json`, cached 10 minutes and re-fetched on an unknown `kid`),
+//!   or HS256 with the legacy JWT secret when one is configured. `exp` is enforced (no
+//!   leeway beyond 30 s), `role: authenticated` with `aud` containing `authenticated` and a
+//!   `sub` → [`Principal::User`]; `role: service_role` → [`Principal::Service`]; anything else
+//!   (the anon key, other roles) is refused.
+//!
+//! Project access for a user is asked of PostgREST with the user's own token, so the answer is
+//! exactly what row-level security allows (owner or member).
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use maestro_domain::ports::{AccessToken, Auth, AuthRejection, Principal};
+use maestro_domain::{DomainError, Result};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::RwLock;
+
+use crate::client::PostgrestClient;
+use crate::query::Query;
+
+/// How long a fetched JWKS is trusted before it is fetched again.
+pub const JWKS_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    role: Option<String>,
+    email: Option<String>,
+    #[serde(default)]
+    aud: Option<Value>,
+    iss: Option<String>,
+}
+
+/// Verifies Supabase access tokens and answers project access through RLS.
+pub struct SupabaseAuth {
+    api_token: Option<String>,
+    hs256_secret: Option<Vec<u8>>,
+    jwks_url: String,
+    issuer: Option<String>,
+    http: reqwest::Client,
+    jwks: RwLock<Option<(Instant, JwkSet)>>,
+    /// PostgREST with the anon key, used `as_user` for access checks.
+    rest: PostgrestClient,
+    anon_key: String,
+}
+
+impl std::fmt::Debug for SupabaseAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupabaseAuth")
+            .field("jwks_url", &self.jwks_url)
+            .field("hs256", &self.hs256_secret.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SupabaseAuth {
+    /// `supabase_url` is `https://<ref>.supabase.co`; `rest` is a PostgREST client (any key;
+    /// access checks re-key it with the user's token); `jwt_secret` is the legacy HS256 secret,
+    /// if the project still signs with it.
+    pub fn new(
+        supabase_url: &str,
+        rest: PostgrestClient,
+        anon_key: &str,
+        api_token: Option<String>,
+        jwt_secret: Option<String>,
+    ) -> Self {
+        let base = supabase_url.trim_end_matches('/');
+        Self {
+            api_token: api_token.filter(|t| !t.is_empty()),
+            hs256_secret: jwt_secret.filter(|s| !s.is_empty()).map(String::into_bytes),
+            jwks_url: format!("{base}/auth/v1/.well-known/jwks.json"),
+            issuer: Some(format!("{base}/auth/v1")),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
+            jwks: RwLock::new(None),
+            rest,
+            anon_key: anon_key.to_string(),
+        }
+    }
+
+    /// Does not check `iss` even when present (self-hosted setups with other issuers).
+    #[must_use]
+    pub fn without_issuer_check(mut self) -> Self {
+        self.issuer = None;
+        self
+    }
+
+    async fn fetch_jwks(&self) -> std::result::Result<JwkSet, AuthRejection> {
+        let set = self
+            .http
+            .get(&self.jwks_url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| AuthRejection::Invalid(format!("cannot fetch signing keys: {e}")))?
+            .json::<JwkSet>()
+            .await
+            .map_err(|e| AuthRejection::Invalid(format!("bad signing keys: {e}")))?;
+        *self.jwks.write().await = Some((Instant::now(), set.clone()));
+        Ok(set)
+    }
+
+    async fn key_for(&self, kid: &str) -> std::result::Result<DecodingKey, AuthRejection> {
+        let cached = self.jwks.read().await.clone();
+        let fresh = cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < JWKS_TTL)
+            .and_then(|(_, set)| set.find(kid).cloned());
+        let jwk =
+            match fresh {
+                Some(jwk) => jwk,
+                None => self.fetch_jwks().await?.find(kid).cloned().ok_or_else(|| {
+                    AuthRejection::Invalid(format!("unknown signing key '{kid}'"))
+                })?,
+            };
+        DecodingKey::from_jwk(&jwk).map_err(|e| AuthRejection::Invalid(e.to_string()))
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.validate_aud = false;
+        v.leeway = 30;
+        v.set_required_spec_claims(&["exp"]);
+        v
+    }
+
+    async fn verify(&self, token: &str) -> std::result::Result<Principal, AuthRejection> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthRejection::Invalid("not a JWT".into()))?;
+        let key = match header.alg {
+            Algorithm::HS256 => match &self.hs256_secret {
+                Some(secret) => DecodingKey::from_secret(secret),
+                None => {
+                    return Err(AuthRejection::Invalid(
+                        "HS256 tokens need SUPABASE_JWT_SECRET".into(),
+                    ));
+                }
+            },
+            Algorithm::ES256 | Algorithm::RS256 => {
+                let kid = header
+                    .kid
+                    .as_deref()
+                    .ok_or_else(|| AuthRejection::Invalid("token has no kid".into()))?;
+                self.key_for(kid).await?
+            }
+            other => {
+                return Err(AuthRejection::Invalid(format!(
+                    "algorithm {other:?} is not accepted"
+                )));
+            }
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg))
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthRejection::Expired,
+                _ => AuthRejection::Invalid(e.to_string()),
+            })?;
+        let c = data.claims;
+        // A token naming another issuer (another project sharing a key) is refused; tokens
+        // without `iss` are accepted on their signature alone.
+        if let (Some(expected), Some(iss)) = (&self.issuer, &c.iss)
+            && iss != expected
+            && iss != "supabase"
+        {
+            return Err(AuthRejection::Invalid(format!(
+                "issuer '{iss}' is not this project"
+            )));
+        }
+        match c.role.as_deref() {
+            Some("service_role") => Ok(Principal::Service),
+            Some("authenticated") => {
+                let aud_ok = match &c.aud {
+                    Some(Value::String(a)) => a == "authenticated",
+                    Some(Value::Array(list)) => list.iter().any(|a| a == "authenticated"),
+                    _ => false,
+                };
+                if !aud_ok {
+                    return Err(AuthRejection::Invalid(
+                        "audience is not 'authenticated'".into(),
+                    ));
+                }
+                let id = c
+                    .sub
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| AuthRejection::Invalid("token has no subject".into()))?;
+                Ok(Principal::User {
+                    id,
+                    email: c.email,
+                    access_token: AccessToken(token.to_string()),
+                })
+            }
+            Some(other) => Err(AuthRejection::Invalid(format!(
+                "role '{other}' may not sign in"
+            ))),
+            None => Err(AuthRejection::Invalid("token has no role".into())),
+        }
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    // Constant time in the length of `b` for equal lengths.
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[async_trait]
+impl Auth for SupabaseAuth {
+    async fn authenticate<'a>(
+        &self,
+        bearer: Option<&'a str>,
+    ) -> std::result::Result<Principal, AuthRejection> {
+        let token = bearer
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthRejection::Missing)?;
+        if let Some(api) = &self.api_token
+            && same(token, api)
+        {
+            return Ok(Principal::Service);
+        }
+        self.verify(token).await
+    }
+
+    async fn can_access_project(&self, principal: &Principal, project_id: &str) -> Result<bool> {
+        match principal {
+            Principal::Local | Principal::Service => Ok(true),
+            Principal::User { access_token, .. } => {
+                let rows = self
+                    .rest
+                    .as_user(&self.anon_key, &access_token.0)
+                    .select("projects", &Query::new().select("id").eq("id", project_id))
+                    .await
+                    .map_err(DomainError::from)?;
+                Ok(!rows.is_empty())
+            }
+        }
+    }
+}
