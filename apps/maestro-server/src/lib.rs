@@ -18,9 +18,7 @@ use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{AppState, CliManifestGenerator, HttpConfig};
 use maestro_memory::{MemoryEventBus, MemoryPresence, TokenAuth};
 use maestro_redis::RedisBackend;
-use maestro_supabase::{
-    DEFAULT_DOC_THRESHOLD, PostgrestClient, RepoSet, SupabaseAuth, SupabaseRepos,
-};
+use maestro_supabase::{DEFAULT_DOC_THRESHOLD, PostgrestClient, SupabaseAuth, SupabaseRepos};
 
 use crate::config::{Config, MailBackend};
 
@@ -210,22 +208,13 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         },
         "port wired"
     );
-    let repos = match (&supabase, &store) {
-        (Some(s), _) => RepoSet::from_supabase(s),
-        (None, Some(fs)) => RepoSet::from_fs(fs),
+    let mut repos = match (&supabase, &store) {
+        (Some(s), _) => s.repositories(),
+        (None, Some(fs)) => fs.repositories(),
         (None, None) => return Err(no_store_for_backend()),
     };
-    let ports = Ports {
-        projects: repos.projects,
-        tasks: repos.tasks,
-        sessions: repos.sessions,
-        mail,
-        team_members: repos.team_members,
-        orderings: repos.orderings,
-        bus,
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(RandomIds),
-    };
+    repos.mail = mail;
+    let ports = Ports::new(repos, bus, Arc::new(SystemClock), Arc::new(RandomIds));
     let services = Services::new(
         ports,
         HostInfo {
@@ -283,19 +272,11 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         let scope: maestro_http::scope::UserScope = Arc::new(move |jwt: &str| {
             let user = SupabaseRepos::new(client.as_user(&anon, jwt))
                 .with_doc_blobs(storage.clone(), DEFAULT_DOC_THRESHOLD);
-            let set = RepoSet::from_supabase(&user);
-            maestro_domain::services::Repositories {
-                projects: set.projects,
-                tasks: set.tasks,
-                sessions: set.sessions,
-                mail: if supabase_mail {
-                    set.mail
-                } else {
-                    shared_mail.clone()
-                },
-                team_members: set.team_members,
-                orderings: set.orderings,
+            let mut repos = user.repositories();
+            if !supabase_mail {
+                repos.mail = shared_mail.clone();
             }
+            repos
         });
         state = state.with_user_scope(scope, supabase_mail);
     }

@@ -103,6 +103,18 @@ impl FsStore {
         &self.report
     }
 
+    /// The six repositories as the domain's bundle.
+    pub fn repositories(&self) -> maestro_domain::services::Repositories {
+        maestro_domain::services::Repositories {
+            projects: self.projects(),
+            tasks: self.tasks(),
+            sessions: self.sessions(),
+            mail: self.mail(),
+            team_members: self.team_members(),
+            orderings: self.orderings(),
+        }
+    }
+
     pub fn projects(&self) -> Arc<dyn ProjectRepo> {
         self.projects.clone()
     }

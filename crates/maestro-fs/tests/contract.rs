@@ -50,17 +50,12 @@ maestro_testkit::ordering_repo_contract!(|| async { crate::store().await.orderin
 /// The FileSystem mail repository under the mail long-poll (with the in-memory event bus).
 async fn wait_ports() -> maestro_domain::services::Ports {
     let store = store().await;
-    maestro_domain::services::Ports {
-        projects: store.projects(),
-        tasks: store.tasks(),
-        sessions: store.sessions(),
-        mail: store.mail(),
-        team_members: store.team_members(),
-        orderings: store.orderings(),
-        bus: std::sync::Arc::new(maestro_memory::MemoryEventBus::new()),
-        clock: std::sync::Arc::new(maestro_domain::ids::SystemClock),
-        ids: std::sync::Arc::new(maestro_domain::ids::RandomIds),
-    }
+    maestro_domain::services::Ports::new(
+        store.repositories(),
+        std::sync::Arc::new(maestro_memory::MemoryEventBus::new()),
+        std::sync::Arc::new(maestro_domain::ids::SystemClock),
+        std::sync::Arc::new(maestro_domain::ids::RandomIds),
+    )
 }
 
 maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });

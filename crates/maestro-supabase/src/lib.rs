@@ -37,7 +37,7 @@ pub use config::{ConfigError, SupabaseConfig};
 pub use docs::{BLOB_DOCS_KEY, BlobDocsSessionRepo, DEFAULT_DOC_THRESHOLD};
 pub use error::PostgrestError;
 pub use migrate::{
-    Entity, EntityCounts, MigrationReport, Progress, RepoSet, migrate_fs_to_supabase,
+    Entity, EntityCounts, MigrationReport, Progress, migrate, migrate_fs_to_supabase,
 };
 pub use query::{Cond, Query};
 pub use repos::{

@@ -7,15 +7,12 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 use maestro_domain::Result;
 use maestro_domain::builtin::DEFAULT_MEMBER_TYPES;
 use maestro_domain::model::EntityType;
-use maestro_domain::ports::{
-    MailRepo, OrderingRepo, ProjectRepo, SessionFilter, SessionRepo, TaskFilter, TaskRepo,
-    TeamMemberRepo,
-};
+use maestro_domain::ports::{SessionFilter, TaskFilter};
+use maestro_domain::services::Repositories;
 use maestro_fs::FsStore;
 
 use crate::repos::SupabaseRepos;
@@ -152,47 +149,6 @@ pub struct Progress<'a> {
     pub outcome: Outcome,
 }
 
-/// The six repositories of one store, as trait objects.
-#[derive(Clone)]
-pub struct RepoSet {
-    pub projects: Arc<dyn ProjectRepo>,
-    pub tasks: Arc<dyn TaskRepo>,
-    pub sessions: Arc<dyn SessionRepo>,
-    pub mail: Arc<dyn MailRepo>,
-    pub team_members: Arc<dyn TeamMemberRepo>,
-    pub orderings: Arc<dyn OrderingRepo>,
-}
-
-impl std::fmt::Debug for RepoSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RepoSet")
-    }
-}
-
-impl RepoSet {
-    pub fn from_fs(store: &FsStore) -> Self {
-        Self {
-            projects: store.projects(),
-            tasks: store.tasks(),
-            sessions: store.sessions(),
-            mail: store.mail(),
-            team_members: store.team_members(),
-            orderings: store.orderings(),
-        }
-    }
-
-    pub fn from_supabase(repos: &SupabaseRepos) -> Self {
-        Self {
-            projects: repos.projects(),
-            tasks: repos.tasks(),
-            sessions: repos.sessions(),
-            mail: repos.mail(),
-            team_members: repos.team_members(),
-            orderings: repos.orderings(),
-        }
-    }
-}
-
 /// Project ids that only the directory layout reveals: `team-members/<projectId>/` and
 /// `ordering/{task,session}/<projectId>.json` (their projects may be gone).
 fn project_ids_on_disk(data_dir: &Path) -> Vec<String> {
@@ -229,8 +185,8 @@ pub async fn migrate_fs_to_supabase(
 ) -> Result<MigrationReport> {
     let extra = project_ids_on_disk(source.data_dir());
     migrate(
-        &RepoSet::from_fs(source),
-        &RepoSet::from_supabase(target),
+        &source.repositories(),
+        &target.repositories(),
         &extra,
         dry_run,
         progress,
@@ -266,8 +222,8 @@ async fn sync<T: PartialEq>(
 /// The migration between any two stores; `extra_project_ids` adds projects whose team
 /// members or orderings should be looked for although no project, task or session names them.
 pub async fn migrate(
-    source: &RepoSet,
-    target: &RepoSet,
+    source: &Repositories,
+    target: &Repositories,
     extra_project_ids: &[String],
     dry_run: bool,
     mut progress: impl FnMut(&Progress<'_>),

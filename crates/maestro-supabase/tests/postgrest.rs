@@ -810,7 +810,7 @@ async fn migration_of_the_fixture_copies_everything_once() {
     assert_eq!(counts(Entity::Orderings).created, 2);
 
     // Every record arrived, equal to the source.
-    let src = maestro_supabase::RepoSet::from_fs(&source);
+    let src = source.repositories();
     for p in src.projects.list().await.unwrap() {
         assert_eq!(target.projects().get(&p.id).await.unwrap(), Some(p));
     }

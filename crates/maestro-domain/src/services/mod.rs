@@ -55,6 +55,28 @@ pub struct Ports {
     pub ids: Arc<dyn IdGenerator>,
 }
 
+impl Ports {
+    /// Ports from a bundle of repositories plus the event bus, clock and id generator.
+    pub fn new(
+        repos: Repositories,
+        bus: Arc<dyn EventBus>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Self {
+        Self {
+            projects: repos.projects,
+            tasks: repos.tasks,
+            sessions: repos.sessions,
+            mail: repos.mail,
+            team_members: repos.team_members,
+            orderings: repos.orderings,
+            bus,
+            clock,
+            ids,
+        }
+    }
+}
+
 /// The six repositories, e.g. acting as one signed-in user.
 #[derive(Clone)]
 pub struct Repositories {
@@ -178,17 +200,12 @@ impl Services {
     pub fn scoped(&self, repos: Repositories) -> Self {
         let base = &self.ctx.ports;
         Self::with_context(Arc::new(Context {
-            ports: Ports {
-                projects: repos.projects,
-                tasks: repos.tasks,
-                sessions: repos.sessions,
-                mail: repos.mail,
-                team_members: repos.team_members,
-                orderings: repos.orderings,
-                bus: base.bus.clone(),
-                clock: base.clock.clone(),
-                ids: base.ids.clone(),
-            },
+            ports: Ports::new(
+                repos,
+                base.bus.clone(),
+                base.clock.clone(),
+                base.ids.clone(),
+            ),
             host: self.ctx.host.clone(),
             shared: self.ctx.shared.clone(),
         }))
