@@ -214,6 +214,12 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         (None, None) => return Err(no_store_for_backend()),
     };
     repos.mail = mail;
+    // Task listings are served from a cache invalidated by every event, synchronously.
+    let list_cache = Arc::new(maestro_http::cache::ListCache::new());
+    let bus: Arc<dyn EventBus> = Arc::new(maestro_http::cache::InvalidatingBus::new(
+        bus,
+        list_cache.clone(),
+    ));
     let ports = Ports::new(repos, bus, Arc::new(SystemClock), Arc::new(RandomIds));
     let services = Services::new(
         ports,
@@ -255,7 +261,8 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         skills_dir: cfg.skills_dir.clone(),
         spawn_secrets: pick(&SECRET_ENV_KEYS),
     };
-    let mut state = AppState::new(services, spawn, auth, presence, http);
+    let mut state =
+        AppState::new(services, spawn, auth, presence, http).with_list_cache(list_cache);
     if let Some(r) = &redis {
         state = state.with_probe(Arc::new(RedisProbe(r.clone())));
     }

@@ -5,6 +5,7 @@
 //! runner used by spawn. Handlers are thin: parse, call a domain service, map the result.
 //! Errors become HTTP responses in one place, [`error`].
 
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod manifest;

@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     pub user_scope: Option<crate::scope::UserScope>,
     /// Whether the mail store enforces row-level security itself.
     pub mail_has_rls: bool,
+    /// Cache of serialised task listings (its bus must be an `InvalidatingBus`).
+    pub list_cache: Option<Arc<crate::cache::ListCache>>,
     /// The Socket.IO handle, set when the router is built.
     pub io: std::sync::OnceLock<socketioxide::SocketIo>,
 }
@@ -89,6 +91,7 @@ impl AppState {
             probes: Vec::new(),
             user_scope: None,
             mail_has_rls: false,
+            list_cache: None,
             services,
             spawn,
             auth,
@@ -117,6 +120,17 @@ impl AppState {
                 inner.mail_has_rls = mail_has_rls;
             }
             None => tracing::warn!("user scope added after the state was shared; ignored"),
+        }
+        self
+    }
+
+    /// Serves task listings from `cache`; the services' event bus must be the
+    /// [`InvalidatingBus`](crate::cache::InvalidatingBus) of the same cache.
+    #[must_use]
+    pub fn with_list_cache(mut self, cache: Arc<crate::cache::ListCache>) -> Self {
+        match Arc::get_mut(&mut self.0) {
+            Some(inner) => inner.list_cache = Some(cache),
+            None => tracing::warn!("list cache added after the state was shared; ignored"),
         }
         self
     }

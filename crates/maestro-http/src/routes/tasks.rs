@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::http::{HeaderValue, header};
 use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use maestro_domain::model::{Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource};
 use maestro_domain::ports::TaskFilter;
@@ -83,7 +86,7 @@ struct ListQuery {
     parent_id: Option<String>,
 }
 
-async fn list(s: Scoped, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Task>>> {
+async fn list(s: Scoped, Query(q): Query<ListQuery>) -> ApiResult<Response> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(v) => Some(TaskStatus::parse(v).ok_or_else(|| {
@@ -101,7 +104,37 @@ async fn list(s: Scoped, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Task>
             .map(|p| if p == "null" { None } else { Some(p) }),
         session_id: None,
     };
-    Ok(Json(s.services().tasks.list(&filter).await?))
+    // Per-project listings of unrestricted callers come from the listing cache.
+    let cache =
+        s.0.list_cache
+            .clone()
+            .filter(|_| s.principal().is_unrestricted());
+    if let (Some(cache), Some(project)) = (cache, filter.project_id.clone()) {
+        let key = format!("{:?}|{:?}", filter.status, filter.parent_id);
+        if let Some(body) = cache.get(&project, &key) {
+            return Ok(json_bytes(body));
+        }
+        let seen = cache.generation(&project);
+        let tasks = s.services().tasks.list(&filter).await?;
+        let body =
+            Bytes::from(serde_json::to_vec(&tasks).map_err(|e| {
+                ApiError::Domain(maestro_domain::DomainError::Internal(e.to_string()))
+            })?);
+        cache.put(&project, &key, seen, body.clone());
+        return Ok(json_bytes(body));
+    }
+    Ok(Json(s.services().tasks.list(&filter).await?).into_response())
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]
