@@ -104,6 +104,10 @@ pub enum DomainError {
         details: Option<Value>,
     },
 
+    /// The caller has too many requests of this kind in flight → 429 `TOO_MANY_REQUESTS`.
+    #[error("{0}")]
+    TooManyRequests(String),
+
     /// A backend (disk, Redis, PostgREST) cannot serve the request now → 503.
     #[error("{0}")]
     Unavailable(String),
@@ -156,6 +160,7 @@ impl DomainError {
             Self::BusinessRule(_) => "BUSINESS_RULE_ERROR",
             Self::Conflict(_) => "CONFLICT",
             Self::Spawn { code, .. } => code.as_str(),
+            Self::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
@@ -171,6 +176,7 @@ impl DomainError {
             Self::BusinessRule(_) => 422,
             Self::Conflict(_) => 409,
             Self::Spawn { code, .. } => code.status(),
+            Self::TooManyRequests(_) => 429,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }

@@ -19,6 +19,8 @@ pub const MAX_SUBJECT_CHARS: usize = 500;
 pub const WAIT_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1_000..=120_000;
 /// Default `timeout` of a wait, in ms.
 pub const DEFAULT_WAIT_TIMEOUT_MS: u64 = 30_000;
+/// Most mail waits one session may have pending at once (DEFECTS R6).
+pub const MAX_WAITS_PER_SESSION: usize = 16;
 
 /// Body of `POST /api/mail` after schema validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +183,14 @@ impl MailService {
         let Some(project_id) = inbox.project_id.clone() else {
             return Ok(Vec::new());
         };
+        let _slot = self
+            .ctx
+            .begin_wait(session_id, MAX_WAITS_PER_SESSION)
+            .ok_or_else(|| {
+                DomainError::TooManyRequests(format!(
+                    "session '{session_id}' already has {MAX_WAITS_PER_SESSION} mail waits pending"
+                ))
+            })?;
         let mut events = self.ctx.ports.bus.subscribe();
         let mut shutdown = self.ctx.shutdown_signal();
         let found = self.inbox(session_id, &inbox).await?;
@@ -545,6 +555,46 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out[0].id, "m_remote");
+    }
+
+    #[tokio::test]
+    async fn pending_waits_per_session_are_capped_and_released() {
+        let mut m = Mocks::new();
+        m.bus
+            .expect_subscribe()
+            .returning(|| Box::pin(futures_util::stream::pending()));
+        m.mail.expect_inbox().returning(|_| Ok(vec![]));
+        m.mail.expect_supports_blocking_wait().returning(|| false);
+        let svc = m.services();
+        let mut waiters = Vec::new();
+        for _ in 0..MAX_WAITS_PER_SESSION {
+            let svc = svc.clone();
+            waiters.push(tokio::spawn(async move {
+                svc.mail.wait("s1", &wait_params(120_000)).await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let err = svc.mail.wait("s1", &wait_params(1_000)).await.unwrap_err();
+        assert_eq!(err.status(), 429);
+        // Another session is not affected.
+        let other = tokio::time::timeout(
+            Duration::from_millis(50),
+            svc.mail.wait("s2", &wait_params(1_000)),
+        )
+        .await;
+        assert!(other.is_err(), "s2's wait is pending, not refused");
+        // A cancelled wait frees its place.
+        waiters.pop().unwrap().abort();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let again = tokio::time::timeout(
+            Duration::from_millis(50),
+            svc.mail.wait("s1", &wait_params(1_000)),
+        )
+        .await;
+        assert!(again.is_err(), "a freed place accepts a new wait");
+        for w in waiters {
+            w.abort();
+        }
     }
 
     #[tokio::test]

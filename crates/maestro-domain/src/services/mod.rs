@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 pub use mail::{
-    DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MailService, SendMail,
-    WAIT_TIMEOUT_RANGE, WaitParams,
+    DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MAX_WAITS_PER_SESSION, MailService,
+    SendMail, WAIT_TIMEOUT_RANGE, WaitParams,
 };
 pub use ordering::OrderingService;
 
@@ -125,6 +125,8 @@ struct Shared {
     mail_order: tokio::sync::Mutex<()>,
     /// Flips to `true` on shutdown; pending mail waits answer `[]` at once.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Pending mail waits per session (DEFECTS R6: capped).
+    waits: Mutex<std::collections::HashMap<String, usize>>,
 }
 
 impl Context {
@@ -159,6 +161,21 @@ impl Context {
         self.shared.shutdown.subscribe()
     }
 
+    /// Registers one pending mail wait of `session_id`; `None` when it already has
+    /// `limit`. The wait counts until the returned guard is dropped.
+    pub(crate) fn begin_wait(self: &Arc<Self>, session_id: &str, limit: usize) -> Option<WaitSlot> {
+        let mut waits = self.shared.waits.lock().unwrap_or_else(|p| p.into_inner());
+        let n = waits.entry(session_id.to_string()).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(WaitSlot {
+            ctx: self.clone(),
+            session_id: session_id.to_string(),
+        })
+    }
+
     /// Publishes an event; a bus failure is logged, never fails the use case (EVENTS.md §1).
     pub async fn emit(&self, event: DomainEvent) {
         let name = event.name();
@@ -187,6 +204,7 @@ impl Services {
             mail_stamp: AtomicI64::new(0),
             mail_order: tokio::sync::Mutex::new(()),
             shutdown,
+            waits: Mutex::new(std::collections::HashMap::new()),
         });
         Self::with_context(Arc::new(Context {
             ports,
@@ -234,6 +252,30 @@ impl Services {
     /// Starts shutting down: pending mail waits answer `[]` now (DEFECTS O5).
     pub fn begin_shutdown(&self) {
         self.ctx.shared.shutdown.send_replace(true);
+    }
+}
+
+/// One pending mail wait; releases its place when dropped (also when the HTTP request is
+/// cancelled).
+pub(crate) struct WaitSlot {
+    ctx: Arc<Context>,
+    session_id: String,
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        let mut waits = self
+            .ctx
+            .shared
+            .waits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = waits.get_mut(&self.session_id) {
+            *n -= 1;
+            if *n == 0 {
+                waits.remove(&self.session_id);
+            }
+        }
     }
 }
 
