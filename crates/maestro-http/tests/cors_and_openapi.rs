@@ -388,3 +388,23 @@ async fn openapi_document_lists_every_route() {
         }
     }
 }
+
+/// The Socket.IO handshake (`/socket.io/`) goes through the same origin allow-list as REST.
+#[tokio::test]
+async fn socket_io_handshake_follows_the_rest_allow_list() {
+    let s = TestServer::memory().await;
+    let path = "/socket.io/?EIO=4&transport=polling";
+    let r = with_origin(&s, reqwest::Method::GET, path, "https://evil.example", None).await;
+    assert_eq!(r.status().as_u16(), 403, "foreign origin refused");
+    let r = with_origin(&s, reqwest::Method::GET, path, ALLOWED_ORIGIN, None).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some(ALLOWED_ORIGIN)
+    );
+    let body = r.text().await.unwrap();
+    assert!(body.starts_with('0'), "an Engine.IO open packet: {body}");
+    // No Origin (native clients): allowed.
+    let r = s.client().get(s.url(path)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
