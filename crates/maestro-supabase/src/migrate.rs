@@ -219,6 +219,49 @@ async fn sync<T: PartialEq>(
     }
 }
 
+/// Copies one entity's `records`: each is read from the target by `existing`, then created
+/// when missing or overwritten when different (nothing is written in a dry run).
+#[allow(clippy::too_many_arguments)]
+async fn copy_entity<T: Clone + PartialEq>(
+    report: &mut MigrationReport,
+    step: &mut impl FnMut(&mut MigrationReport, Entity, usize, usize, &str, Outcome),
+    entity: Entity,
+    records: &[T],
+    dry_run: bool,
+    id: impl Fn(&T) -> String,
+    existing: impl AsyncFn(&T) -> Result<Option<T>>,
+    create: impl AsyncFn(&T) -> Result<()>,
+    overwrite: impl AsyncFn(&T) -> Result<()>,
+) -> Result<()> {
+    report.entry(entity).total = records.len();
+    for (i, record) in records.iter().enumerate() {
+        let found = existing(record).await?;
+        let outcome = sync(
+            found,
+            record,
+            dry_run,
+            async || create(record).await,
+            async || overwrite(record).await,
+        )
+        .await?;
+        step(report, entity, i + 1, records.len(), &id(record), outcome);
+    }
+    Ok(())
+}
+
+/// Overwrites a record through a repository's atomic `update` with `wanted`.
+async fn replace<T: Clone + Send + Sync>(
+    update: impl AsyncFnOnce(maestro_domain::ports::Mutator<'_, T>) -> Result<T>,
+    wanted: &T,
+) -> Result<()> {
+    update(&|x: &mut T| {
+        *x = wanted.clone();
+        Ok(())
+    })
+    .await
+    .map(drop)
+}
+
 /// The migration between any two stores; `extra_project_ids` adds projects whose team
 /// members or orderings should be looked for although no project, task or session names them.
 pub async fn migrate(
@@ -256,113 +299,58 @@ pub async fn migrate(
     project_ids.extend(mail.iter().map(|m| m.project_id.clone()));
     project_ids.extend(extra_project_ids.iter().cloned());
 
-    report.entry(Entity::Projects).total = projects.len();
-    for (i, p) in projects.iter().enumerate() {
-        let existing = target.projects.get(&p.id).await?;
-        let outcome = sync(
-            existing,
-            p,
-            dry_run,
-            async || target.projects.create(p.clone()).await.map(drop),
-            async || {
-                target
-                    .projects
-                    .update(&p.id, &|x| {
-                        *x = p.clone();
-                        Ok(())
-                    })
-                    .await
-                    .map(drop)
-            },
-        )
-        .await?;
-        step(
-            &mut report,
-            Entity::Projects,
-            i + 1,
-            projects.len(),
-            &p.id,
-            outcome,
-        );
-    }
-
-    report.entry(Entity::Tasks).total = tasks.len();
-    for (i, t) in tasks.iter().enumerate() {
-        let existing = target.tasks.get(&t.id).await?;
-        let outcome = sync(
-            existing,
-            t,
-            dry_run,
-            async || target.tasks.create(t.clone()).await.map(drop),
-            async || {
-                target
-                    .tasks
-                    .update(&t.id, &|x| {
-                        *x = t.clone();
-                        Ok(())
-                    })
-                    .await
-                    .map(drop)
-            },
-        )
-        .await?;
-        step(
-            &mut report,
-            Entity::Tasks,
-            i + 1,
-            tasks.len(),
-            &t.id,
-            outcome,
-        );
-    }
-
-    report.entry(Entity::Sessions).total = sessions.len();
-    for (i, s) in sessions.iter().enumerate() {
-        let existing = target.sessions.get(&s.id).await?;
-        let outcome = sync(
-            existing,
-            s,
-            dry_run,
-            async || target.sessions.create(s.clone()).await.map(drop),
-            async || {
-                target
-                    .sessions
-                    .update(&s.id, &|x| {
-                        *x = s.clone();
-                        Ok(())
-                    })
-                    .await
-                    .map(drop)
-            },
-        )
-        .await?;
-        step(
-            &mut report,
-            Entity::Sessions,
-            i + 1,
-            sessions.len(),
-            &s.id,
-            outcome,
-        );
-    }
-
-    report.entry(Entity::Mail).total = mail.len();
-    for (i, m) in mail.iter().enumerate() {
-        let existing = target.mail.get(&m.id).await?;
-        let outcome = sync(
-            existing,
-            m,
-            dry_run,
-            async || target.mail.create(m.clone()).await.map(drop),
-            // Mail is immutable in the port: replace it.
-            async || {
-                target.mail.delete(&m.id).await?;
-                target.mail.create(m.clone()).await.map(drop)
-            },
-        )
-        .await?;
-        step(&mut report, Entity::Mail, i + 1, mail.len(), &m.id, outcome);
-    }
+    copy_entity(
+        &mut report,
+        &mut step,
+        Entity::Projects,
+        &projects,
+        dry_run,
+        |p| p.id.clone(),
+        async |p| target.projects.get(&p.id).await,
+        async |p| target.projects.create(p.clone()).await.map(drop),
+        async |p| replace(async |f| target.projects.update(&p.id, f).await, p).await,
+    )
+    .await?;
+    copy_entity(
+        &mut report,
+        &mut step,
+        Entity::Tasks,
+        &tasks,
+        dry_run,
+        |t| t.id.clone(),
+        async |t| target.tasks.get(&t.id).await,
+        async |t| target.tasks.create(t.clone()).await.map(drop),
+        async |t| replace(async |f| target.tasks.update(&t.id, f).await, t).await,
+    )
+    .await?;
+    copy_entity(
+        &mut report,
+        &mut step,
+        Entity::Sessions,
+        &sessions,
+        dry_run,
+        |s| s.id.clone(),
+        async |s| target.sessions.get(&s.id).await,
+        async |s| target.sessions.create(s.clone()).await.map(drop),
+        async |s| replace(async |f| target.sessions.update(&s.id, f).await, s).await,
+    )
+    .await?;
+    copy_entity(
+        &mut report,
+        &mut step,
+        Entity::Mail,
+        &mail,
+        dry_run,
+        |m| m.id.clone(),
+        async |m| target.mail.get(&m.id).await,
+        async |m| target.mail.create(m.clone()).await.map(drop),
+        // Mail is immutable in the port: replace it.
+        async |m| {
+            target.mail.delete(&m.id).await?;
+            target.mail.create(m.clone()).await.map(drop)
+        },
+    )
+    .await?;
 
     let mut members = Vec::new();
     let mut overrides = Vec::new();
@@ -382,35 +370,24 @@ pub async fn migrate(
         }
     }
 
-    report.entry(Entity::TeamMembers).total = members.len();
-    for (i, m) in members.iter().enumerate() {
-        let existing = target.team_members.get(&m.project_id, &m.id).await?;
-        let outcome = sync(
-            existing,
-            m,
-            dry_run,
-            async || target.team_members.create(m.clone()).await.map(drop),
-            async || {
-                target
-                    .team_members
-                    .update(&m.project_id, &m.id, &|x| {
-                        *x = m.clone();
-                        Ok(())
-                    })
-                    .await
-                    .map(drop)
-            },
-        )
-        .await?;
-        step(
-            &mut report,
-            Entity::TeamMembers,
-            i + 1,
-            members.len(),
-            &m.id,
-            outcome,
-        );
-    }
+    copy_entity(
+        &mut report,
+        &mut step,
+        Entity::TeamMembers,
+        &members,
+        dry_run,
+        |m| m.id.clone(),
+        async |m| target.team_members.get(&m.project_id, &m.id).await,
+        async |m| target.team_members.create(m.clone()).await.map(drop),
+        async |m| {
+            replace(
+                async |f| target.team_members.update(&m.project_id, &m.id, f).await,
+                m,
+            )
+            .await
+        },
+    )
+    .await?;
 
     report.entry(Entity::TeamMemberOverrides).total = overrides.len();
     for (i, (p, id, o)) in overrides.iter().enumerate() {
@@ -436,21 +413,18 @@ pub async fn migrate(
         );
     }
 
-    report.entry(Entity::Orderings).total = orderings.len();
-    for (i, o) in orderings.iter().enumerate() {
-        let existing = target.orderings.get(&o.project_id, o.entity_type).await?;
-        let write = async || target.orderings.save(o.clone()).await.map(drop);
-        let outcome = sync(existing, o, dry_run, write, write).await?;
-        let id = format!("{}:{}", o.entity_type, o.project_id);
-        step(
-            &mut report,
-            Entity::Orderings,
-            i + 1,
-            orderings.len(),
-            &id,
-            outcome,
-        );
-    }
+    copy_entity(
+        &mut report,
+        &mut step,
+        Entity::Orderings,
+        &orderings,
+        dry_run,
+        |o| format!("{}:{}", o.entity_type, o.project_id),
+        async |o| target.orderings.get(&o.project_id, o.entity_type).await,
+        async |o| target.orderings.save(o.clone()).await.map(drop),
+        async |o| target.orderings.save(o.clone()).await.map(drop),
+    )
+    .await?;
 
     Ok(report)
 }
