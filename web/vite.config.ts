@@ -1,0 +1,36 @@
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+import { serviceWorker } from "./build/sw-plugin.ts";
+
+const target = process.env.MAESTRO_SERVER ?? "http://127.0.0.1:3000";
+
+export default defineConfig({
+  plugins: [react(), serviceWorker()],
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    // The server's CSP has no 'unsafe-inline': no inline module-preload polyfill.
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+    sourcemap: false,
+  },
+  server: {
+    proxy: {
+      "/api": { target, changeOrigin: false },
+      "/health": { target },
+      "/socket.io": { target, ws: true },
+    },
+  },
+  preview: {
+    proxy: {
+      "/api": { target },
+      "/health": { target },
+      "/socket.io": { target, ws: true },
+    },
+  },
+  test: {
+    include: ["src/**/*.test.ts"],
+    environment: "node",
+  },
+});
