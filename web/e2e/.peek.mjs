@@ -1,0 +1,11 @@
+import { chromium } from "playwright-core";
+const [url, out, w, h] = process.argv.slice(2);
+const b = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox","--disable-gpu"] });
+const ctx = await b.newContext({ viewport: { width: +(w||360), height: +(h||740) }, deviceScaleFactor: 1, isMobile: +(w||360) < 768, hasTouch: true });
+const p = await ctx.newPage();
+p.on("console", m => console.log("console:", m.type(), m.text()));
+p.on("pageerror", e => console.log("pageerror:", e.message));
+await p.goto(url);
+await p.waitForTimeout(1500);
+await p.screenshot({ path: out });
+await b.close();

@@ -1,0 +1,95 @@
+import { useEffect, useState } from "react";
+import { Redirect, useLocation } from "wouter";
+import { useApp } from "./store/app";
+import { api, configureAuth, connection, lastProject } from "./services";
+import { parse, paths } from "./routes";
+import { ProjectPicker, SignIn } from "./screens/Entry";
+import { ProjectShell } from "./screens/Shell";
+import { Settings } from "./screens/Settings";
+import { setNavigator } from "./notify";
+import { ErrorText } from "./components/common";
+
+function Splash({ error, onRetry }: { error?: string | null; onRetry?: () => void }) {
+  return (
+    <main id="main" className="splash" data-screen="splash">
+      <img src="/icons/icon.svg" alt="" width="72" height="72" />
+      <h1>Maestro</h1>
+      {error ? (
+        <>
+          <ErrorText error={`Cannot reach the server: ${error}`} />
+          <button type="button" className="btn btn-primary" onClick={onRetry}>
+            Try again
+          </button>
+        </>
+      ) : (
+        <p aria-busy="true">Connecting to the server…</p>
+      )}
+    </main>
+  );
+}
+
+export function App() {
+  const auth = useApp((s) => s.auth);
+  const [location, navigate] = useLocation();
+  const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    setNavigator((url) => navigate(url));
+    const onMessage = (e: MessageEvent) => {
+      const d = e.data as { type?: string; url?: string } | null;
+      if (d?.type === "open" && typeof d.url === "string") navigate(d.url);
+    };
+    navigator.serviceWorker?.addEventListener("message", onMessage);
+    return () => navigator.serviceWorker?.removeEventListener("message", onMessage);
+  }, [navigate]);
+
+  useEffect(() => {
+    let on = true;
+    setError(null);
+    api.authConfig().then(
+      (cfg) => on && configureAuth(cfg),
+      (e: Error) => on && setError(e.message),
+    );
+    return () => {
+      on = false;
+    };
+  }, [attempt]);
+
+  // Signed in again after a refusal: reconnect.
+  useEffect(() => {
+    if (auth.signedIn) connection.retry();
+  }, [auth.signedIn]);
+
+  if (auth.mode === null) return <Splash error={error} onRetry={() => setAttempt((a) => a + 1)} />;
+  if (!auth.signedIn) return <SignIn />;
+
+  const route = parse(location);
+  switch (route.name) {
+    case "home": {
+      const last = lastProject();
+      return <Redirect to={last ? paths.project(last) : paths.projects()} replace />;
+    }
+    case "projects":
+      return <ProjectPicker />;
+    case "settings":
+      return (
+        <main id="main" className="content standalone">
+          <Settings />
+        </main>
+      );
+    case "project": {
+      const props: Parameters<typeof ProjectShell>[0] = { projectId: route.projectId, tab: route.tab };
+      if (route.taskId) props.taskId = route.taskId;
+      if (route.sessionId) props.sessionId = route.sessionId;
+      return <ProjectShell {...props} />;
+    }
+    default:
+      return (
+        <main id="main" className="splash">
+          <h1>Page not found</h1>
+          <a href="/projects">Go to your projects</a>
+        </main>
+      );
+  }
+}

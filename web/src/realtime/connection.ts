@@ -1,0 +1,172 @@
+// The live link to the server: Socket.IO namespace `/mobile`, bound to one project. On every
+// (re)connect it asks for `state:sync` and applies the snapshot; between syncs it applies the
+// events incrementally (see store/reducer.ts).
+
+import { io, type Socket } from "socket.io-client";
+import { useApp } from "../store/app";
+import type { Envelope, Snapshot } from "../types";
+import { notifyFromEvent } from "../notify";
+
+export interface ConnectionOptions {
+  baseUrl: () => string;
+  token: () => Promise<string | null>;
+  onUnauthorized: (message?: string) => void;
+}
+
+const AUTH_REFUSAL = /token|auth|credential|sign[- ]?in|unauthori[sz]ed|expired|jwt/i;
+
+export class AckError extends Error {}
+
+export class Connection {
+  private socket: Socket | null = null;
+  private projectId: string | null = null;
+
+  constructor(private opts: ConnectionOptions) {}
+
+  get project(): string | null {
+    return this.projectId;
+  }
+
+  /** Connects to `projectId` (no-op when already bound to it). */
+  open(projectId: string): void {
+    if (this.socket && this.projectId === projectId) {
+      if (!this.socket.connected && !this.socket.active) this.socket.connect();
+      return;
+    }
+    this.close();
+    const store = useApp.getState();
+    if (store.live.projectId !== projectId) store.dispatch({ type: "reset", projectId });
+    this.projectId = projectId;
+    store.setConn({ status: "connecting", error: undefined, attempts: 0 });
+    const socket = io(`${this.opts.baseUrl()}/mobile`, {
+      // Called on every (re)connect, so a refreshed token is used after a reconnect.
+      auth: (cb) => {
+        this.opts.token().then(
+          (token) => cb(token ? { token, projectId } : { projectId }),
+          () => cb({ projectId }),
+        );
+      },
+      reconnectionDelay: 300,
+      reconnectionDelayMax: 2000,
+      randomizationFactor: 0.3,
+      timeout: 8000,
+    });
+    this.socket = socket;
+    socket.on("connect", () => {
+      if (this.socket !== socket) return;
+      void this.sync();
+    });
+    socket.on("disconnect", (reason) => {
+      if (this.socket !== socket) return;
+      useApp.getState().setConn({ status: "offline", error: undefined });
+      // The server closed the socket on purpose: come back (socket.io does not by itself).
+      if (reason === "io server disconnect") socket.connect();
+    });
+    socket.on("connect_error", (err: Error) => {
+      if (this.socket !== socket) return;
+      const s = useApp.getState();
+      if (socket.active) {
+        // Transport failure (server down or restarting): socket.io retries by itself.
+        s.setConn({ status: "offline", attempts: s.conn.attempts + 1 });
+        return;
+      }
+      // Refused by the server's handshake check.
+      const message = err.message || "The server refused the connection.";
+      s.setConn({ status: "refused", error: message });
+      if (AUTH_REFUSAL.test(message)) this.opts.onUnauthorized(message);
+    });
+    socket.onAny((name: string, env: unknown) => {
+      if (this.socket !== socket) return;
+      const envelope = normalise(name, env);
+      useApp.getState().dispatch({ type: "event", envelope });
+      notifyFromEvent(envelope, projectId);
+    });
+  }
+
+  /** Asks for a full snapshot and applies it (pull-to-refresh, every (re)connect). */
+  async sync(): Promise<void> {
+    const socket = this.socket;
+    const store = useApp.getState();
+    if (!socket || !socket.connected) {
+      if (socket && !socket.active) socket.connect();
+      return;
+    }
+    store.dispatch({ type: "syncStart" });
+    store.setConn({ status: "syncing" });
+    try {
+      const snap = (await socket.timeout(10_000).emitWithAck("state:sync")) as Snapshot;
+      if (this.socket !== socket) return;
+      if (!snap || snap.success === false) throw new AckError(snap?.error ?? "sync refused");
+      useApp.getState().dispatch({ type: "snapshot", snapshot: snap, at: Date.now() });
+      useApp.getState().setConn({ status: "live", error: undefined, lastSyncAt: Date.now(), attempts: 0 });
+      markFirstRender();
+    } catch (e) {
+      if (this.socket !== socket) return;
+      useApp.getState().dispatch({ type: "syncFailed" });
+      useApp.getState().setConn({
+        status: socket.connected ? "live" : "offline",
+        error: `Sync failed: ${(e as Error).message}`,
+      });
+    }
+  }
+
+  /** Emits with an acknowledgement; rejects with the server's error on `{success: false}`. */
+  async request<T = Record<string, unknown>>(event: string, payload?: unknown): Promise<T> {
+    const socket = this.socket;
+    if (!socket || !socket.connected) throw new AckError("Not connected to the server.");
+    const args = payload === undefined ? [] : [payload];
+    let ack: unknown;
+    try {
+      ack = await socket.timeout(15_000).emitWithAck(event, ...args);
+    } catch {
+      throw new AckError("The server did not answer in time.");
+    }
+    const a = ack as { success?: boolean; error?: string };
+    if (!a || a.success === false) throw new AckError(a?.error ?? "Request failed.");
+    return ack as T;
+  }
+
+  /** Retry after a refusal (e.g. after signing in again). */
+  retry(): void {
+    const p = this.projectId;
+    if (!p) return;
+    if (this.socket && !this.socket.active) {
+      useApp.getState().setConn({ status: "connecting", error: undefined });
+      this.socket.connect();
+    } else if (!this.socket) this.open(p);
+  }
+
+  close(): void {
+    const s = this.socket;
+    this.socket = null;
+    this.projectId = null;
+    if (s) {
+      s.removeAllListeners();
+      s.offAny();
+      s.close();
+    }
+    useApp.getState().setConn({ status: "idle" });
+  }
+}
+
+function normalise(name: string, env: unknown): Envelope {
+  if (env && typeof env === "object" && "data" in env) {
+    const e = env as Partial<Envelope>;
+    return {
+      event: typeof e.event === "string" ? e.event : name,
+      data: e.data,
+      timestamp: typeof e.timestamp === "number" ? e.timestamp : Date.now(),
+    };
+  }
+  return { event: name, data: env, timestamp: Date.now() };
+}
+
+let firstRenderMarked = false;
+/** `performance` mark of the first snapshot on screen (read by the e2e budget test). */
+function markFirstRender(): void {
+  if (firstRenderMarked) return;
+  firstRenderMarked = true;
+  requestAnimationFrame(() => {
+    performance.mark("maestro:first-sync-rendered");
+  });
+}

@@ -1,0 +1,142 @@
+// Wiring of the app's singletons: credentials, the REST client, the Socket.IO connection.
+
+import { Api, type AuthConfig } from "./api/client";
+import { AuthStorage, browserStorage } from "./auth/storage";
+import { SupabaseAuth } from "./auth/supabase";
+import { useApp } from "./store/app";
+import { Connection } from "./realtime/connection";
+
+const kv = browserStorage();
+export const authStorage = new AuthStorage(kv);
+
+const SERVER_KEY = "maestro.serverUrl";
+const THEME_KEY = "maestro.theme";
+const LAST_PROJECT_KEY = "maestro.lastProject";
+
+/** '' = the server that served the app. */
+export function serverUrl(): string {
+  return kv.getItem(SERVER_KEY) ?? "";
+}
+
+export function setServerUrl(url: string): void {
+  const u = url.trim().replace(/\/+$/, "");
+  if (u) kv.setItem(SERVER_KEY, u);
+  else kv.removeItem(SERVER_KEY);
+}
+
+export type Theme = "system" | "light" | "dark";
+export function theme(): Theme {
+  const t = kv.getItem(THEME_KEY);
+  return t === "light" || t === "dark" ? t : "system";
+}
+export function setTheme(t: Theme): void {
+  if (t === "system") kv.removeItem(THEME_KEY);
+  else kv.setItem(THEME_KEY, t);
+  applyTheme();
+}
+export function applyTheme(): void {
+  const t = theme();
+  const root = document.documentElement;
+  if (t === "system") delete root.dataset.theme;
+  else root.dataset.theme = t;
+}
+
+export function lastProject(): string | null {
+  return kv.getItem(LAST_PROJECT_KEY);
+}
+export function rememberProject(id: string | null): void {
+  if (id) kv.setItem(LAST_PROJECT_KEY, id);
+  else kv.removeItem(LAST_PROJECT_KEY);
+}
+
+let supabase: SupabaseAuth | null = null;
+
+/** The bearer token for REST and Socket.IO, per the server's auth mode. */
+export async function currentToken(): Promise<string | null> {
+  const mode = useApp.getState().auth.mode;
+  if (mode === "supabase") return supabase ? supabase.accessToken() : null;
+  if (mode === "token") return authStorage.getToken();
+  // Mode unknown or none: send a stored token anyway (harmless on an open server).
+  return authStorage.getToken();
+}
+
+/** Credentials were refused: back to sign-in. */
+export function unauthorized(message?: string): void {
+  const { auth, setAuth } = useApp.getState();
+  if (auth.mode === "none") {
+    // The server asked for credentials although it said none are needed: ask for a token.
+    setAuth({ mode: "token" });
+  }
+  const err = message ?? "Your sign-in is no longer accepted. Please sign in again.";
+  setAuth({ signedIn: false, error: err });
+  connection.close();
+}
+
+export const api = new Api({
+  baseUrl: serverUrl,
+  token: currentToken,
+  onUnauthorized: () => unauthorized(),
+});
+
+export const connection = new Connection({
+  baseUrl: serverUrl,
+  token: currentToken,
+  onUnauthorized: unauthorized,
+});
+
+/** Applies the server's auth config: which sign-in is needed and whether we have it. */
+export function configureAuth(cfg: AuthConfig): void {
+  const { setAuth } = useApp.getState();
+  supabase?.stop();
+  supabase = null;
+  if (cfg.authMode === "supabase" && cfg.supabase) {
+    supabase = new SupabaseAuth({
+      config: cfg.supabase,
+      storage: authStorage,
+      onSignedOut: () => unauthorized("Your session expired. Please sign in again."),
+    });
+    supabase.start();
+    const s = authStorage.getSupabase();
+    const auth: Parameters<typeof setAuth>[0] = {
+      mode: "supabase",
+      supabase: cfg.supabase,
+      signedIn: s !== null,
+    };
+    if (s?.email) auth.email = s.email;
+    setAuth(auth);
+  } else if (cfg.authMode === "token") {
+    setAuth({ mode: "token", supabase: null, signedIn: authStorage.getToken() !== null });
+  } else {
+    setAuth({ mode: "none", supabase: null, signedIn: true });
+  }
+}
+
+export async function signInWithToken(token: string): Promise<void> {
+  authStorage.setToken(token);
+  try {
+    await api.projects();
+  } catch (e) {
+    authStorage.clear();
+    throw e;
+  }
+  useApp.getState().setAuth({ signedIn: true, error: undefined });
+}
+
+export async function signInWithPassword(email: string, password: string): Promise<void> {
+  if (!supabase) throw new Error("This server does not use Supabase sign-in.");
+  const s = await supabase.signIn(email, password);
+  const auth: Parameters<ReturnType<typeof useApp.getState>["setAuth"]>[0] = {
+    signedIn: true,
+    error: undefined,
+  };
+  if (s.email) auth.email = s.email;
+  useApp.getState().setAuth(auth);
+}
+
+export function signOut(): void {
+  supabase?.signOut();
+  authStorage.clear();
+  connection.close();
+  const mode = useApp.getState().auth.mode;
+  useApp.getState().setAuth({ signedIn: mode === "none", error: undefined, email: undefined });
+}

@@ -1,0 +1,55 @@
+// The app's store: the live project state (pure reducer) plus connection, auth and UI state.
+
+import { create } from "zustand";
+import { initialState, reduce, type Action, type State } from "./reducer";
+import type { AuthMode } from "../api/client";
+
+export type ConnStatus = "idle" | "connecting" | "live" | "syncing" | "offline" | "refused";
+
+export interface Toast {
+  id: number;
+  text: string;
+  href?: string;
+  tone?: "info" | "warn" | "error";
+}
+
+export interface AppStore {
+  live: State;
+  conn: { status: ConnStatus; error?: string; lastSyncAt?: number; attempts: number };
+  auth: {
+    /** null while the server's auth config is loading. */
+    mode: AuthMode | null;
+    supabase: { url: string; anonKey: string } | null;
+    /** Credentials present (or none needed). */
+    signedIn: boolean;
+    email?: string;
+    error?: string;
+  };
+  toasts: Toast[];
+  dispatch: (a: Action) => void;
+  setConn: (c: Partial<AppStore["conn"]>) => void;
+  setAuth: (a: Partial<AppStore["auth"]>) => void;
+  toast: (t: Omit<Toast, "id">) => void;
+  dismiss: (id: number) => void;
+}
+
+let toastSeq = 0;
+
+export const useApp = create<AppStore>((set) => ({
+  live: initialState(null),
+  conn: { status: "idle", attempts: 0 },
+  auth: { mode: null, supabase: null, signedIn: false },
+  toasts: [],
+  dispatch: (a) => set((s) => {
+    const live = reduce(s.live, a);
+    return live === s.live ? s : { live };
+  }),
+  setConn: (c) => set((s) => ({ conn: { ...s.conn, ...c } })),
+  setAuth: (a) => set((s) => ({ auth: { ...s.auth, ...a } })),
+  toast: (t) => {
+    const id = ++toastSeq;
+    set((s) => ({ toasts: [...s.toasts.slice(-2), { ...t, id }] }));
+    setTimeout(() => set((s) => ({ toasts: s.toasts.filter((x) => x.id !== id) })), 6000);
+  },
+  dismiss: (id) => set((s) => ({ toasts: s.toasts.filter((x) => x.id !== id) })),
+}));
