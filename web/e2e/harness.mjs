@@ -176,6 +176,9 @@ export async function withApp(opts, fn) {
   try {
     browser = await launch();
     await fn({ server, ...browser });
+    // The app must run under the server's strict CSP without violations or uncaught errors.
+    const bad = browser.errors.filter((e) => e.startsWith("pageerror") || /Content Security Policy/i.test(e));
+    if (bad.length) throw new Error(`errors in the page:\n${bad.join("\n")}`);
   } catch (e) {
     if (browser) {
       e.message += `\n--- browser errors ---\n${browser.errors.join("\n")}`;
@@ -194,6 +197,9 @@ export async function withApp(opts, fn) {
 
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  // Transient toasts would hide the screen: dismiss them first, as a person would.
+  for (const x of await page.locator(".toast-x").all()) await x.click().catch(() => {});
+  await page.locator(".toast").first().waitFor({ state: "detached", timeout: 2000 }).catch(() => {});
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }
 

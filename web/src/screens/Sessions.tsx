@@ -104,6 +104,7 @@ export function SessionDetail({ projectId, sessionId }: { projectId: string; ses
   const tasks = useApp((s) => s.live.tasks);
   const dispatch = useApp((s) => s.dispatch);
   const mailLive = useApp((s) => s.live.mail);
+  const members = useApp((s) => s.live.teamMembers);
   const [error, setError] = useState<string | null>(null);
   const [docs, setDocs] = useState<DocEntry[] | null>(null);
   const [inbox, setInbox] = useState<Mail[]>([]);
@@ -159,6 +160,9 @@ export function SessionDetail({ projectId, sessionId }: { projectId: string; ses
       <p className="muted small">
         Started <Time ms={s.startedAt} /> · last activity <Time ms={s.lastActivity} />
         {typeof s.metadata?.mode === "string" ? ` · ${s.metadata.mode}` : ""}
+        {typeof s.metadata?.teamMemberId === "string" && members[s.metadata.teamMemberId]
+          ? ` · ${members[s.metadata.teamMemberId]?.avatar} ${members[s.metadata.teamMemberId]?.name}`
+          : ""}
       </p>
 
       {needsInput(s) && (

@@ -1,0 +1,348 @@
+// End-to-end: the built app served by a real maestro-server, in Chromium at 360×740.
+//   SERVER_BIN=/path/to/maestro-server npm run e2e
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { project, screenshot, sleep, withApp } from "./harness.mjs";
+
+const TOKEN = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+async function live(page) {
+  await page.waitForSelector('[data-conn="live"]', { timeout: 10000 });
+}
+
+/** Polls `fn` until it returns a truthy value. */
+async function eventually(fn, what, ms = 8000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+async function session(server, p, taskIds, name) {
+  return server.api("POST", "/api/sessions", { projectId: p.id, taskIds, name, status: "working" });
+}
+
+test("a task created through REST appears on the board without reload", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const parent = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Ship the phone app", priority: "high" });
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "Write the service worker", parentId: parent.id });
+    await page.goto(`${server.url}/projects/${p.id}/tasks`);
+    await live(page);
+    await page.waitForSelector(`[data-task-id="${parent.id}"]`);
+    const navigations = [];
+    page.on("framenavigated", (f) => f === page.mainFrame() && navigations.push(f.url()));
+
+    const t = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Created over REST while watching", priority: "low" });
+    const row = page.locator(`[data-task-id="${t.id}"]`);
+    await row.waitFor({ timeout: 5000 });
+    assert.match(await row.innerText(), /Created over REST while watching/);
+    // An update moves it to another group, live as well.
+    await server.api("PATCH", `/api/tasks/${t.id}`, { status: "in_progress" });
+    await page.getByRole("button", { name: /In progress\s*1/ }).waitFor({ timeout: 5000 });
+    // Delete: gone without reload.
+    await server.api("DELETE", `/api/tasks/${t.id}`);
+    await row.waitFor({ state: "detached", timeout: 5000 });
+    assert.deepEqual(navigations, [], "the page must not reload");
+
+    // The hierarchy: the child is indented under its parent.
+    const child = page.locator(".task.depth-1");
+    assert.match(await child.innerText(), /Write the service worker/);
+
+    // Create and edit through the app's forms (REST POST/PATCH).
+    await page.getByRole("button", { name: "+ New task" }).click();
+    const dialog = page.getByRole("dialog", { name: "New task" });
+    await dialog.getByLabel("Title").fill("Made on the phone");
+    await dialog.getByLabel("Priority").selectOption("high");
+    await dialog.getByRole("button", { name: "Create task" }).click();
+    await page.getByRole("heading", { name: /Made on the phone/ }).waitFor();
+    const made = await eventually(async () => (await server.api("GET", `/api/tasks?projectId=${p.id}`)).find((x) => x.title === "Made on the phone"), "the created task");
+    assert.equal(made.priority, "high");
+    await page.getByRole("button", { name: "Edit" }).click();
+    const edit = page.getByRole("dialog", { name: "Edit task" });
+    await edit.getByLabel("Title").fill("Made and edited on the phone");
+    await edit.getByLabel("Status").selectOption("in_review");
+    await edit.getByRole("button", { name: "Save changes" }).click();
+    await eventually(async () => {
+      const x = await server.api("GET", `/api/tasks/${made.id}`);
+      return x.title === "Made and edited on the phone" && x.status === "in_review";
+    }, "the edit to reach the server");
+
+    // Back to the list for the screenshot.
+    await page.getByRole("link", { name: "Tasks" }).last().click();
+    await page.waitForSelector(`[data-task-id="${made.id}"]`);
+    await screenshot(page, "tasks");
+  });
+});
+
+test("a session needing input shows on the dashboard and the reply reaches the agent's inbox", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const t = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Choose the cache backend" });
+    const s = await session(server, p, [t.id], "Worker: cache layer");
+    const other = await session(server, p, [t.id], "Worker: docs");
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    await page.getByText("No agent is waiting for you.").waitFor();
+
+    await server.api("PATCH", `/api/sessions/${s.id}`, {
+      needsInput: { active: true, message: "Redis or in-process LRU for the cache?" },
+    });
+    const card = page.locator(`.card-input[data-session-id="${s.id}"]`);
+    await card.waitFor({ timeout: 5000 });
+    assert.match(await card.innerText(), /Redis or in-process LRU for the cache\?/);
+    // First on the dashboard, and counted.
+    assert.equal(await page.locator(".stat-input .stat-n").innerText(), "1");
+    // The notify:needs_input event is listed under recent events.
+    await page.locator(".ev-needs_input").first().waitFor();
+    await server.api("PATCH", `/api/sessions/${other.id}`, { status: "failed" });
+    await page.locator(".stat-failed .stat-n", { hasText: "1" }).waitFor();
+    await screenshot(page, "dashboard");
+
+    await card.getByLabel("Your answer").fill("Use the in-process LRU, 10k entries.");
+    await card.getByRole("button", { name: "Send reply" }).click();
+    const mail = await eventually(async () => {
+      const inbox = await server.api("GET", `/api/mail/inbox/${s.id}?projectId=${p.id}`);
+      return inbox.find((m) => m.type === "response");
+    }, "the reply in the agent's inbox");
+    assert.deepEqual(mail.body, { answer: "Use the in-process LRU, 10k entries." });
+    assert.equal(mail.toSessionId, s.id);
+    const after = await server.api("GET", `/api/sessions/${s.id}`);
+    assert.equal(after.needsInput.active, false);
+    await card.waitFor({ state: "detached", timeout: 5000 });
+    await page.getByText("No agent is waiting for you.").waitFor();
+  });
+});
+
+test("mail from the session screen and to a team member reaches the inboxes", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const t = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Refactor the auth module" });
+    const s = await session(server, p, [t.id], "Worker: auth refactor");
+    await server.api("POST", `/api/sessions/${s.id}/timeline`, { message: "Read the existing middleware", type: "progress" });
+    await server.api("POST", `/api/sessions/${s.id}/timeline`, { message: "Split token checks from routing", type: "milestone" });
+    await server.api("POST", `/api/sessions/${s.id}/docs`, {
+      title: "Refactor plan",
+      filePath: "/tmp/demo/PLAN.md",
+      content: "# Plan\n\n1. Extract `verify()`\n2. **Test** every path\n\n<script>window.pwned = 1</script><a href=\"javascript:window.pwned=1\">do not follow</a>",
+    });
+    await page.goto(`${server.url}/projects/${p.id}/sessions/${s.id}`);
+    await live(page);
+    await page.getByRole("heading", { name: "Worker: auth refactor" }).waitFor();
+    // Docs rendered as sanitised Markdown.
+    const doc = page.locator(".doc .markdown");
+    await doc.waitFor();
+    assert.equal(await doc.locator("h1").innerText(), "Plan");
+    assert.equal(await doc.locator("strong").innerText(), "Test");
+    assert.equal(await doc.locator("script").count(), 0, "the doc must be sanitised");
+    assert.equal(await doc.locator("a").getAttribute("href"), null, "javascript: links are dropped");
+    // The timeline, newest first.
+    assert.match(await page.locator(".timeline li").first().innerText(), /Doc added: Refactor plan/);
+
+    await page.getByRole("button", { name: "Send mail" }).click();
+    const dialog = page.getByRole("dialog", { name: "Send mail" });
+    assert.equal(await dialog.getByLabel("To").inputValue(), `s:${s.id}`);
+    await dialog.getByLabel("Type").selectOption("query");
+    await dialog.getByLabel("Subject").fill("Status of the token checks?");
+    await dialog.getByLabel("Message").fill("Are the token checks split yet?");
+    await dialog.getByRole("button", { name: "Send mail" }).click();
+    const mail = await eventually(async () => {
+      const inbox = await server.api("GET", `/api/mail/inbox/${s.id}?projectId=${p.id}`);
+      return inbox.find((m) => m.subject === "Status of the token checks?");
+    }, "the mail in the session's inbox");
+    assert.equal(mail.type, "query");
+    assert.equal(mail.fromSessionId, "mobile-user");
+    assert.deepEqual(mail.body, { question: "Are the token checks split yet?" });
+    await dialog.waitFor({ state: "detached" });
+    await page.locator(".mail", { hasText: "Status of the token checks?" }).waitFor();
+    await page.evaluate(() => document.querySelector("#main")?.scrollTo(0, 0));
+    await screenshot(page, "session-detail");
+
+    // To a team member: reaches the sessions spawned with that member.
+    const members = await server.api("GET", `/api/team-members?projectId=${p.id}`);
+    const worker = members.find((m) => m.id.endsWith("_simple_worker"));
+    const spawned = await server.api("POST", "/api/sessions/spawn", { projectId: p.id, taskIds: [t.id], teamMemberId: worker.id, spawnSource: "ui" });
+    await page.getByRole("button", { name: "Send mail" }).click();
+    const d2 = page.getByRole("dialog", { name: "Send mail" });
+    await d2.getByLabel("To").selectOption(`m:${worker.id}`);
+    await d2.getByLabel("Subject").fill("Directive for every simple worker");
+    await d2.getByLabel("Message").fill("Run the tests before reporting.");
+    await d2.getByRole("button", { name: "Send mail" }).click();
+    const m2 = await eventually(async () => {
+      const inbox = await server.api("GET", `/api/mail/inbox/${spawned.sessionId}?projectId=${p.id}`);
+      return inbox.find((m) => m.subject === "Directive for every simple worker");
+    }, "the team-member mail in the spawned session's inbox");
+    assert.equal(m2.type, "directive");
+    assert.deepEqual(m2.body, { details: "Run the tests before reporting." });
+  });
+});
+
+test("spawn an agent for selected tasks with a team member (fake manifest CLI)", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const a = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Add rate limiting", priority: "high" });
+    const b = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Document the limits" });
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "Not this one" });
+    await page.goto(`${server.url}/projects/${p.id}/tasks`);
+    await live(page);
+    await page.getByRole("button", { name: "Select" }).click();
+    await page.getByLabel("Select Add rate limiting").check();
+    await page.getByLabel("Select Document the limits").check();
+    await page.getByRole("button", { name: "Spawn agent for 2 tasks" }).click();
+    const dialog = page.getByRole("dialog", { name: "Spawn an agent" });
+    const members = await server.api("GET", `/api/team-members?projectId=${p.id}`);
+    const coordinator = members.find((m) => m.id.endsWith("_coordinator") && m.name === "Coordinator");
+    await dialog.getByLabel("Team member").selectOption(coordinator.id);
+    await dialog.getByLabel("Session name (optional)").fill("Rate limits");
+    await dialog.getByRole("button", { name: "Spawn agent" }).click();
+    await page.waitForURL(/\/sessions\/[^/]+$/, { timeout: 10000 });
+    const sessionId = decodeURIComponent(page.url().split("/").pop());
+    await page.getByRole("heading", { name: "Rate limits" }).waitFor();
+
+    const s = await server.api("GET", `/api/sessions/${sessionId}`);
+    assert.deepEqual([...s.taskIds].sort(), [a.id, b.id].sort());
+    assert.equal(s.metadata.teamMemberId, coordinator.id);
+    assert.equal(s.metadata.mode, "coordinate", "mode comes from the team member");
+    assert.equal(s.metadata.spawnSource, "ui");
+    const manifest = JSON.parse(readFileSync(join(server.dir, "sessions", sessionId, "manifest.json"), "utf8"));
+    assert.equal(manifest.generator, "fake-maestro");
+    assert.ok(manifest.args.includes("--team-member-id") && manifest.args.includes(coordinator.id), JSON.stringify(manifest.args));
+    assert.ok(existsSync(join(server.dir, "sessions", sessionId)));
+
+    // The sessions tab lists it with its live badge.
+    await page.getByRole("link", { name: "Sessions" }).last().click();
+    const item = page.locator(`.list-item[data-session-id="${sessionId}"]`);
+    await item.waitFor();
+    assert.match(await item.innerText(), /Spawning/);
+    await server.api("PATCH", `/api/sessions/${sessionId}`, { status: "working" });
+    await item.locator(".badge", { hasText: "Working" }).waitFor({ timeout: 5000 });
+    const other = await session(server, p, [b.id], "Reviewer: limits docs");
+    await server.api("PATCH", `/api/sessions/${other.id}`, { status: "completed" });
+    await page.locator(`.list-item[data-session-id="${other.id}"] .badge`, { hasText: "Completed" }).waitFor();
+    await screenshot(page, "sessions");
+  });
+});
+
+test("sign-in in token mode: the token is required, kept in storage, used by REST and Socket.IO", async () => {
+  await withApp({ token: TOKEN }, async ({ server, page }) => {
+    const p = await project(server);
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "Behind the token" });
+    await page.goto(`${server.url}/projects/${p.id}`);
+    const form = page.getByRole("form", { name: "Sign in" });
+    await form.waitFor();
+    await screenshot(page, "sign-in");
+    await form.getByLabel("API token").fill("x".repeat(64));
+    await form.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").getByText("The server did not accept this token.").waitFor();
+    await form.getByLabel("API token").fill(TOKEN);
+    await form.getByRole("button", { name: "Sign in" }).click();
+    await live(page); // the Socket.IO handshake carried the token
+    await page.locator(".stat-tasks .stat-n", { hasText: "1" }).waitFor();
+    assert.ok(!page.url().includes(TOKEN), "never in the URL");
+    const stored = await page.evaluate(() => localStorage.getItem("maestro.auth.token"));
+    assert.equal(stored, TOKEN);
+    // Live events arrive on the authenticated socket.
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "Second" });
+    await page.locator(".stat-tasks .stat-n", { hasText: "2" }).waitFor();
+    // Survives a reload (token from storage).
+    await page.reload();
+    await live(page);
+    // Settings, then sign out: back to sign-in, token gone.
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    await screenshot(page, "settings");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("form", { name: "Sign in" }).waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem("maestro.auth.token")), null);
+    // A token that stops working (401) sends the user back to sign-in.
+    await page.evaluate((t) => localStorage.setItem("maestro.auth.token", t), "f".repeat(64));
+    await page.goto(`${server.url}/projects`);
+    await page.getByRole("form", { name: "Sign in" }).waitFor();
+  });
+});
+
+test("the server restarted mid-session: the app reconnects and re-syncs what changed meanwhile", async () => {
+  await withApp({}, async ({ server, page, context }) => {
+    const p = await project(server);
+    const keep = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Survives the restart" });
+    const gone = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Deleted while the app was away" });
+    const s = await session(server, p, [keep.id], "Worker: restart");
+    await page.goto(`${server.url}/projects/${p.id}/tasks`);
+    await live(page);
+    await page.waitForSelector(`[data-task-id="${gone.id}"]`);
+
+    await server.stop();
+    await page.waitForSelector('[data-conn="offline"]', { timeout: 10000 });
+    // Keep the app from reconnecting until the changes are made, so only the re-sync can show them.
+    await context.setOffline(true);
+    await server.start(); // same port, same DATA_DIR
+    const added = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Created while the app was away" });
+    await server.api("DELETE", `/api/tasks/${gone.id}`);
+    await server.api("PATCH", `/api/sessions/${s.id}`, { status: "completed" });
+    await sleep(300);
+    assert.equal(await page.locator(`[data-task-id="${added.id}"]`).count(), 0);
+    await context.setOffline(false);
+
+    await live(page);
+    await page.waitForSelector(`[data-task-id="${added.id}"]`, { timeout: 10000 });
+    await page.waitForSelector(`[data-task-id="${gone.id}"]`, { state: "detached", timeout: 5000 });
+    await page.waitForSelector(`[data-task-id="${keep.id}"]`);
+    await page.getByRole("link", { name: "Sessions" }).last().click();
+    await page.locator(`.list-item[data-session-id="${s.id}"] .badge`, { hasText: "Completed" }).waitFor();
+    // And live events flow again after the reconnect.
+    const later = await server.api("POST", "/api/tasks", { projectId: p.id, title: "After the reconnect" });
+    await page.getByRole("link", { name: "Tasks" }).last().click();
+    await page.waitForSelector(`[data-task-id="${later.id}"]`, { timeout: 5000 });
+  });
+});
+
+test("project picker: create a project, deep link to a session, PWA files and shell-only service worker", async () => {
+  await withApp({}, async ({ server, page }) => {
+    await page.goto(`${server.url}/`);
+    await page.getByText("No project yet").waitFor();
+    await page.getByLabel("Name").fill("Phone project");
+    await page.getByLabel("Working directory on the server machine").fill("/tmp/phone");
+    await page.getByRole("button", { name: "Create project" }).click();
+    await page.waitForURL(/\/projects\/proj_[^/]+$/);
+    await live(page);
+    const projects = await server.api("GET", "/api/projects");
+    assert.equal(projects.length, 1);
+    assert.equal(projects[0].name, "Phone project");
+
+    const t = await server.api("POST", "/api/tasks", { projectId: projects[0].id, title: "Deep linked" });
+    const s = await session(server, projects[0], [t.id], "Deep link session");
+    await page.goto(`${server.url}/projects/${projects[0].id}/sessions/${s.id}`);
+    await page.getByRole("heading", { name: "Deep link session" }).waitFor();
+
+    // Manifest and icons.
+    const manifest = await (await fetch(`${server.url}/manifest.webmanifest`)).json();
+    assert.equal(manifest.display, "standalone");
+    for (const icon of manifest.icons) {
+      const r = await fetch(`${server.url}${icon.src}`);
+      assert.equal(r.status, 200, icon.src);
+    }
+    // The service worker controls the page and never caches API or Socket.IO traffic.
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
+    await page.reload();
+    await page.getByRole("heading", { name: "Deep link session" }).waitFor();
+    const cached = await page.evaluate(async () => {
+      const out = [];
+      for (const k of await caches.keys()) {
+        const c = await caches.open(k);
+        for (const r of await c.keys()) out.push(new URL(r.url).pathname);
+      }
+      return out;
+    });
+    assert.ok(cached.includes("/index.html"), JSON.stringify(cached));
+    assert.ok(cached.some((u) => u.startsWith("/assets/")), JSON.stringify(cached));
+    assert.ok(!cached.some((u) => u.startsWith("/api") || u.startsWith("/socket.io")), JSON.stringify(cached));
+  });
+});
