@@ -346,3 +346,90 @@ test("project picker: create a project, deep link to a session, PWA files and sh
     assert.ok(!cached.some((u) => u.startsWith("/api") || u.startsWith("/socket.io")), JSON.stringify(cached));
   });
 });
+
+/** Accessible names, landmarks and headings of the current screen. */
+async function auditScreen(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const name = (el) =>
+      (el.getAttribute("aria-label") ?? "").trim() ||
+      (el.getAttribute("aria-labelledby") ? document.getElementById(el.getAttribute("aria-labelledby"))?.textContent?.trim() : "") ||
+      (el.labels && [...el.labels].map((l) => l.textContent.trim()).join(" ")) ||
+      "";
+    for (const el of document.querySelectorAll("input, select, textarea")) {
+      if (el.type === "hidden") continue;
+      if (!name(el)) problems.push(`unlabelled ${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}`);
+    }
+    for (const el of document.querySelectorAll("button, a[href]")) {
+      if (!(el.textContent.trim() || name(el))) problems.push(`nameless ${el.tagName.toLowerCase()} ${el.outerHTML.slice(0, 80)}`);
+    }
+    for (const el of document.querySelectorAll("img")) if (!el.hasAttribute("alt")) problems.push(`img without alt ${el.src}`);
+    if (document.querySelectorAll("main").length !== 1) problems.push("not exactly one <main>");
+    if (document.querySelectorAll("h1").length !== 1) problems.push(`${document.querySelectorAll("h1").length} h1`);
+    if (!document.documentElement.lang) problems.push("no lang");
+    // Touch targets of the bottom tabs and primary buttons: at least 44 px high.
+    for (const el of document.querySelectorAll(".tab, .btn-primary")) {
+      const r = el.getBoundingClientRect();
+      if (r.height && r.height < 44) problems.push(`small target (${Math.round(r.height)} px): ${el.textContent.trim()}`);
+    }
+    return problems;
+  });
+}
+
+test("accessibility: names, landmarks, keyboard order; dark theme and the wide layout", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server, "Accessible project");
+    const parent = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Audit the app", priority: "high" });
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "Check contrast", parentId: parent.id });
+    const s = await session(server, p, [parent.id], "Auditor");
+    await server.api("PATCH", `/api/sessions/${s.id}`, { needsInput: { active: true, message: "Include the sign-in screen?" } });
+    const screens = [
+      `/projects/${p.id}`,
+      `/projects/${p.id}/tasks`,
+      `/projects/${p.id}/tasks/${parent.id}`,
+      `/projects/${p.id}/sessions`,
+      `/projects/${p.id}/sessions/${s.id}`,
+      `/projects/${p.id}/settings`,
+      `/projects`,
+    ];
+    for (const path of screens) {
+      await page.goto(`${server.url}${path}`);
+      await page.locator("[data-screen]").first().waitFor();
+      if (path.startsWith(`/projects/${p.id}`)) await live(page);
+      assert.deepEqual(await auditScreen(page), [], `accessibility problems on ${path}`);
+    }
+
+    // Keyboard: the skip link comes first and leads into the content; the tabs are reachable.
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+    const order = [];
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press("Tab");
+      order.push(await page.evaluate(() => document.activeElement?.getAttribute("aria-label") || document.activeElement?.textContent?.trim().slice(0, 30)));
+    }
+    const reply = order.findIndex((x) => x === "Send reply");
+    console.log(`# keyboard order: ${JSON.stringify(order)}`);
+    const tabs = order.findIndex((x) => x === "Dashboard");
+    assert.ok(order[0]?.startsWith("Project:"), `first stop after the skip link: ${order[0]}`);
+    assert.ok(reply > 0 && tabs > reply, `focus order: ${JSON.stringify(order)}`);
+
+    // Dark theme from the system.
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.emulateMedia({ colorScheme: "dark" });
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, "rgb(16, 19, 23)");
+    await screenshot(page, "dashboard-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+
+    // Wide layout: sidebar with projects and sessions, session grid and task board.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.locator('[data-layout="wide"]').waitFor();
+    await page.getByRole("complementary", { name: "Projects and sessions" }).waitFor();
+    await page.locator(`.grid [data-session-id="${s.id}"]`).waitFor();
+    await page.locator('[data-column="todo"] [data-task-id]').first().waitFor();
+    assert.equal(await page.locator(".tabbar").count(), 0);
+    await screenshot(page, "wide-overview");
+  });
+});
