@@ -1315,6 +1315,8 @@ fn mail(from: &str, to: Option<&str>, kind: &str, subject: &str) -> Value {
 }
 
 async fn mail_send_variants(s: &TestServer) {
+    s.seed("proj_mail", &["sess_a", "sess_b", "sess_boss"])
+        .await;
     // Direct.
     let m = s
         .post(
@@ -1431,6 +1433,9 @@ async fn mail_send_variants(s: &TestServer) {
 }
 
 async fn mail_inbox_get_delete(s: &TestServer) {
+    s.seed("proj_mail", &["sess_a", "sess_b", "sess_c", "sess_z"])
+        .await;
+    s.seed("proj_other", &[]).await;
     let direct = s
         .post(
             "/api/mail",
@@ -1456,9 +1461,10 @@ async fn mail_inbox_get_delete(s: &TestServer) {
         )
         .await
         .ok(201);
+    // A session of another project is not a recipient there (404, nothing stored).
     let mut elsewhere = mail("sess_a", Some("sess_b"), "directive", "other project");
     elsewhere["projectId"] = json!("proj_other");
-    s.post("/api/mail", elsewhere).await.ok(201);
+    s.post("/api/mail", elsewhere).await.err(404, "NOT_FOUND");
     s.take_events();
 
     let inbox = s
@@ -1534,6 +1540,8 @@ async fn mail_inbox_get_delete(s: &TestServer) {
 }
 
 async fn mail_wait(s: &TestServer) {
+    s.seed("proj_mail", &["sess_w", "sess_x", "sess_other"])
+        .await;
     // Empty inbox, short timeout → [] after about the timeout.
     let t0 = Instant::now();
     let r = s
@@ -1685,6 +1693,7 @@ async fn skills(s: &TestServer) {
 }
 
 async fn ordering(s: &TestServer) {
+    s.seed("proj_o", &[]).await;
     let o = s.get("/api/ordering/task/proj_o").await.ok(200);
     assert_eq!(
         o,

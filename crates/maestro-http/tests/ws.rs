@@ -289,6 +289,7 @@ async fn clients_are_closed_on_shutdown() {
 #[tokio::test]
 async fn pending_mail_waits_answer_empty_on_shutdown() {
     let s = TestServer::memory().await;
+    s.seed("proj_1", &["sess_w"]).await;
     let waiter = s.get("/api/mail/wait/sess_w?projectId=proj_1&timeout=30000");
     let stop = async {
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -16,6 +16,24 @@ use crate::fixtures::unique_id;
 /// Every case, in order.
 pub const ALL_CASES: &[&str] = crate::__mail_wait_cases!(names);
 
+/// A project and its sessions in the adapter's repositories (the service refuses mail and
+/// waits for records that do not exist).
+async fn seed(ports: &Ports, project: &str, sessions: &[&str]) {
+    let now = crate::fixtures::now_ms();
+    ports
+        .projects
+        .create(crate::fixtures::project(project, now))
+        .await
+        .unwrap();
+    for s in sessions {
+        ports
+            .sessions
+            .create(crate::fixtures::session(s, project, now))
+            .await
+            .unwrap();
+    }
+}
+
 fn services(ports: Ports) -> Services {
     Services::new(
         ports,
@@ -49,8 +67,9 @@ fn params(project: &str, timeout_ms: u64, since: i64) -> WaitParams {
 
 /// A mail already in the inbox is returned at once.
 pub async fn wait_returns_existing_inbox_at_once(ports: Ports) {
-    let svc = services(ports);
     let (p, a, b) = (unique_id("proj"), unique_id("sess"), unique_id("sess"));
+    seed(&ports, &p, &[&a, &b]).await;
+    let svc = services(ports);
     svc.mail.send(direct(&p, &a, &b, "hello")).await.unwrap();
     let started = std::time::Instant::now();
     let got = svc.mail.wait(&b, &params(&p, 10_000, 0)).await.unwrap();
@@ -64,8 +83,9 @@ pub async fn wait_returns_existing_inbox_at_once(ports: Ports) {
 
 /// A waiter wakes up when a mail for it arrives, well before its timeout.
 pub async fn wait_wakes_on_new_mail(ports: Ports) {
-    let svc = services(ports);
     let (p, a, b) = (unique_id("proj"), unique_id("sess"), unique_id("sess"));
+    seed(&ports, &p, &[&a, &b]).await;
+    let svc = services(ports);
     let since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
     let waiter = {
         let (svc, p, b) = (svc.clone(), p.clone(), b.clone());
@@ -84,13 +104,14 @@ pub async fn wait_wakes_on_new_mail(ports: Ports) {
 
 /// Mail for somebody else does not wake a waiter; the timeout answers `[]`.
 pub async fn wait_times_out_with_empty_list(ports: Ports) {
-    let svc = services(ports);
     let (p, a, b, c) = (
         unique_id("proj"),
         unique_id("sess"),
         unique_id("sess"),
         unique_id("sess"),
     );
+    seed(&ports, &p, &[&a, &b, &c]).await;
+    let svc = services(ports);
     let since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
     let waiter = {
         let (svc, p, b) = (svc.clone(), p.clone(), b.clone());
@@ -110,8 +131,9 @@ pub async fn wait_times_out_with_empty_list(ports: Ports) {
 pub async fn no_lost_wakeups_under_1000_concurrent_sends(ports: Ports) {
     const SENDERS: usize = 10;
     const PER_SENDER: usize = 100;
-    let svc = services(ports);
     let (p, b) = (unique_id("proj"), unique_id("sess"));
+    seed(&ports, &p, &[&b]).await;
+    let svc = services(ports);
     let mut since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
     let mut senders = Vec::new();
     for s in 0..SENDERS {
@@ -148,10 +170,12 @@ pub async fn no_lost_wakeups_under_1000_concurrent_sends(ports: Ports) {
 
 /// Fifty sessions wait at once; each receives exactly its own mail.
 pub async fn concurrent_waiters_each_get_their_own_mail(ports: Ports) {
-    let svc = services(ports);
     let p = unique_id("proj");
     let since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
     let sessions: Vec<String> = (0..50).map(|_| unique_id("sess")).collect();
+    let refs: Vec<&str> = sessions.iter().map(String::as_str).collect();
+    seed(&ports, &p, &refs).await;
+    let svc = services(ports);
     let mut waiters = Vec::new();
     for s in &sessions {
         let (svc, p, s) = (svc.clone(), p.clone(), s.clone());

@@ -89,6 +89,11 @@ impl MailService {
             Some(b @ Value::Object(_)) => b,
             Some(_) => return Err(DomainError::invalid_field("body", "body must be an object")),
         };
+        // Mail for a project or session that does not exist would be stored for nobody.
+        self.ctx.require_project(&input.project_id).await?;
+        if let Some(to) = &input.to_session_id {
+            self.ctx.require_session_in(to, &input.project_id).await?;
+        }
         let recipients: Vec<Option<String>> = match (&input.to_session_id, &input.to_team_member_id)
         {
             (None, Some(member)) => {
@@ -183,14 +188,10 @@ impl MailService {
         let Some(project_id) = inbox.project_id.clone() else {
             return Ok(Vec::new());
         };
-        let _slot = self
-            .ctx
-            .begin_wait(session_id, MAX_WAITS_PER_SESSION)
-            .ok_or_else(|| {
-                DomainError::TooManyRequests(format!(
-                    "session '{session_id}' already has {MAX_WAITS_PER_SESSION} mail waits pending"
-                ))
-            })?;
+        validate::safe_id("id", session_id)?;
+        // Waits hold a connection (and, on Redis, a blocking read): only for real sessions.
+        self.ctx.require_session_in(session_id, &project_id).await?;
+        let _slot = self.ctx.begin_wait(session_id, MAX_WAITS_PER_SESSION)?;
         let mut events = self.ctx.ports.bus.subscribe();
         let mut shutdown = self.ctx.shutdown_signal();
         let found = self.inbox(session_id, &inbox).await?;
@@ -291,6 +292,7 @@ mod tests {
     #[tokio::test]
     async fn send_without_recipient_is_a_broadcast() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.mail.expect_create_stamped().returning(Ok);
         let events = m.capture_events();
         let out = m.services().mail.send(send(None, None)).await.unwrap();
@@ -303,6 +305,7 @@ mod tests {
     #[tokio::test]
     async fn created_at_is_strictly_increasing_within_one_millisecond() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.mail.expect_create_stamped().returning(Ok);
         m.capture_events();
         let svc = m.services();
@@ -315,6 +318,7 @@ mod tests {
     #[tokio::test]
     async fn team_member_routing_matches_metadata_and_sends_one_per_session() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.sessions.expect_list().returning(|_| {
             let mut a = session("sess_a", "proj_1", &[]);
             a.metadata = Some(json!({"teamMemberId": "tm_x"}).as_object().unwrap().clone());
@@ -347,6 +351,7 @@ mod tests {
     #[tokio::test]
     async fn team_member_without_active_session_is_not_found() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.sessions.expect_list().returning(|_| Ok(vec![]));
         m.mail.expect_create_stamped().never();
         let err = m
@@ -415,6 +420,7 @@ mod tests {
     #[tokio::test]
     async fn wait_returns_existing_inbox_immediately() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.bus
             .expect_subscribe()
             .returning(|| Box::pin(futures_util::stream::pending()));
@@ -433,6 +439,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn wait_times_out_with_empty_list() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.bus
             .expect_subscribe()
             .returning(|| Box::pin(futures_util::stream::pending()));
@@ -452,6 +459,7 @@ mod tests {
         // The mail arrives between subscribe and the first read: the first read misses it,
         // but its event is already in the stream, and the re-read finds it.
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.mail.expect_supports_blocking_wait().returning(|| false);
         let order = Arc::new(Mutex::new(Vec::<&str>::new()));
         let o1 = order.clone();
@@ -488,6 +496,7 @@ mod tests {
     #[tokio::test]
     async fn wait_ignores_mail_for_others_and_own_broadcasts() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.mail.expect_supports_blocking_wait().returning(|| false);
         m.bus.expect_subscribe().returning(|| {
             let other = DomainEvent::MailReceived(mail("m_other", Some("s2"), 150));
@@ -516,6 +525,7 @@ mod tests {
     #[tokio::test]
     async fn wait_answers_empty_on_shutdown() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.mail.expect_supports_blocking_wait().returning(|| false);
         m.bus
             .expect_subscribe()
@@ -539,6 +549,7 @@ mod tests {
     #[tokio::test]
     async fn wait_uses_the_repository_blocking_read_when_it_has_one() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.bus
             .expect_subscribe()
             .returning(|| Box::pin(futures_util::stream::pending()));
@@ -560,6 +571,7 @@ mod tests {
     #[tokio::test]
     async fn pending_waits_per_session_are_capped_and_released() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.bus
             .expect_subscribe()
             .returning(|| Box::pin(futures_util::stream::pending()));
@@ -589,6 +601,85 @@ mod tests {
         let again = tokio::time::timeout(
             Duration::from_millis(50),
             svc.mail.wait("s1", &wait_params(1_000)),
+        )
+        .await;
+        assert!(again.is_err(), "a freed place accepts a new wait");
+        for w in waiters {
+            w.abort();
+        }
+    }
+
+    #[tokio::test]
+    async fn mail_for_unknown_projects_or_sessions_is_refused_and_not_stored() {
+        let mut m = Mocks::new();
+        m.projects
+            .expect_get()
+            .returning(|id| Ok((id == "proj_1").then(|| project(id))));
+        m.sessions.expect_get().returning(|id| {
+            Ok(match id {
+                "s1" => Some(session(id, "proj_1", &[])),
+                "elsewhere" => Some(session(id, "proj_2", &[])),
+                _ => None,
+            })
+        });
+        m.mail.expect_create_stamped().never();
+        m.bus.expect_publish().never();
+        let svc = m.services();
+        let mut unknown_project = send(Some("s1"), None);
+        unknown_project.project_id = "proj_nope".into();
+        let e = svc.mail.send(unknown_project).await.unwrap_err();
+        assert_eq!(
+            (e.status(), e.to_string().as_str()),
+            (404, "Project with id 'proj_nope' not found")
+        );
+        for to in ["ghost", "elsewhere"] {
+            let e = svc.mail.send(send(Some(to), None)).await.unwrap_err();
+            assert_eq!(e.status(), 404, "{to}");
+            assert_eq!(e.to_string(), format!("Session with id '{to}' not found"));
+        }
+    }
+
+    #[tokio::test]
+    async fn waits_need_a_session_of_the_project() {
+        let mut m = Mocks::new();
+        m.sessions
+            .expect_get()
+            .returning(|id| Ok((id == "elsewhere").then(|| session(id, "proj_2", &[]))));
+        m.bus.expect_subscribe().never();
+        let svc = m.services();
+        for id in ["ghost", "elsewhere"] {
+            let e = svc.mail.wait(id, &wait_params(1_000)).await.unwrap_err();
+            assert_eq!(e.status(), 404, "{id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn pending_waits_are_capped_across_sessions() {
+        let mut m = Mocks::new();
+        m.records_exist("proj_1");
+        m.bus
+            .expect_subscribe()
+            .returning(|| Box::pin(futures_util::stream::pending()));
+        m.mail.expect_inbox().returning(|_| Ok(vec![]));
+        m.mail.expect_supports_blocking_wait().returning(|| false);
+        let svc = m.services();
+        svc.set_max_mail_waits(3);
+        let mut waiters = Vec::new();
+        for i in 0..3 {
+            let svc = svc.clone();
+            waiters.push(tokio::spawn(async move {
+                svc.mail.wait(&format!("s{i}"), &wait_params(120_000)).await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let err = svc.mail.wait("s9", &wait_params(1_000)).await.unwrap_err();
+        assert_eq!(err.status(), 429);
+        assert!(err.to_string().contains("3 mail waits"), "{err}");
+        waiters.pop().unwrap().abort();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let again = tokio::time::timeout(
+            Duration::from_millis(50),
+            svc.mail.wait("s9", &wait_params(1_000)),
         )
         .await;
         assert!(again.is_err(), "a freed place accepts a new wait");

@@ -14,6 +14,7 @@ mod spawn;
 mod task;
 mod team_member;
 
+use crate::error::{DomainError, Result as DomainResult};
 use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
@@ -127,7 +128,12 @@ struct Shared {
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Pending mail waits per session (DEFECTS R6: capped).
     waits: Mutex<std::collections::HashMap<String, usize>>,
+    /// Most mail waits pending at once across all sessions.
+    max_waits: std::sync::atomic::AtomicUsize,
 }
+
+/// Default of the global mail-wait cap ([`Services::set_max_mail_waits`]).
+pub const DEFAULT_MAX_MAIL_WAITS: usize = 1024;
 
 impl Context {
     pub fn now(&self) -> Millis {
@@ -163,17 +169,57 @@ impl Context {
 
     /// Registers one pending mail wait of `session_id`; `None` when it already has
     /// `limit`. The wait counts until the returned guard is dropped.
-    pub(crate) fn begin_wait(self: &Arc<Self>, session_id: &str, limit: usize) -> Option<WaitSlot> {
+    /// `Err(TooManyRequests)` when the session already has `limit` or the server its global
+    /// maximum.
+    pub(crate) fn begin_wait(
+        self: &Arc<Self>,
+        session_id: &str,
+        limit: usize,
+    ) -> DomainResult<WaitSlot> {
         let mut waits = self.shared.waits.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = waits.values().sum();
+        let max = self
+            .shared
+            .max_waits
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if total >= max {
+            return Err(DomainError::TooManyRequests(format!(
+                "the server already has {max} mail waits pending; retry later"
+            )));
+        }
         let n = waits.entry(session_id.to_string()).or_insert(0);
         if *n >= limit {
-            return None;
+            return Err(DomainError::TooManyRequests(format!(
+                "session '{session_id}' already has {limit} mail waits pending"
+            )));
         }
         *n += 1;
-        Some(WaitSlot {
+        Ok(WaitSlot {
             ctx: self.clone(),
             session_id: session_id.to_string(),
         })
+    }
+
+    /// The project `id`, or `404 Project with id '<id>' not found`.
+    pub(crate) async fn require_project(&self, id: &str) -> DomainResult<crate::model::Project> {
+        self.ports
+            .projects
+            .get(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("Project", id))
+    }
+
+    /// The session `id` of project `project_id`, or `404 Session with id '<id>' not found`
+    /// (also when it belongs to another project: no existence leak across projects).
+    pub(crate) async fn require_session_in(
+        &self,
+        id: &str,
+        project_id: &str,
+    ) -> DomainResult<crate::model::Session> {
+        match self.ports.sessions.get(id).await? {
+            Some(s) if s.project_id == project_id => Ok(s),
+            _ => Err(DomainError::not_found("Session", id)),
+        }
     }
 
     /// Publishes an event; a bus failure is logged, never fails the use case (EVENTS.md §1).
@@ -203,6 +249,7 @@ impl Services {
         let shared = Arc::new(Shared {
             mail_stamp: AtomicI64::new(0),
             mail_order: tokio::sync::Mutex::new(()),
+            max_waits: std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_MAIL_WAITS),
             shutdown,
             waits: Mutex::new(std::collections::HashMap::new()),
         });
@@ -247,6 +294,15 @@ impl Services {
 
     pub fn ports(&self) -> &Ports {
         &self.ctx.ports
+    }
+
+    /// Caps the mail waits pending at once across all sessions (`MAX_MAIL_WAITS`); shared by
+    /// every scoped copy of these services.
+    pub fn set_max_mail_waits(&self, max: usize) {
+        self.ctx
+            .shared
+            .max_waits
+            .store(max.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Starts shutting down: pending mail waits answer `[]` now (DEFECTS O5).

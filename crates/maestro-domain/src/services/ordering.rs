@@ -42,6 +42,7 @@ impl OrderingService {
         ordered_ids: Vec<String>,
     ) -> Result<Ordering> {
         validate::safe_id("projectId", project_id)?;
+        self.ctx.require_project(project_id).await?;
         self.ctx
             .ports
             .orderings
@@ -78,6 +79,7 @@ mod tests {
     #[tokio::test]
     async fn save_stamps_updated_at_and_stores_ids_verbatim() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.orderings.expect_save().returning(Ok);
         m.bus.expect_publish().never();
         let o = m
@@ -92,6 +94,21 @@ mod tests {
             .unwrap();
         assert_eq!(o.updated_at, NOW);
         assert_eq!(o.ordered_ids, ["b", "a", "gone"]);
+    }
+
+    #[tokio::test]
+    async fn orderings_of_unknown_projects_are_not_stored() {
+        let mut m = Mocks::new();
+        m.projects.expect_get().returning(|_| Ok(None));
+        m.orderings.expect_save().never();
+        let e = m
+            .services()
+            .orderings
+            .save("proj_gone", EntityType::Task, vec!["a".into()])
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), 404);
+        assert_eq!(e.to_string(), "Project with id 'proj_gone' not found");
     }
 
     #[tokio::test]

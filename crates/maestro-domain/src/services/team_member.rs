@@ -151,6 +151,7 @@ impl TeamMemberService {
         let name = required("name", &input.name)?;
         let role = required("role", &input.role)?;
         let avatar = required("avatar", &input.avatar)?;
+        self.ctx.require_project(&project_id).await?;
         let now = self.ctx.now();
         let iso = iso_from_millis(now);
         let truthy = |s: Option<String>| s.filter(|s| !s.is_empty());
@@ -513,8 +514,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn members_of_unknown_projects_are_not_stored() {
+        let mut m = Mocks::new();
+        m.projects.expect_get().returning(|_| Ok(None));
+        m.team_members.expect_create().never();
+        let e = m
+            .services()
+            .team_members
+            .create(NewTeamMember {
+                project_id: Some("proj_gone".into()),
+                name: Some("a".into()),
+                role: Some("r".into()),
+                avatar: Some("x".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), 404);
+    }
+
+    #[tokio::test]
     async fn create_requires_project_and_non_blank_fields_and_trims() {
         let mut m = Mocks::new();
+        m.records_exist("proj_1");
         m.team_members.expect_create().returning(Ok);
         let events = m.capture_events();
         let svc = m.services();

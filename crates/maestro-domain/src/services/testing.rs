@@ -56,6 +56,16 @@ impl Mocks {
         }
     }
 
+    /// Every project and session exists; sessions belong to `project_id`.
+    pub fn records_exist(&mut self, project_id: &'static str) {
+        self.projects
+            .expect_get()
+            .returning(|id| Ok(Some(project(id))));
+        self.sessions
+            .expect_get()
+            .returning(move |id| Ok(Some(session(id, project_id, &[]))));
+    }
+
     /// Makes the bus record every published event.
     pub fn capture_events(&mut self) -> Captured {
         let captured = Captured::default();
