@@ -18,7 +18,7 @@ const FAKE_CLI = resolve(here, "../../crates/maestro-http/tests/fixtures/fake-ma
 const SERVER_BIN = process.env.SERVER_BIN;
 if (!SERVER_BIN) throw new Error("SERVER_BIN must point at the maestro-server binary");
 
-const TOKEN = "socketio-test-token-0123456789";
+const TOKEN = "sio-test-7c1e9a4f2b8d6e3a0f5c9b2d7e4a1f8c";
 
 async function freePort() {
   return new Promise((ok, fail) => {
@@ -247,6 +247,49 @@ test("with a token configured both namespaces need it", async () => {
     assert.match(bad.message, /invalid token/);
     await connected(connect("/mobile", { auth: { projectId: p.id, token: TOKEN } }));
     await connected(connect("/ui", { auth: { token: TOKEN } }));
+  });
+});
+
+test("token mode: both namespaces refuse a missing, bad or empty token on every transport", async () => {
+  await withServer({ token: TOKEN }, async (server, connect) => {
+    const p = await project(server);
+    for (const transports of [["websocket"], ["polling"]]) {
+      for (const ns of ["/ui", "/mobile"]) {
+        for (const token of [undefined, "", "wrong", " ", `${TOKEN}x`]) {
+          const auth = { projectId: p.id };
+          if (token !== undefined) auth.token = token;
+          const e = await connectError(connect(ns, { auth, transports }));
+          assert.match(e.message, /authentication required|invalid token/, `${ns} ${transports} ${token}`);
+        }
+      }
+    }
+    // Authorization scheme is case-insensitive on the handshake request too.
+    await connected(
+      connect("/ui", { transports: ["polling"], extraHeaders: { authorization: `BEARER ${TOKEN}` } }),
+    );
+  });
+});
+
+test("without auth a proxied handshake is refused: loopback is not proof of a local user", async () => {
+  await withServer({}, async (server, connect) => {
+    const p = await project(server);
+    for (const ns of ["/ui", "/mobile"]) {
+      for (const header of ["x-forwarded-for", "cf-connecting-ip", "forwarded"]) {
+        const r = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, {
+          headers: { [header]: "203.0.113.9" },
+        });
+        assert.equal(r.status, 403, `${header} on the Engine.IO handshake`);
+        const e = await connectError(
+          connect(ns, {
+            auth: { projectId: p.id },
+            transports: ["polling"],
+            extraHeaders: { [header]: "203.0.113.9" },
+          }),
+        );
+        assert.ok(e, `${ns} with ${header}`);
+      }
+    }
+    await connected(connect("/ui", {}));
   });
 });
 

@@ -132,6 +132,37 @@ pub struct Args {
     /// enabled, else fs].
     #[arg(long, env = "MAIL_BACKEND")]
     pub mail_backend: Option<String>,
+
+    /// Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For /
+    /// CF-Connecting-IP headers are believed for the client address.
+    #[arg(long, env = "TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+
+    /// Extra host names accepted in the Host header (comma-separated), besides localhost,
+    /// loopback addresses, HOST and the hosts of SERVER_URL and EXTERNAL_URL.
+    #[arg(long, env = "ALLOWED_HOSTS")]
+    pub allowed_hosts: Option<String>,
+
+    /// Seconds a client has to send a request's header.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value = "10")]
+    pub header_read_timeout_secs: String,
+
+    /// Seconds an open connection may sit idle (no request in flight, no bytes).
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value = "75")]
+    pub idle_timeout_secs: String,
+
+    /// Seconds a client may leave its socket unread (send buffer full) before it is
+    /// disconnected.
+    #[arg(long, env = "CLIENT_WRITE_TIMEOUT_SECS", default_value = "10")]
+    pub client_write_timeout_secs: String,
+
+    /// Connections served at once (more are closed at accept).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value = "4096")]
+    pub max_connections: String,
+
+    /// Mail long-poll waits pending at once across all sessions (429 beyond).
+    #[arg(long, env = "MAX_MAIL_WAITS", default_value = "1024")]
+    pub max_mail_waits: String,
 }
 
 /// Subcommands (none: run the server).
@@ -195,7 +226,117 @@ pub struct Config {
     pub supabase_rest_url: Option<String>,
     pub supabase_jwt_secret: Option<String>,
     pub mail_backend: MailBackend,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Host names accepted in `Host` besides localhost and loopback addresses.
+    pub allowed_hosts: Vec<String>,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub client_write_timeout: Duration,
+    pub max_connections: usize,
+    pub max_mail_waits: usize,
     pub command: Option<Command>,
+}
+
+/// Why a token is too weak, if it is: at least 32 characters, no whitespace or control
+/// characters, and enough variety that it is not a repeated pattern (≥ 10 distinct characters
+/// and ≥ 96 bits by the character-frequency estimate).
+pub fn token_weakness(token: &str) -> Option<&'static str> {
+    let n = token.chars().count();
+    if n < 32 {
+        return Some("must be at least 32 characters");
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("must not contain whitespace or control characters");
+    }
+    let mut counts = std::collections::HashMap::new();
+    for c in token.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let per_char: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n as f64;
+            -p * p.log2()
+        })
+        .sum();
+    if counts.len() < 10 || per_char * (n as f64) < 96.0 {
+        return Some("is too predictable (too few distinct characters)");
+    }
+    None
+}
+
+fn seconds(
+    var: &'static str,
+    v: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| range.contains(s))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            err(
+                var,
+                format!(
+                    "expected {}-{} seconds, got '{v}'",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
+fn count(
+    var: &'static str,
+    v: &str,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|s| range.contains(s))
+        .ok_or_else(|| {
+            err(
+                var,
+                format!(
+                    "expected a number {}-{}, got '{v}'",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
+/// `TRUSTED_PROXIES`: IPs or CIDRs.
+fn proxies(v: Option<&str>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let mut out = Vec::new();
+    for item in v
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let net = item
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| item.parse::<IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                err(
+                    "TRUSTED_PROXIES",
+                    format!("'{item}' is not an IP address or CIDR"),
+                )
+            })?;
+        out.push(net);
+    }
+    Ok(out)
+}
+
+/// The host part of an absolute URL, lower-case.
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(maestro_http::security::host_name(authority)).filter(|h| !h.is_empty())
 }
 
 /// A configuration error, naming the variable.
@@ -339,10 +480,11 @@ impl Config {
             _ => None,
         };
         let api_token = a.api_token.filter(|t| !t.is_empty());
-        if let Some(t) = &api_token
-            && t.len() < 16
-        {
-            return Err(err("MAESTRO_API_TOKEN", "must be at least 16 characters"));
+        if let Some(why) = api_token.as_deref().and_then(token_weakness) {
+            return Err(err(
+                "MAESTRO_API_TOKEN",
+                format!("{why}; generate one with `openssl rand -hex 32`"),
+            ));
         }
         if api_token.is_none() {
             if !host.is_loopback() {
@@ -377,8 +519,53 @@ impl Config {
         allowed_origins.push(url_origin("SERVER_URL", &server_url)?);
         allowed_origins.sort();
         allowed_origins.dedup();
-        let redis_enabled = boolean("REDIS_ENABLED", &a.redis_enabled)?;
         let supabase_enabled = boolean("SUPABASE_ENABLED", &a.supabase_enabled)?;
+        if allow_any_origin && api_token.is_none() && !supabase_enabled {
+            return Err(err(
+                "CORS_ORIGINS",
+                "'*' lets any web page drive the API; it needs authentication \
+                 (MAESTRO_API_TOKEN), or list the allowed origins instead",
+            ));
+        }
+        let mut allowed_hosts: Vec<String> = [Some(server_url.as_str()), external_url.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(url_host)
+            .collect();
+        if !host.is_unspecified() {
+            allowed_hosts.push(host.to_string());
+        }
+        for h in a
+            .allowed_hosts
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+        {
+            let name = maestro_http::security::host_name(h);
+            if name.is_empty() || name.contains(['/', ' ']) {
+                return Err(err("ALLOWED_HOSTS", format!("'{h}' is not a host name")));
+            }
+            allowed_hosts.push(name);
+        }
+        allowed_hosts.sort();
+        allowed_hosts.dedup();
+        let trusted_proxies = proxies(a.trusted_proxies.as_deref())?;
+        let header_read_timeout = seconds(
+            "HEADER_READ_TIMEOUT_SECS",
+            &a.header_read_timeout_secs,
+            1..=300,
+        )?;
+        let idle_timeout = seconds("IDLE_TIMEOUT_SECS", &a.idle_timeout_secs, 1..=3600)?;
+        let client_write_timeout = seconds(
+            "CLIENT_WRITE_TIMEOUT_SECS",
+            &a.client_write_timeout_secs,
+            1..=300,
+        )?;
+        let max_connections = count("MAX_CONNECTIONS", &a.max_connections, 16..=1_000_000)?;
+        let max_mail_waits = count("MAX_MAIL_WAITS", &a.max_mail_waits, 1..=1_000_000)?;
+        let redis_enabled = boolean("REDIS_ENABLED", &a.redis_enabled)?;
         let mail_backend = match a.mail_backend.as_deref().map(str::trim) {
             None | Some("") => {
                 if supabase_enabled {
@@ -480,6 +667,13 @@ impl Config {
             supabase_rest_url,
             supabase_jwt_secret: a.supabase_jwt_secret.filter(|s| !s.is_empty()),
             mail_backend,
+            trusted_proxies,
+            allowed_hosts,
+            header_read_timeout,
+            idle_timeout,
+            client_write_timeout,
+            max_connections,
+            max_mail_waits,
             command: a.command,
         })
     }
@@ -603,14 +797,93 @@ mod tests {
                 .var,
             "MAESTRO_API_TOKEN"
         );
-        let c = parse(&["--host", "0.0.0.0", "--api-token", "0123456789abcdef"]).unwrap();
+        let c = parse(&["--host", "0.0.0.0", "--api-token", GOOD_TOKEN]).unwrap();
         assert!(c.api_token.is_some());
+    }
+
+    const GOOD_TOKEN: &str = "4f9c2e7a1b8d3f6e0a5c2b9d4e7f1a3c";
+
+    #[test]
+    fn weak_tokens_are_refused_with_a_recipe() {
+        for weak in [
+            " ".repeat(16),
+            "a".repeat(16),
+            "a".repeat(40),
+            "0123456789abcdef".into(),
+            "abababababababababababababababab".into(),
+            "4f9c2e7a1b8d3f6e 0a5c2b9d4e7f1a3c".into(),
+        ] {
+            let e = parse(&["--api-token", &weak]).unwrap_err();
+            assert_eq!(e.var, "MAESTRO_API_TOKEN", "{weak:?}");
+            assert!(e.message.contains("openssl rand -hex 32"), "{}", e.message);
+        }
+        assert!(parse(&["--api-token", GOOD_TOKEN]).is_ok());
+        assert!(
+            token_weakness("9b1f6c0d2e8a4f7b3c5d9e1a0f2b4c6d8e0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c")
+                .is_none()
+        );
     }
 
     #[test]
     fn cors_origins_extend_the_allow_list() {
-        let c = parse(&["--cors-origins", "https://a.example, *"]).unwrap();
+        let c = parse(&[
+            "--cors-origins",
+            "https://a.example, *",
+            "--api-token",
+            GOOD_TOKEN,
+        ])
+        .unwrap();
         assert!(c.allowed_origins.contains(&"https://a.example".to_string()));
         assert!(c.allow_any_origin);
+    }
+
+    #[test]
+    fn any_origin_needs_authentication() {
+        assert_eq!(
+            parse(&["--cors-origins", "*"]).unwrap_err().var,
+            "CORS_ORIGINS"
+        );
+    }
+
+    #[test]
+    fn hosts_proxies_and_limits() {
+        let c = parse(&[
+            "--external-url",
+            "https://Maestro.Example.com/x",
+            "--api-token",
+            GOOD_TOKEN,
+            "--allowed-hosts",
+            "box.lan, other:8080",
+            "--trusted-proxies",
+            "127.0.0.1, 10.0.0.0/8",
+        ])
+        .unwrap();
+        for h in [
+            "maestro.example.com",
+            "localhost",
+            "127.0.0.1",
+            "box.lan",
+            "other",
+        ] {
+            assert!(
+                c.allowed_hosts.contains(&h.to_string()),
+                "{h}: {:?}",
+                c.allowed_hosts
+            );
+        }
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(
+            parse(&["--trusted-proxies", "nope"]).unwrap_err().var,
+            "TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            parse(&["--max-connections", "1"]).unwrap_err().var,
+            "MAX_CONNECTIONS"
+        );
+        assert_eq!(
+            parse(&["--header-read-timeout-secs", "0"]).unwrap_err().var,
+            "HEADER_READ_TIMEOUT_SECS"
+        );
     }
 }

@@ -15,7 +15,10 @@ use maestro_domain::services::{
     FLAG_ENV_KEYS, HostInfo, Ports, SECRET_ENV_KEYS, Services, SpawnService, SpawnSettings,
 };
 use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
-use maestro_http::{AppState, CliManifestGenerator, HttpConfig};
+use maestro_http::{
+    AppState, AuthMode, CliManifestGenerator, ConnLimits, HttpConfig, SecurityConfig,
+    SupabasePublic,
+};
 use maestro_memory::{MemoryEventBus, MemoryPresence, TokenAuth};
 use maestro_redis::RedisBackend;
 use maestro_supabase::{DEFAULT_DOC_THRESHOLD, PostgrestClient, SupabaseAuth, SupabaseRepos};
@@ -235,6 +238,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         data_dir: abs(&cfg.data_dir),
         server_url: cfg.server_url.clone(),
         timeout: cfg.manifest_timeout,
+        env: maestro_http::manifest::child_env(env),
     };
     tracing::info!(port = "ManifestGenerator", adapter = "cli", program = %cfg.cli_path.display(), "port wired");
     let pick = |keys: &[&str]| -> BTreeMap<String, String> {
@@ -252,11 +256,39 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
             flags: pick(&FLAG_ENV_KEYS),
         },
     );
+    let auth_mode = match (&supabase, &cfg.api_token) {
+        (Some(_), _) => AuthMode::Supabase,
+        (None, Some(_)) => AuthMode::Token,
+        (None, None) => AuthMode::None,
+    };
+    tracing::info!(auth_mode = auth_mode.as_str(), "authentication");
+    let security = SecurityConfig {
+        auth_mode,
+        trust_loopback: cfg.api_token.is_none(),
+        allowed_hosts: cfg.allowed_hosts.clone(),
+        any_ip_host: cfg.host.is_unspecified(),
+        trusted_proxies: cfg.trusted_proxies.clone(),
+        limits: ConnLimits {
+            header_read_timeout: cfg.header_read_timeout,
+            idle_timeout: cfg.idle_timeout,
+            write_timeout: cfg.client_write_timeout,
+            max_connections: cfg.max_connections,
+        },
+        supabase: cfg
+            .supabase
+            .as_ref()
+            .filter(|_| cfg.supabase_enabled)
+            .map(|s| SupabasePublic {
+                url: s.url.clone(),
+                anon_key: s.anon_key.clone(),
+            }),
+        max_mail_waits: cfg.max_mail_waits,
+    };
     let http = HttpConfig {
         body_limit: cfg.max_body_bytes,
         allowed_origins: cfg.allowed_origins.clone(),
         allow_any_origin: cfg.allow_any_origin,
-        require_auth: cfg.api_token.is_some(),
+        security,
         data_dir: cfg.data_dir.clone(),
         skills_dir: cfg.skills_dir.clone(),
         spawn_secrets: pick(&SECRET_ENV_KEYS),
@@ -374,12 +406,34 @@ pub fn watch_presence(state: &AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit, so that `MAX_CONNECTIONS` (and not the
+/// usual soft limit of 1,024 descriptors) bounds the open connections; warns when the limit
+/// is still below what the connection cap needs.
+pub fn raise_fd_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::debug!(limit, "open file limit");
+            // Each connection is one descriptor; keep room for files, Redis and PostgREST.
+            if (max_connections as u64).saturating_add(256) > limit {
+                tracing::warn!(
+                    limit,
+                    max_connections,
+                    "the open file limit is below MAX_CONNECTIONS + 256; raise it (ulimit -n) \
+                     or lower MAX_CONNECTIONS"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open file limit"),
+    }
+}
+
 /// Binds, writes `DATA_DIR/server-url`, and serves until `shutdown` resolves.
 pub async fn run(
     cfg: Config,
     env: BTreeMap<String, String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    raise_fd_limit(cfg.max_connections);
     let mut wired = wire(&cfg, &env).await?;
     let addr = cfg.bind_addr();
     let listener = tokio::net::TcpListener::bind(addr)

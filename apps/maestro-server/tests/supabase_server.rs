@@ -190,7 +190,7 @@ async fn migrate_to_supabase_copies_the_fixture_once() {
     }
 }
 
-const API_TOKEN: &str = "server-api-token-0123456789";
+const API_TOKEN: &str = "srv-api-9f2c4e7a1b8d3f6e0a5c2b9d4e7f1a3c";
 
 /// Two signed-in users through the real server: each sees only their own projects (row-level
 /// security through their own tokens), over REST; the raw WebSocket refuses them; the

@@ -51,6 +51,15 @@ pub enum ApiError {
     Forbidden(String),
     #[error("Route {method} {path} not found")]
     RouteNotFound { method: String, path: String },
+    /// Too many failed attempts from one client; `Retry-After` tells when to try again.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
+    /// The `Host` header names a host this server does not answer to (DNS rebinding).
+    #[error("Host '{0}' is not served here; add it to ALLOWED_HOSTS (or SERVER_URL/EXTERNAL_URL)")]
+    MisdirectedHost(String),
 }
 
 impl ApiError {
@@ -96,6 +105,12 @@ impl ApiError {
             ),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN", None),
             ApiError::RouteNotFound { .. } => (StatusCode::NOT_FOUND, "NOT_FOUND", None),
+            ApiError::RateLimited { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", None)
+            }
+            ApiError::MisdirectedHost(_) => {
+                (StatusCode::MISDIRECTED_REQUEST, "MISDIRECTED_REQUEST", None)
+            }
         }
     }
 }
@@ -115,7 +130,14 @@ impl IntoResponse for ApiError {
         if let Some(d) = details {
             body["details"] = d;
         }
-        (status, axum::Json(body)).into_response()
+        let mut res = (status, axum::Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after, .. } = &self {
+            let secs = retry_after.as_secs().max(1);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        res
     }
 }
 

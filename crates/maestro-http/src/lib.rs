@@ -6,8 +6,10 @@
 //! Errors become HTTP responses in one place, [`error`].
 
 pub mod cache;
+pub mod conn;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod manifest;
 pub mod modal;
 pub mod normalize;
@@ -17,10 +19,10 @@ pub mod scope;
 pub mod security;
 pub mod skills;
 pub mod state;
+pub mod web;
 pub mod ws;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
@@ -34,7 +36,10 @@ use tower::util::MapRequestLayer;
 
 pub use error::ApiError;
 pub use manifest::CliManifestGenerator;
-pub use state::{AppState, DEFAULT_BODY_LIMIT, HealthProbe, HttpConfig};
+pub use state::{
+    AppState, AuthMode, ConnLimits, DEFAULT_BODY_LIMIT, HealthProbe, HttpConfig, SecurityConfig,
+    SupabasePublic,
+};
 
 /// The router with every route, the origin/auth middleware and the raw WebSocket fallback.
 pub fn router(state: AppState) -> Router {
@@ -55,7 +60,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// WebSocket upgrades on any path go to the raw bridge; anything else unmatched is a JSON 404.
+/// WebSocket upgrades on any other path go to the raw bridge (which needs a verified
+/// principal); `GET`/`HEAD` outside `/api` serve the web app; anything else unmatched is a
+/// JSON 404.
 async fn fallback(
     State(state): State<AppState>,
     trusted: ws::TrustedLocal,
@@ -64,11 +71,20 @@ async fn fallback(
     method: Method,
     req: Request,
 ) -> Response {
+    let path = req.uri().path();
     match upgrade {
         Ok(ws) => ws::upgrade(State(state), trusted, principal, ws).await,
+        Err(_)
+            if (method == Method::GET || method == Method::HEAD)
+                && !(path == "/api"
+                    || path.starts_with("/api/")
+                    || path.starts_with("/socket.io")) =>
+        {
+            web::serve(&state, path)
+        }
         Err(_) => ApiError::RouteNotFound {
             method: method.to_string(),
-            path: req.uri().path().to_string(),
+            path: path.to_string(),
         }
         .into_response(),
     }
@@ -76,7 +92,8 @@ async fn fallback(
 
 /// Serves `state` on `listener` until `shutdown` resolves; then pending mail waits answer `[]`,
 /// WebSocket and Socket.IO clients are closed and in-flight requests drain. The event bridge
-/// to Socket.IO runs for as long as the server does.
+/// to Socket.IO runs for as long as the server does. Connections are accepted by [`conn`],
+/// which enforces the [`ConnLimits`] of the configuration.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -84,6 +101,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let services = state.services().clone();
     let bridge_state = state.clone();
+    let limits = state.config().security.limits;
+    let evicted = state.0.evicted_slow_clients.clone();
     let app = MapRequestLayer::new(normalize::normalize::<axum::body::Body>).layer(router(state));
     let bridge = bridge_state
         .0
@@ -92,17 +111,15 @@ pub async fn serve(
         .cloned()
         .map(|io| realtime::spawn_bridge(bridge_state.clone(), io));
     let io = bridge_state.0.io.get().cloned();
-    let make = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
-    let result = axum::serve(listener, make)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            services.begin_shutdown();
-            // Upgraded connections are not drained by the HTTP server: close them.
-            if let Some(io) = io {
-                io.close().await;
-            }
-        })
-        .await;
+    let result = conn::serve(listener, app, limits, evicted, async move {
+        shutdown.await;
+        services.begin_shutdown();
+        // Upgraded connections are not drained by the HTTP server: close them.
+        if let Some(io) = io {
+            io.close().await;
+        }
+    })
+    .await;
     if let Some(b) = bridge {
         b.abort();
     }

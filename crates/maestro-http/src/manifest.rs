@@ -1,7 +1,9 @@
 //! Runs `maestro manifest generate` as a child process (API.md §6.1 step 7, STORAGE.md §4).
 //!
 //! Argument vector, no shell; `DATA_DIR`, `SESSION_DIR`, `MAESTRO_SERVER_URL` set explicitly
-//! (DEFECTS C11); killed after a timeout; the output directory is removed on failure.
+//! (DEFECTS C11); killed after a timeout; the output directory is removed on failure. The
+//! child gets an explicit environment: only the allow-listed variables of [`child_env`]
+//! (never `MAESTRO_API_TOKEN`, provider keys or anything else of the server's).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -23,6 +25,40 @@ pub struct CliManifestGenerator {
     pub data_dir: PathBuf,
     pub server_url: String,
     pub timeout: Duration,
+    /// The environment the child starts with (see [`child_env`]), before the three
+    /// variables above are set.
+    pub env: Vec<(String, String)>,
+}
+
+/// Variables of the server's environment a manifest child may see: what a Node.js program
+/// needs to find itself, its home and its locale. Nothing else passes.
+pub const CHILD_ENV_ALLOW: [&str; 16] = [
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "SYSTEMROOT",
+    "USERPROFILE",
+    "APPDATA",
+];
+
+/// The allow-listed part of `env` (plus `LC_*` locale variables).
+pub fn child_env<'a>(
+    env: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<(String, String)> {
+    env.into_iter()
+        .filter(|(k, _)| CHILD_ENV_ALLOW.contains(&k.as_str()) || k.starts_with("LC_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn failed(message: impl Into<String>) -> DomainError {
@@ -79,6 +115,8 @@ impl CliManifestGenerator {
         let out_str = output.to_string_lossy().into_owned();
         let mut child = tokio::process::Command::new(&self.program)
             .args(Self::args(request, &out_str))
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("DATA_DIR", &self.data_dir)
             .env("SESSION_DIR", &self.session_dir)
             .env("MAESTRO_SERVER_URL", &self.server_url)
@@ -155,5 +193,29 @@ impl ManifestGenerator for CliManifestGenerator {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(DomainError::Unavailable(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_child_environment_is_allow_listed() {
+        let env: BTreeMap<String, String> = [
+            ("PATH", "/usr/bin"),
+            ("HOME", "/home/u"),
+            ("LC_ALL", "C.UTF-8"),
+            ("MAESTRO_API_TOKEN", "secret"),
+            ("ANTHROPIC_API_KEY", "sk-ant"),
+            ("SUPABASE_SERVICE_ROLE_KEY", "srk"),
+            ("AWS_SECRET_ACCESS_KEY", "aws"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let keys: Vec<String> = child_env(&env).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["HOME", "LC_ALL", "PATH"]);
     }
 }

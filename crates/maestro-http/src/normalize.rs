@@ -34,6 +34,8 @@ const WORDS: &[&str] = &[
     "reset",
     "workflow-templates",
     "openapi.json",
+    "auth",
+    "config",
 ];
 
 /// Rewrites the path of `req`: route words lower-cased, one trailing slash dropped.

@@ -129,33 +129,37 @@ async fn route(state: &AppState, io: &SocketIo, event: &DomainEvent) {
     }
 }
 
-/// Authenticates a handshake: `auth.token`, else `Authorization`/`?token=` of the request.
+/// Authenticates a handshake: `auth.token`, else `Authorization`/`?token=` of the request,
+/// by the same rule as every REST request ([`crate::security::resolve`]).
 async fn principal(
     state: &AppState,
     s: &SocketRef,
     auth: Option<&Value>,
 ) -> Result<Principal, String> {
+    let parts = s.req_parts();
     let token = auth
         .and_then(|a| a.get("token"))
         .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
         .map(str::to_string)
-        .or_else(|| bearer(&s.req_parts().headers, s.req_parts().uri.query()));
-    if state.config().require_auth {
-        state
-            .auth()
-            .authenticate(token.as_deref())
-            .await
-            .map_err(|r| r.message())
-    } else {
-        Ok(Principal::Local)
-    }
+        .or_else(|| bearer(&parts.headers, parts.uri.query()));
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    crate::security::resolve(state, peer, &parts.headers, token.as_deref())
+        .await
+        .map_err(|e| e.to_string())
 }
 
+/// A direct loopback connection (a tunnel connects from loopback too, with proxy headers).
 fn is_loopback(s: &SocketRef) -> bool {
     s.req_parts()
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|c| c.0.ip().is_loopback())
+        && !crate::security::is_proxied(&s.req_parts().headers)
 }
 
 /// `/ui` handshake: a credential when auth is required.

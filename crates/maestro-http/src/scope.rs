@@ -60,11 +60,17 @@ impl FromRequestParts<AppState> for Scoped {
         parts: &mut Parts,
         state: &AppState,
     ) -> std::result::Result<Self, Self::Rejection> {
+        // The authentication middleware inserts a principal for every verified caller; none
+        // means no access (never the unrestricted local user).
         let principal = parts
             .extensions
             .get::<Principal>()
             .cloned()
-            .unwrap_or(Principal::Local);
+            .ok_or_else(|| {
+                crate::error::ApiError::Domain(DomainError::Unauthorized(
+                    "authentication required".into(),
+                ))
+            })?;
         let services = scoped_services(state, &principal)?;
         Ok(Self {
             state: state.clone(),

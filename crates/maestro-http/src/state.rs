@@ -30,13 +30,119 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// `CORS_ORIGINS=*`: any origin (explicit opt-in; never the default).
     pub allow_any_origin: bool,
-    /// Whether every request needs a credential the `Auth` port accepts.
-    pub require_auth: bool,
+    /// Authentication, Host and proxy rules.
+    pub security: SecurityConfig,
     pub data_dir: PathBuf,
     pub skills_dir: PathBuf,
     /// Provider keys from the server environment, delivered only in `session:spawn` frames to
     /// trusted local connections (DEFECTS S3).
     pub spawn_secrets: std::collections::BTreeMap<String, String>,
+}
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// No credentials: only direct loopback callers (no proxy headers) are served.
+    #[default]
+    None,
+    /// One shared secret (`MAESTRO_API_TOKEN`) required from every caller.
+    Token,
+    /// Supabase access tokens (plus `MAESTRO_API_TOKEN` if set); a direct loopback caller
+    /// without a token is still the local user.
+    Supabase,
+}
+
+impl AuthMode {
+    /// The name used in configuration and in `GET /api/auth/config`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Token => "token",
+            Self::Supabase => "supabase",
+        }
+    }
+}
+
+/// What the web app needs to sign a user in with Supabase (public values only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupabasePublic {
+    pub url: String,
+    pub anon_key: String,
+}
+
+/// Connection limits of the listener (DEFECTS: slow-header and idle-socket exhaustion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnLimits {
+    /// A request's header must arrive within this (also bounds an idle keep-alive wait for
+    /// the next request's header).
+    pub header_read_timeout: std::time::Duration,
+    /// An open connection with no request in flight and no bytes either way is closed after
+    /// this (upgraded WebSockets are kept busy by their pings).
+    pub idle_timeout: std::time::Duration,
+    /// A client whose socket accepts no bytes for this long (its buffer stays full) is
+    /// disconnected; other clients are never delayed by it.
+    pub write_timeout: std::time::Duration,
+    /// Connections served at once; more are closed at accept with one log line.
+    pub max_connections: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(75),
+            write_timeout: std::time::Duration::from_secs(10),
+            max_connections: 4096,
+        }
+    }
+}
+
+/// Authentication, Host and proxy settings of the edge.
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    pub auth_mode: AuthMode,
+    /// A direct loopback caller without a token is the local user (mode `none`, and Supabase
+    /// without `MAESTRO_API_TOKEN`, for the desktop app); otherwise it gets `401`.
+    pub trust_loopback: bool,
+    /// Host names (lower-case, no port) accepted in `Host` besides `localhost` and loopback
+    /// addresses: the configured `HOST`, the hosts of `SERVER_URL`/`EXTERNAL_URL`,
+    /// `ALLOWED_HOSTS`.
+    pub allowed_hosts: Vec<String>,
+    /// The listener is on every interface: any IP literal is a valid `Host`.
+    pub any_ip_host: bool,
+    /// Peers whose forwarded-for headers are believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub limits: ConnLimits,
+    /// Set in Supabase mode, for the web app's sign-in.
+    pub supabase: Option<SupabasePublic>,
+    /// Mail waits pending at once across all sessions (429 beyond).
+    pub max_mail_waits: usize,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            auth_mode: AuthMode::None,
+            trust_loopback: true,
+            allowed_hosts: Vec::new(),
+            any_ip_host: false,
+            trusted_proxies: Vec::new(),
+            limits: ConnLimits::default(),
+            supabase: None,
+            max_mail_waits: maestro_domain::services::DEFAULT_MAX_MAIL_WAITS,
+        }
+    }
+}
+
+impl SecurityConfig {
+    /// Defaults with `auth_mode`.
+    pub fn with_mode(auth_mode: AuthMode) -> Self {
+        Self {
+            auth_mode,
+            trust_loopback: auth_mode != AuthMode::Token,
+            ..Self::default()
+        }
+    }
 }
 
 /// A backend `/health` reports on (Redis, PostgREST, …).
@@ -71,6 +177,12 @@ pub(crate) struct Inner {
     pub list_cache: Option<Arc<crate::cache::ListCache>>,
     /// The Socket.IO handle, set when the router is built.
     pub io: std::sync::OnceLock<socketioxide::SocketIo>,
+    /// Authentication failures per client address.
+    pub auth_failures: crate::limit::FailureLimiter,
+    /// Whether the "proxied request without auth" warning was logged.
+    pub proxy_warned: std::sync::atomic::AtomicBool,
+    /// Slow clients disconnected because their socket stopped taking bytes.
+    pub evicted_slow_clients: Arc<AtomicUsize>,
 }
 
 impl AppState {
@@ -82,6 +194,7 @@ impl AppState {
         config: HttpConfig,
     ) -> Self {
         BODY_LIMIT.store(config.body_limit, Ordering::Relaxed);
+        services.set_max_mail_waits(config.security.max_mail_waits);
         Self(Arc::new(Inner {
             modals: ModalStore::new(config.data_dir.join("modals")),
             skills: SkillStore::new(config.skills_dir.clone()),
@@ -92,6 +205,9 @@ impl AppState {
             user_scope: None,
             mail_has_rls: false,
             list_cache: None,
+            auth_failures: crate::limit::FailureLimiter::default(),
+            proxy_warned: std::sync::atomic::AtomicBool::new(false),
+            evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
             services,
             spawn,
             auth,
@@ -162,6 +278,11 @@ impl AppState {
             .get()
             .and_then(|io| io.of(ns))
             .map_or(0, |ops| ops.sockets().len())
+    }
+
+    /// Clients disconnected so far because they stopped reading.
+    pub fn evicted_slow_clients(&self) -> usize {
+        self.0.evicted_slow_clients.load(Ordering::Relaxed)
     }
 
     /// Number of open raw WebSocket clients.

@@ -46,10 +46,12 @@ impl<S: Send + Sync> FromRequestParts<S> for TrustedLocal {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // A tunnel connects from loopback too: proxied requests are never local.
         let loopback = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|c| c.0.ip().is_loopback());
+            .is_some_and(|c| c.0.ip().is_loopback())
+            && !crate::security::is_proxied(&parts.headers);
         let trusted = matches!(
             parts.extensions.get::<Principal>(),
             Some(Principal::Local | Principal::Service)
@@ -59,14 +61,21 @@ impl<S: Send + Sync> FromRequestParts<S> for TrustedLocal {
 }
 
 /// Upgrade handler. The raw bridge carries every event of every project, so it is open only
-/// to the local user and server credentials; signed-in users use Socket.IO `/mobile`.
+/// to the local user and server credentials; signed-in users use Socket.IO `/mobile`. A
+/// request without a verified principal is refused (`401`).
 pub async fn upgrade(
     State(state): State<AppState>,
     TrustedLocal(trusted): TrustedLocal,
     principal: Option<axum::Extension<Principal>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if principal.is_some_and(|p| !p.0.is_unrestricted()) {
+    let Some(axum::Extension(principal)) = principal else {
+        return crate::error::ApiError::Domain(maestro_domain::DomainError::Unauthorized(
+            "authentication required".into(),
+        ))
+        .into_response();
+    };
+    if !principal.is_unrestricted() {
         return crate::error::ApiError::Forbidden(
             "the raw WebSocket is for the desktop app; signed-in users connect to Socket.IO /mobile".into(),
         )
@@ -158,7 +167,8 @@ async fn serve(socket: WebSocket, state: AppState, trusted: bool) {
             }
         }
     }
-    let _ = tx.send(Message::Close(None)).await;
+    // A client that stopped reading must not hold this task (and its socket) forever.
+    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Close(None))).await;
     registry.open.fetch_sub(1, Ordering::SeqCst);
 }
 

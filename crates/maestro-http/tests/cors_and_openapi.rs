@@ -270,6 +270,7 @@ const ROUTES: &[(&str, &str)] = &[
     // Additions of the new server.
     ("POST", "/api/sessions/:id/heartbeat"),
     ("GET", "/api/presence"),
+    ("GET", "/api/auth/config"),
     ("GET", "/api/openapi.json"),
 ];
 
@@ -298,7 +299,7 @@ fn openapi_path(express: &str) -> String {
 
 #[tokio::test]
 async fn openapi_document_lists_every_route() {
-    assert_eq!(ROUTES.len(), 51 + 3);
+    assert_eq!(ROUTES.len(), 51 + 4);
     let s = TestServer::memory().await;
     let doc = s.get("/api/openapi.json").await.ok(200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));

@@ -1,6 +1,7 @@
 //! Health, WebSocket status, skills, orderings, workflow templates and presence.
 
 use axum::Json;
+use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, post, put};
 use maestro_domain::DomainError;
@@ -14,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
 use crate::scope::Scoped;
+use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {
     api.add(Method::GET, "/health", "meta", "Liveness", get(health))
@@ -92,7 +94,8 @@ pub(super) fn routes(api: Api) -> Api {
 /// `{status, timestamp, uptime}` plus one key per configured backend probe; `status` is
 /// `degraded` (still 200, so the process is not restarted for a backend outage) when a probe
 /// reports `ok: false`.
-async fn health(s: Scoped) -> Json<Value> {
+/// Public: answers without a principal.
+async fn health(State(s): State<AppState>) -> Json<Value> {
     let mut body = json!({
         "status": "ok",
         "timestamp": s.services().context().now(),

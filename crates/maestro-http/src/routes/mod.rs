@@ -70,6 +70,13 @@ pub fn api() -> Api {
     let api = team_members::routes(api);
     api.add(
         Method::GET,
+        crate::web::CLIENT_CONFIG_PATH,
+        "meta",
+        "Public client configuration: the auth mode and the Supabase sign-in settings",
+        axum::routing::get(crate::web::client_config),
+    )
+    .add(
+        Method::GET,
         "/api/openapi.json",
         "meta",
         "This OpenAPI document",

@@ -15,7 +15,7 @@ use maestro_domain::ids::{RandomIds, SystemClock};
 use maestro_domain::ports::{BoxStream, BusMessage, EventBus, Presence};
 use maestro_domain::services::{HostInfo, Ports, Services, SpawnService, SpawnSettings};
 use maestro_fs::{FsConfig, FsStore};
-use maestro_http::{AppState, CliManifestGenerator, HttpConfig};
+use maestro_http::{AppState, AuthMode, CliManifestGenerator, HttpConfig, SecurityConfig};
 use maestro_memory::{
     MemoryEventBus, MemoryMailRepo, MemoryOrderingRepo, MemoryPresence, MemoryProjectRepo,
     MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo, TokenAuth,
@@ -94,6 +94,8 @@ pub struct Builder {
     cli: Cli,
     cli_timeout: Duration,
     body_limit: usize,
+    security: Option<SecurityConfig>,
+    any_origin: bool,
 }
 
 impl Builder {
@@ -104,7 +106,22 @@ impl Builder {
             cli: Cli::Ok,
             cli_timeout: Duration::from_secs(10),
             body_limit: BODY_LIMIT,
+            security: None,
+            any_origin: false,
         }
+    }
+
+    /// `CORS_ORIGINS=*` (on top of the usual allow-list).
+    pub fn any_origin(mut self) -> Self {
+        self.any_origin = true;
+        self
+    }
+
+    /// Security settings (auth mode, hosts, proxies, connection limits); the auth mode is
+    /// still `Token` when a token is set.
+    pub fn security(mut self, security: SecurityConfig) -> Self {
+        self.security = Some(security);
+        self
     }
 
     /// Requires `Authorization: Bearer <token>` (or `?token=`) everywhere but `/health`.
@@ -177,6 +194,7 @@ impl Builder {
             data_dir: data_dir.clone(),
             server_url: server_url.clone(),
             timeout: self.cli_timeout,
+            env: maestro_http::manifest::child_env(&std::env::vars().collect::<BTreeMap<_, _>>()),
         };
         let spawn = SpawnService::new(
             services.context().clone(),
@@ -192,8 +210,15 @@ impl Builder {
         let config = HttpConfig {
             body_limit: self.body_limit,
             allowed_origins: vec![ALLOWED_ORIGIN.to_string(), "tauri://localhost".to_string()],
-            allow_any_origin: false,
-            require_auth: self.token.is_some(),
+            allow_any_origin: self.any_origin,
+            security: {
+                let mut sec = self.security.clone().unwrap_or_default();
+                if self.token.is_some() {
+                    sec.auth_mode = AuthMode::Token;
+                    sec.trust_loopback = false;
+                }
+                sec
+            },
             data_dir: data_dir.clone(),
             skills_dir: skills_dir.clone(),
             spawn_secrets: BTreeMap::from([(SECRET_KEY.to_string(), SECRET_VALUE.to_string())]),
@@ -486,6 +511,27 @@ impl TestServer {
     }
 
     /// Writes `<skills_dir>/<dir>/SKILL.md`.
+    /// Stores a project and sessions with fixed ids directly in the repositories (the API
+    /// refuses mail, waits and orderings for records that do not exist).
+    pub async fn seed(&self, project: &str, sessions: &[&str]) {
+        let ports = self.state.services().ports();
+        let now = maestro_domain::ports::Clock::now_ms(&SystemClock);
+        let p: maestro_domain::model::Project = serde_json::from_value(json!({
+            "id": project, "name": project, "workingDir": "/tmp/work",
+            "createdAt": now, "updatedAt": now
+        }))
+        .unwrap();
+        ports.projects.create(p).await.unwrap();
+        for s in sessions {
+            let session: maestro_domain::model::Session = serde_json::from_value(json!({
+                "id": s, "projectId": project, "name": s, "status": "working",
+                "startedAt": now, "lastActivity": now
+            }))
+            .unwrap();
+            ports.sessions.create(session).await.unwrap();
+        }
+    }
+
     pub fn write_skill(&self, dir: &str, text: &str) {
         let d = self.skills_dir.join(dir);
         std::fs::create_dir_all(&d).unwrap();

@@ -1,0 +1,114 @@
+//! The phone web app at `/` (files from [`maestro_web`]) and its public configuration route.
+//!
+//! - `GET /api/auth/config` (public): which sign-in the app must offer.
+//! - Any other `GET`/`HEAD` outside `/api` and `/socket.io`: the file, else `index.html` (SPA
+//!   fallback for client-side routes such as `/projects/<id>`). Hashed files under `/assets/`
+//!   are cacheable for a year; everything else is `no-cache`. Every answer carries a strict
+//!   Content-Security-Policy and the usual hardening headers.
+
+use axum::extract::State;
+use axum::http::header::{self, HeaderValue};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// Path of the public client configuration.
+pub const CLIENT_CONFIG_PATH: &str = "/api/auth/config";
+
+/// `GET /api/auth/config`: `{authMode, supabase: {url, anonKey} | null}`. Public values only.
+pub async fn client_config(State(state): State<AppState>) -> axum::Json<Value> {
+    let sec = &state.config().security;
+    let supabase = sec
+        .supabase
+        .as_ref()
+        .map(|s| json!({"url": s.url, "anonKey": s.anon_key}));
+    axum::Json(json!({
+        "authMode": sec.auth_mode.as_str(),
+        "supabase": supabase,
+        "webApp": maestro_web::is_built(),
+    }))
+}
+
+/// The Content-Security-Policy of the app's pages.
+fn csp(state: &AppState) -> String {
+    let mut connect = "'self' ws: wss:".to_string();
+    if let Some(s) = &state.config().security.supabase {
+        connect.push(' ');
+        connect.push_str(s.url.trim_end_matches('/'));
+    }
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+         connect-src {connect}; font-src 'self'; manifest-src 'self'; worker-src 'self'; \
+         frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'"
+    )
+}
+
+fn harden(state: &AppState, headers: &mut HeaderMap) {
+    if let Ok(v) = HeaderValue::from_str(&csp(state)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
+/// Serves `path` of the app (SPA fallback to `index.html`).
+pub fn serve(state: &AppState, path: &str) -> Response {
+    let rel = path.trim_start_matches('/');
+    let found = if rel.is_empty() {
+        maestro_web::index()
+    } else {
+        maestro_web::get(rel)
+    };
+    let asset = match found {
+        Some(a) => a,
+        // A missing hashed asset is a stale client: 404, not the HTML shell.
+        None if rel.starts_with("assets/") => {
+            return (StatusCode::NOT_FOUND, "not found").into_response();
+        }
+        None => match maestro_web::index() {
+            Some(a) => a,
+            None => return not_built(state),
+        },
+    };
+    let cache = if asset.immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let mut res = (StatusCode::OK, asset.body.into_owned()).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    harden(state, h);
+    res
+}
+
+/// The answer when the binary was built without the app (`MAESTRO_SKIP_WEB_BUILD`).
+fn not_built(state: &AppState) -> Response {
+    let body = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Maestro Server</title>\
+        <h1>Maestro Server is running</h1><p>The web app was not built into this binary \
+        (MAESTRO_SKIP_WEB_BUILD was set, or web/ has no build). Rebuild with Node.js and npm \
+        installed: <code>cargo build --release -p maestro-server</code>.</p><p>The API is at \
+        <code>/api</code>; health at <code>/health</code>.</p></html>";
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    harden(state, h);
+    res
+}
