@@ -123,6 +123,7 @@ async fn ws_status(s: Scoped) -> Json<Value> {
             "ui": s.socket_io_clients("/ui"),
             "mobile": s.socket_io_clients("/mobile"),
         },
+        "evictedSlowClients": s.evicted_slow_clients(),
     }))
 }
 
