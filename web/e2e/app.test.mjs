@@ -113,8 +113,8 @@ test("a session needing input shows on the dashboard and the reply reaches the a
     }, "the reply in the agent's inbox");
     assert.deepEqual(mail.body, { answer: "Use the in-process LRU, 10k entries." });
     assert.equal(mail.toSessionId, s.id);
-    const after = await server.api("GET", `/api/sessions/${s.id}`);
-    assert.equal(after.needsInput.active, false);
+    // The server delivers the mail first, then clears the flag.
+    await eventually(async () => (await server.api("GET", `/api/sessions/${s.id}`)).needsInput?.active === false, "needsInput cleared");
     await card.waitFor({ state: "detached", timeout: 5000 });
     await page.getByText("No agent is waiting for you.").waitFor();
   });
@@ -431,5 +431,67 @@ test("accessibility: names, landmarks, keyboard order; dark theme and the wide l
     await page.locator('[data-column="todo"] [data-task-id]').first().waitFor();
     assert.equal(await page.locator(".tabbar").count(), 0);
     await screenshot(page, "wide-overview");
+  });
+});
+
+test("Supabase mode: email/password sign-in, bearer access token, refresh before expiry (GoTrue stubbed)", async () => {
+  await withApp({}, async ({ server, page }) => {
+    await project(server, "Supabase project");
+    // The server runs without Supabase here: its auth config and the GoTrue token endpoint are
+    // stubbed in the browser (same origin, so the CSP allows them).
+    const supabaseUrl = `${server.url}/fake-supabase`;
+    await page.route(`${server.url}/api/auth/config`, (route) =>
+      route.fulfill({ json: { authMode: "supabase", supabase: { url: supabaseUrl, anonKey: "anon-test-key" } } }),
+    );
+    const grants = [];
+    await page.route(`${supabaseUrl}/auth/v1/token**`, (route) => {
+      const req = route.request();
+      const grant = new URL(req.url()).searchParams.get("grant_type");
+      const body = JSON.parse(req.postData() ?? "{}");
+      grants.push({ grant, body, apikey: req.headers().apikey });
+      if (grant === "password") {
+        if (body.password !== "correct horse") {
+          return route.fulfill({ status: 400, json: { error: "invalid_grant", error_description: "Invalid login credentials" } });
+        }
+        // Expires in 62 s: with the 60 s margin the refresh is due after ~2 s.
+        return route.fulfill({ json: { access_token: "access-1", refresh_token: "refresh-1", expires_in: 62, token_type: "bearer", user: { email: body.email } } });
+      }
+      if (grant === "refresh_token" && body.refresh_token === "refresh-1") {
+        return route.fulfill({ json: { access_token: "access-2", refresh_token: "refresh-2", expires_in: 3600, token_type: "bearer" } });
+      }
+      return route.fulfill({ status: 400, json: { error: "invalid_grant" } });
+    });
+    const bearers = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.startsWith("/api/projects")) bearers.push(r.headers().authorization ?? null);
+    });
+
+    await page.goto(`${server.url}/projects`);
+    const form = page.getByRole("form", { name: "Sign in" });
+    await form.getByLabel("Email").fill("me@example.com");
+    await form.getByLabel("Password").fill("wrong");
+    await form.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").getByText("Invalid login credentials").waitFor();
+    await form.getByLabel("Password").fill("correct horse");
+    await form.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("list", { name: "Projects" }).waitFor();
+    assert.deepEqual(grants[0], { grant: "password", body: { email: "me@example.com", password: "wrong" }, apikey: "anon-test-key" });
+    assert.equal(bearers.at(-1), "Bearer access-1");
+
+    // The scheduled refresh swaps the tokens; later requests carry the new access token.
+    await eventually(() => grants.find((g) => g.grant === "refresh_token"), "the refresh_token grant", 8000);
+    assert.deepEqual(grants.find((g) => g.grant === "refresh_token").body, { refresh_token: "refresh-1" });
+    await eventually(async () => (await page.evaluate(() => localStorage.getItem("maestro.auth.supabase")))?.includes("access-2"), "the refreshed session in storage");
+    await page.reload();
+    await page.getByRole("list", { name: "Projects" }).waitFor();
+    assert.equal(bearers.at(-1), "Bearer access-2");
+    assert.ok(!page.url().includes("access-"), "tokens never in the URL");
+
+    // Settings shows the account; sign out forgets the session.
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByText("Signed in as me@example.com.").waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("form", { name: "Sign in" }).waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem("maestro.auth.supabase")), null);
   });
 });

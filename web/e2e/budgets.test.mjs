@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { REPO, launch, project, withApp } from "./harness.mjs";
 
@@ -60,14 +60,12 @@ async function seed(server, p, n, { sessions = 0 } = {}) {
   return ids;
 }
 
-test("first load: gzipped JavaScript and first meaningful render", async () => {
-  await withApp({}, async ({ server, page, context }) => {
-    const p = await project(server, "Budget project");
-    await seed(server, p, 20, { sessions: 5 });
-
-    // Cold: empty cache, no service worker yet.
+/** One cold visit: a fresh browser profile (empty HTTP cache, no service worker). */
+async function coldLoad(url, ready) {
+  const b = await launch();
+  try {
     const scripts = new Map();
-    page.on("response", async (r) => {
+    b.page.on("response", async (r) => {
       if (r.request().resourceType() !== "script") return;
       try {
         const body = await r.body();
@@ -75,44 +73,89 @@ test("first load: gzipped JavaScript and first meaningful render", async () => {
       } catch {}
     });
     const t0 = Date.now();
-    await page.goto(`${server.url}/projects/${p.id}`);
-    await page.locator(".stat-tasks .stat-n", { hasText: "20" }).waitFor();
-    const coldWall = Date.now() - t0;
-    const cold = await page.evaluate(() => {
-      const m = performance.getEntriesByName("maestro:first-sync-rendered")[0];
-      const fcp = performance.getEntriesByName("first-contentful-paint")[0];
-      return { fmr: m?.startTime ?? null, fcp: fcp?.startTime ?? null };
+    await b.page.goto(url);
+    await ready(b.page);
+    const wall = Date.now() - t0;
+    const marks = await b.page.evaluate(() => {
+      const get = (n) => performance.getEntriesByName(n)[0]?.startTime ?? null;
+      const nav = performance.getEntriesByType("navigation")[0];
+      return {
+        fmr: get("maestro:first-sync-rendered"),
+        fcp: get("first-contentful-paint"),
+        connected: get("maestro:socket-connected"),
+        synced: get("maestro:sync-received"),
+        phases: {
+          response: nav?.responseEnd,
+          domInteractive: nav?.domInteractive,
+          config: get("maestro:auth-config"),
+          open: get("maestro:socket-open"),
+          connected: get("maestro:socket-connected"),
+          synced: get("maestro:sync-received"),
+          rendered: get("maestro:first-sync-rendered"),
+        },
+      };
     });
-    await page.waitForTimeout(300);
+    await b.page.waitForTimeout(300); // late script responses
+    return { ...marks, wall, scripts, page: b.page, close: () => b.close() };
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
+}
+
+const RUNS = 3;
+
+test("first load: gzipped JavaScript and first meaningful render", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server, "Budget project");
+    await seed(server, p, 20, { sessions: 5 });
+    const url = `${server.url}/projects/${p.id}`;
+    const ready = (pg) => pg.locator(".stat-tasks .stat-n", { hasText: "20" }).waitFor();
+
+    const cold = [];
+    let scripts;
+    for (let i = 0; i < RUNS; i++) {
+      const run = await coldLoad(url, ready);
+      await run.close();
+      assert.ok(run.fmr !== null, "the app did not mark its first render");
+      cold.push(run);
+      console.log(`# cold run ${i + 1}: ${JSON.stringify(Object.fromEntries(Object.entries(run.phases).map(([k, v]) => [k, v == null ? null : Math.round(v)])))}`);
+      scripts ??= run.scripts;
+    }
     const gzip = [...scripts.values()].reduce((a, s) => a + s.gzip, 0);
     const raw = [...scripts.values()].reduce((a, s) => a + s.raw, 0);
     assert.ok(scripts.size > 0, "no script was loaded");
     assert.ok(![...scripts.keys()].some((k) => k.includes("markdown")), "the Markdown renderer must load lazily");
 
-    // Warm: reloads (HTTP cache and service worker in place).
+    // Warm: reloads with the HTTP cache and the service worker in place.
+    await page.goto(url);
+    await ready(page);
     const warm = [];
     for (let i = 0; i < 5; i++) {
       await page.reload();
-      await page.locator(".stat-tasks .stat-n", { hasText: "20" }).waitFor();
+      await ready(page);
       warm.push(await page.evaluate(() => performance.getEntriesByName("maestro:first-sync-rendered")[0]?.startTime ?? null));
     }
-    assert.ok(cold.fmr !== null, "the app did not mark its first render");
+    const fmrs = cold.map((c) => c.fmr);
+    const mid = cold.find((c) => c.fmr === median(fmrs));
     Object.assign(results, {
       jsFiles: [...scripts.keys()],
       jsRaw: raw,
       jsGzip: gzip,
       jsEncoding: [...new Set([...scripts.values()].map((s) => s.encoding))].join(", "),
-      fmrCold: r1(cold.fmr),
-      fcpCold: cold.fcp === null ? null : r1(cold.fcp),
-      fmrColdWall: coldWall,
+      fmrCold: r1(median(fmrs)),
+      fmrColdMax: r1(Math.max(...fmrs)),
+      fcpCold: mid.fcp === null ? null : r1(mid.fcp),
+      connectedCold: mid.connected === null ? null : r1(mid.connected),
+      syncedCold: mid.synced === null ? null : r1(mid.synced),
+      fmrColdWall: mid.wall,
       fmrWarmMedian: r1(median(warm)),
       fmrWarmMax: r1(Math.max(...warm)),
     });
     console.log(`# first-load JS: ${scripts.size} file(s), ${raw} B raw, ${gzip} B gzipped (budget ${JS_BUDGET})`);
-    console.log(`# first meaningful render: cold ${r1(cold.fmr)} ms (wall ${coldWall} ms, FCP ${cold.fcp === null ? "n/a" : r1(cold.fcp)} ms), warm median ${r1(median(warm))} ms (budget ${FMR_BUDGET})`);
+    console.log(`# first meaningful render, cold (${RUNS} fresh browsers): median ${r1(median(fmrs))} ms, max ${r1(Math.max(...fmrs))} ms (FCP ${mid.fcp === null ? "n/a" : r1(mid.fcp)} ms, socket connected ${r1(mid.connected)} ms, snapshot received ${r1(mid.synced)} ms); warm median ${r1(median(warm))} ms (budget ${FMR_BUDGET})`);
     assert.ok(gzip <= JS_BUDGET, `first-load JS ${gzip} B gzipped > ${JS_BUDGET}`);
-    assert.ok(cold.fmr <= FMR_BUDGET, `cold first meaningful render ${cold.fmr} ms > ${FMR_BUDGET}`);
-    void context;
+    assert.ok(median(fmrs) <= FMR_BUDGET, `cold first meaningful render, median of ${RUNS}: ${median(fmrs)} ms > ${FMR_BUDGET} (${fmrs.join(", ")})`);
   });
 });
 
@@ -122,20 +165,25 @@ test("a board of 1,000 tasks stays responsive", async () => {
     const seedStart = Date.now();
     await seed(server, p, 1000, { sessions: 3 });
     const seedMs = Date.now() - seedStart;
-    // A fresh browser, so the seeding traffic does not count.
-    const b = await launch();
+    // Fresh browsers, so the seeding traffic does not count; the median of three loads.
+    const url = `${server.url}/projects/${p.id}/tasks`;
+    const ready = async (pg) => {
+      await pg.locator(".page-title .count", { hasText: "1000" }).waitFor({ timeout: 15000 });
+      await pg.locator(".vrow .task").first().waitFor();
+    };
+    const loads = [];
+    for (let i = 0; i < RUNS - 1; i++) {
+      const run = await coldLoad(url, ready);
+      await run.close();
+      loads.push(run);
+    }
+    const b = await coldLoad(url, ready);
+    loads.push(b);
     try {
       const page = b.page;
-      const t0 = Date.now();
-      await page.goto(`${server.url}/projects/${p.id}/tasks`);
-      await page.locator(".page-title .count", { hasText: "1000" }).waitFor({ timeout: 15000 });
-      await page.locator(".vrow .task").first().waitFor();
-      const renderWall = Date.now() - t0;
-      const fmr = await page.evaluate(() => performance.getEntriesByName("maestro:first-sync-rendered")[0]?.startTime ?? null);
-      const phases = await page.evaluate(() =>
-        Object.fromEntries(["maestro:socket-connected", "maestro:sync-received", "maestro:first-sync-rendered"].map((n) => [n, Math.round(performance.getEntriesByName(n)[0]?.startTime ?? -1)])),
-      );
-      console.log(`# phases: ${JSON.stringify(phases)}`);
+      const fmrs = loads.map((l) => l.fmr);
+      const fmr = median(fmrs);
+      const renderWall = median(loads.map((l) => l.wall));
       const domRows = await page.locator(".vrow").count();
 
       const scroll = await page.evaluate(async () => {
@@ -181,7 +229,9 @@ test("a board of 1,000 tasks stays responsive", async () => {
       Object.assign(results, {
         boardSeedMs: seedMs,
         boardRenderWall: renderWall,
-        boardFmr: fmr === null ? null : r1(fmr),
+        boardFmr: r1(fmr),
+        boardFmrMax: r1(Math.max(...fmrs)),
+        boardSynced: r1(median(loads.map((l) => l.synced))),
         boardDomRows: domRows,
         boardScrollSteps: scroll.steps.length,
         boardScrollHeight: scroll.height,
@@ -193,7 +243,7 @@ test("a board of 1,000 tasks stays responsive", async () => {
         boardFilterMs: filterMs,
         boardLiveMs: liveMs,
       });
-      console.log(`# 1,000 tasks: on screen in ${renderWall} ms (first sync rendered at ${fmr === null ? "n/a" : r1(fmr)} ms), ${domRows} rows in the DOM`);
+      console.log(`# 1,000 tasks (median of ${RUNS} fresh browsers): first sync rendered at ${r1(fmr)} ms (max ${r1(Math.max(...fmrs))} ms, snapshot received ${r1(median(loads.map((l) => l.synced)))} ms), on screen after ${renderWall} ms wall, ${domRows} rows in the DOM`);
       console.log(`# scroll to the end: ${scroll.steps.length} steps, p50 ${r1(median(scroll.steps))} ms, p95 ${r1(p95)} ms, max ${r1(Math.max(...scroll.steps))} ms, ${scroll.long} long task(s)`);
       console.log(`# filter: ${filterMs} ms; live REST write → row: ${liveMs} ms`);
       assert.ok(domRows < 80, `the list is not virtualised: ${domRows} rows in the DOM`);
@@ -229,14 +279,14 @@ cd web && npm ci && npm run build
 SERVER_BIN=$PWD/../target/debug/maestro-server npm run e2e
 \`\`\`
 
-Machine: ${cpus().length} vCPU (${cpu}), Node ${process.version}.
+Machine: ${cpus().length} vCPU (${cpu}), Node ${process.version}; load average ${loadavg().map((x) => x.toFixed(2)).join(" / ")} (1 / 5 / 15 min) when the section was written — figures from a loaded machine are worse.
 
 | Budget | Limit | Measured |
 |---|---|---|
 | JavaScript on first load, gzipped | ≤ 150 KB | **${kb(r.jsGzip)}** (${kb(r.jsRaw)} raw, ${r.jsFiles.length} file: ${r.jsFiles.join(", ")}; served as ${r.jsEncoding}; gzip level 6 computed by the test) |
-| First meaningful render, cold (empty cache, dashboard of 20 tasks / 5 sessions on screen) | ≤ 1 s | **${r.fmrCold} ms** after navigation start (first contentful paint ${r.fcpCold ?? "n/a"} ms; wall clock from \`goto\` ${r.fmrColdWall} ms) |
+| First meaningful render, cold (fresh browser profile, dashboard of 20 tasks / 5 sessions on screen), median of 3 | ≤ 1 s | **${r.fmrCold} ms** after navigation start, max ${r.fmrColdMax} ms (median run: first contentful paint ${r.fcpCold ?? "n/a"} ms, Socket.IO connected ${r.connectedCold} ms, \`state:sync\` snapshot received ${r.syncedCold} ms; wall clock from \`goto\` ${r.fmrColdWall} ms) |
 | First meaningful render, warm (reload, 5 runs) | ≤ 1 s | median **${r.fmrWarmMedian} ms**, max ${r.fmrWarmMax} ms |
-| 1,000-task board: first render of the task list | ≤ 1 s | **${r.boardFmr} ms** after navigation start (wall clock until 1,000 counted and rows shown: ${r.boardRenderWall} ms) |
+| 1,000-task board: first render of the task list (cold, median of 3) | ≤ 1 s | **${r.boardFmr} ms** after navigation start, max ${r.boardFmrMax} ms (snapshot of 1,000 tasks received at ${r.boardSynced} ms; wall clock until rows shown ${r.boardRenderWall} ms) |
 | 1,000-task board: rows in the DOM | virtualised | ${r.boardDomRows} rows (of 1,000 tasks + group headers) |
 | 1,000-task board: scroll to the end, one 640 px step until the next frame | p95 ≤ 50 ms | p50 ${r.boardScrollP50} ms, **p95 ${r.boardScrollP95} ms**, max ${r.boardScrollMax} ms over ${r.boardScrollSteps} steps (${r.boardScrollHeight} px list, ${r.boardLongTasks} long task(s) > 50 ms) |
 | 1,000-task board: type a search filter until only the match is listed | — | ${r.boardFilterMs} ms |

@@ -183,7 +183,7 @@ export async function withApp(opts, fn) {
     if (browser) {
       e.message += `\n--- browser errors ---\n${browser.errors.join("\n")}`;
       try {
-        await browser.page.screenshot({ path: join(server.dir, "failure.png") });
+        await browser.page.screenshot({ path: join(server.dir, "failure.png"), timeout: 5000 });
         e.message += `\n(failure screenshot: ${join(server.dir, "failure.png")})`;
       } catch {}
     }

@@ -1,13 +1,14 @@
 import { useEffect, useState } from "react";
 import { Redirect, useLocation } from "wouter";
 import { useApp } from "./store/app";
-import { api, configureAuth, connection, lastProject } from "./services";
+import { configureAuth, connection, lastProject, loadAuthConfig } from "./services";
 import { parse, paths } from "./routes";
 import { ProjectPicker, SignIn } from "./screens/Entry";
 import { ProjectShell } from "./screens/Shell";
 import { Settings } from "./screens/Settings";
 import { setNavigator } from "./notify";
 import { ErrorText } from "./components/common";
+import { mark } from "./perf";
 
 function Splash({ error, onRetry }: { error?: string | null; onRetry?: () => void }) {
   return (
@@ -47,8 +48,11 @@ export function App() {
   useEffect(() => {
     let on = true;
     setError(null);
-    api.authConfig().then(
-      (cfg) => on && configureAuth(cfg),
+    loadAuthConfig().then(
+      (cfg) => {
+        mark("maestro:auth-config");
+        if (on) configureAuth(cfg);
+      },
       (e: Error) => on && setError(e.message),
     );
     return () => {

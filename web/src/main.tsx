@@ -1,10 +1,17 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import { applyTheme } from "./services";
+import { applyTheme, bootAuthConfig, connection } from "./services";
+import { parse } from "./routes";
 import "./styles.css";
 
 applyTheme();
+bootAuthConfig();
+
+// A project URL: open the live connection now, in parallel with the auth config request and the
+// first render (it carries whatever credentials are stored; a refusal leads to sign-in).
+const route = parse(window.location.pathname);
+if (route.name === "project") connection.open(route.projectId);
 
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>

@@ -56,8 +56,8 @@ export async function currentToken(): Promise<string | null> {
   const mode = useApp.getState().auth.mode;
   if (mode === "supabase") return supabase ? supabase.accessToken() : null;
   if (mode === "token") return authStorage.getToken();
-  // Mode unknown or none: send a stored token anyway (harmless on an open server).
-  return authStorage.getToken();
+  // Mode not known yet (start-up) or none: send what is stored (harmless on an open server).
+  return authStorage.getToken() ?? authStorage.getSupabase()?.accessToken ?? null;
 }
 
 /** Credentials were refused: back to sign-in. */
@@ -83,6 +83,21 @@ export const connection = new Connection({
   token: currentToken,
   onUnauthorized: unauthorized,
 });
+
+let boot: Promise<AuthConfig> | null = null;
+
+/** Starts the auth config request before the first render (main.tsx). */
+export function bootAuthConfig(): void {
+  boot ??= api.authConfig();
+  boot.catch(() => {});
+}
+
+/** The auth config: the request started at boot the first time, a new one afterwards. */
+export function loadAuthConfig(): Promise<AuthConfig> {
+  const b = boot;
+  boot = null;
+  return b ?? api.authConfig();
+}
 
 /** Applies the server's auth config: which sign-in is needed and whether we have it. */
 export function configureAuth(cfg: AuthConfig): void {

@@ -102,7 +102,17 @@ export class Api {
   }
 
   authConfig(): Promise<AuthConfig> {
-    return this.request<AuthConfig>("GET", "/api/auth/config", undefined, false).catch(
+    // On the app's own origin a plain GET, so it reuses the <link rel="preload"> of index.html.
+    const req = this.opts.baseUrl()
+      ? this.request<AuthConfig>("GET", "/api/auth/config", undefined, false)
+      : this.fetch("/api/auth/config").then(async (res) => {
+          const json = (await res.json().catch(() => ({}))) as AuthConfig & { message?: string };
+          if (!res.ok) throw new ApiError(json.message ?? `HTTP ${res.status}`, res.status);
+          return json;
+        }, () => {
+          throw new ApiError("Cannot reach the server.", 0);
+        });
+    return req.catch(
       (e: unknown) => {
         if (e instanceof ApiError && e.status === 404) {
           return { authMode: "none", supabase: null, missing: true } as AuthConfig;

@@ -6,6 +6,7 @@ import { io, type Socket } from "socket.io-client";
 import { useApp } from "../store/app";
 import type { Envelope, Snapshot } from "../types";
 import { notifyFromEvent } from "../notify";
+import { mark } from "../perf";
 
 export interface ConnectionOptions {
   baseUrl: () => string;
@@ -37,6 +38,7 @@ export class Connection {
     const store = useApp.getState();
     if (store.live.projectId !== projectId) store.dispatch({ type: "reset", projectId });
     this.projectId = projectId;
+    mark("maestro:socket-open");
     store.setConn({ status: "connecting", error: undefined, attempts: 0 });
     const socket = io(`${this.opts.baseUrl()}/mobile`, {
       // Called on every (re)connect, so a refreshed token is used after a reconnect.
@@ -165,11 +167,6 @@ function normalise(name: string, env: unknown): Envelope {
     };
   }
   return { event: name, data: env, timestamp: Date.now() };
-}
-
-/** Marks a phase of the first load once (read by the e2e budget test). */
-function mark(name: string): void {
-  if (performance.getEntriesByName(name).length === 0) performance.mark(name);
 }
 
 let firstRenderMarked = false;
