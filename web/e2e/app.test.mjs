@@ -236,6 +236,8 @@ test("sign-in in token mode: the token is required, kept in storage, used by RES
     await page.goto(`${server.url}/projects/${p.id}`);
     const form = page.getByRole("form", { name: "Sign in" });
     await form.waitFor();
+    await page.waitForTimeout(300); // the refused start-up connection must not add an error
+    assert.equal(await page.locator(".notice, .error").count(), 0, "no error on a first visit");
     await screenshot(page, "sign-in");
     await form.getByLabel("API token").fill("x".repeat(64));
     await form.getByRole("button", { name: "Sign in" }).click();
@@ -264,6 +266,15 @@ test("sign-in in token mode: the token is required, kept in storage, used by RES
     await page.evaluate((t) => localStorage.setItem("maestro.auth.token", t), "f".repeat(64));
     await page.goto(`${server.url}/projects`);
     await page.getByRole("form", { name: "Sign in" }).waitFor();
+    await page.getByText("Your sign-in is no longer accepted").waitFor();
+    // Same through a deep link (the live connection is refused first).
+    await page.goto(`${server.url}/projects/${p.id}/sessions`);
+    await page.getByRole("form", { name: "Sign in" }).waitFor();
+    await page.getByText("Your sign-in is no longer accepted").waitFor();
+    await page.getByLabel("API token").fill(TOKEN);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator('[data-screen="sessions"]').waitFor();
+    await live(page);
   });
 });
 
@@ -493,5 +504,44 @@ test("Supabase mode: email/password sign-in, bearer access token, refresh before
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("form", { name: "Sign in" }).waitFor();
     assert.equal(await page.evaluate(() => localStorage.getItem("maestro.auth.supabase")), null);
+  });
+});
+
+test("refresh button and pull-to-refresh ask the server for a new snapshot", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "Pull me" });
+    let syncs = 0;
+    page.on("websocket", (ws) => ws.on("framesent", (f) => String(f.payload).includes('"state:sync"') && syncs++));
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    await eventually(() => syncs === 1, "the sync on connect");
+
+    await page.getByRole("button", { name: "Refresh (re-sync with the server)" }).click();
+    await eventually(() => syncs === 2, "a sync from the refresh button");
+    await live(page);
+
+    // A downward swipe from the top of the content.
+    await page.evaluate(async () => {
+      const main = document.querySelector("#main");
+      const touch = (y) => new Touch({ identifier: 1, target: main, clientX: 180, clientY: y });
+      main.dispatchEvent(new TouchEvent("touchstart", { touches: [touch(120)], bubbles: true }));
+      for (let y = 130; y <= 260; y += 20) {
+        main.dispatchEvent(new TouchEvent("touchmove", { touches: [touch(y)], bubbles: true }));
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+      main.dispatchEvent(new TouchEvent("touchend", { touches: [], bubbles: true }));
+    });
+    await eventually(() => syncs === 3, "a sync from the pull gesture");
+    // A short pull does nothing.
+    await page.evaluate(() => {
+      const main = document.querySelector("#main");
+      const touch = (y) => new Touch({ identifier: 2, target: main, clientX: 180, clientY: y });
+      main.dispatchEvent(new TouchEvent("touchstart", { touches: [touch(120)], bubbles: true }));
+      main.dispatchEvent(new TouchEvent("touchmove", { touches: [touch(150)], bubbles: true }));
+      main.dispatchEvent(new TouchEvent("touchend", { touches: [], bubbles: true }));
+    });
+    await sleep(500);
+    assert.equal(syncs, 3);
   });
 });

@@ -1,7 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import { applyTheme, bootAuthConfig, connection } from "./services";
+import { applyTheme, authStorage, bootAuthConfig, connection } from "./services";
 import { parse } from "./routes";
 import "./styles.css";
 
@@ -11,7 +11,9 @@ bootAuthConfig();
 // A project URL: open the live connection now, in parallel with the auth config request and the
 // first render (it carries whatever credentials are stored; a refusal leads to sign-in).
 const route = parse(window.location.pathname);
-if (route.name === "project") connection.open(route.projectId);
+const supabase = authStorage.getSupabase();
+const fresh = !supabase || supabase.expiresAt - 60_000 > Date.now(); // else refresh first
+if (route.name === "project" && fresh) connection.open(route.projectId);
 
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>

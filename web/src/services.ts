@@ -60,15 +60,24 @@ export async function currentToken(): Promise<string | null> {
   return authStorage.getToken() ?? authStorage.getSupabase()?.accessToken ?? null;
 }
 
-/** Credentials were refused: back to sign-in. */
+/** Credentials were refused (401 or a refused handshake): back to sign-in. */
 export function unauthorized(message?: string): void {
   const { auth, setAuth } = useApp.getState();
-  if (auth.mode === "none") {
-    // The server asked for credentials although it said none are needed: ask for a token.
-    setAuth({ mode: "token" });
+  if (auth.mode === null) {
+    // Refused before the auth config arrived (the connection opened at start-up): the config
+    // decides whether to sign in; signed in, the app reconnects (App.tsx).
+    setAuth({ signedIn: false });
+    return;
   }
-  const err = message ?? "Your sign-in is no longer accepted. Please sign in again.";
-  setAuth({ signedIn: false, error: err });
+  // The server asked for credentials although it said none are needed: ask for a token.
+  if (auth.mode === "none") setAuth({ mode: "token" });
+  const had = authStorage.getToken() !== null || authStorage.getSupabase() !== null;
+  setAuth({
+    signedIn: false,
+    error: had
+      ? `Your sign-in is no longer accepted${message ? ` (${message})` : ""}. Please sign in again.`
+      : undefined,
+  });
   connection.close();
 }
 
@@ -108,7 +117,7 @@ export function configureAuth(cfg: AuthConfig): void {
     supabase = new SupabaseAuth({
       config: cfg.supabase,
       storage: authStorage,
-      onSignedOut: () => unauthorized("Your session expired. Please sign in again."),
+      onSignedOut: () => unauthorized("the session expired"),
     });
     supabase.start();
     const s = authStorage.getSupabase();

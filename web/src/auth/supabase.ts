@@ -123,8 +123,8 @@ export class SupabaseAuth {
       .catch((e: unknown) => {
         if (e instanceof AuthError && (e.status === 400 || e.status === 401 || e.status === 403)) {
           // The refresh token is no longer valid: signed out.
-          this.signOut();
           this.opts.onSignedOut?.();
+          this.signOut();
         } else if (cur) {
           // Transient failure: try again shortly.
           this.scheduleIn(15_000);
