@@ -84,6 +84,8 @@ export function Sessions({ projectId, wide }: { projectId: string; wide: boolean
   );
 }
 
+const TIMELINE_PAGE = 100;
+
 const TIMELINE_ICON: Record<string, string> = {
   session_started: "▶",
   session_stopped: "■",
@@ -109,6 +111,7 @@ export function SessionDetail({ projectId, sessionId }: { projectId: string; ses
   const [docs, setDocs] = useState<DocEntry[] | null>(null);
   const [inbox, setInbox] = useState<Mail[]>([]);
   const [mailOpen, setMailOpen] = useState(false);
+  const [allTimeline, setAllTimeline] = useState(false);
 
   useEffect(() => {
     let on = true;
@@ -145,7 +148,8 @@ export function SessionDetail({ projectId, sessionId }: { projectId: string; ses
     );
   }
   const s = live;
-  const timeline = [...(s.timeline ?? [])].reverse();
+  const all = s.timeline ?? [];
+  const timeline = (allTimeline ? all : all.slice(-TIMELINE_PAGE)).slice().reverse();
   return (
     <article data-screen="session" aria-labelledby="session-h" className="detail">
       <p className="crumbs">
@@ -253,6 +257,11 @@ export function SessionDetail({ projectId, sessionId }: { projectId: string; ses
               </li>
             ))}
           </ol>
+        )}
+        {!allTimeline && all.length > TIMELINE_PAGE && (
+          <button type="button" className="btn" onClick={() => setAllTimeline(true)}>
+            Show all {all.length} events
+          </button>
         )}
       </section>
       {mailOpen && <MailSheet defaultTo={s.id} onClose={() => setMailOpen(false)} />}

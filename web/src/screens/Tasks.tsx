@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState, useId } from "react";
+import { useDeferredValue, useMemo, useRef, useState, useId } from "react";
 import { Link, useLocation } from "wouter";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useApp } from "../store/app";
@@ -245,6 +245,8 @@ export function Board({
 
 export function Tasks({ projectId, wide }: { projectId: string; wide: boolean }) {
   const [filter, setFilter] = useState<TaskFilter>(EMPTY_FILTER);
+  // Typing stays responsive on big boards: the list follows the filter at lower priority.
+  const shown = useDeferredValue(filter);
   const [creating, setCreating] = useState(false);
   const [selecting, setSelecting] = useState(false);
   const [selected, setSelected] = useState<string[]>([]);
@@ -272,9 +274,9 @@ export function Tasks({ projectId, wide }: { projectId: string; wide: boolean })
       </div>
       <FilterBar filter={filter} onChange={setFilter} />
       {wide ? (
-        <Board projectId={projectId} filter={filter} selecting={selecting} selected={selected} onToggle={toggle} />
+        <Board projectId={projectId} filter={shown} selecting={selecting} selected={selected} onToggle={toggle} />
       ) : (
-        <GroupedList projectId={projectId} filter={filter} selecting={selecting} selected={selected} onToggle={toggle} />
+        <GroupedList projectId={projectId} filter={shown} selecting={selecting} selected={selected} onToggle={toggle} />
       )}
       <div className="action-bar">
         {selecting ? (
