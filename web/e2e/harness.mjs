@@ -3,7 +3,7 @@
 // viewport.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -201,15 +201,6 @@ export async function screenshot(page, name) {
   for (const x of await page.locator(".toast-x").all()) await x.click().catch(() => {});
   await page.locator(".toast").first().waitFor({ state: "detached", timeout: 2000 }).catch(() => {});
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
-}
-
-/** Updates one key of the shared metrics file (budgets test writes BENCHMARKS from it). */
-export function recordMetric(key, value) {
-  const f = join(WEB, "e2e/.tmp/metrics.json");
-  mkdirSync(dirname(f), { recursive: true });
-  const cur = existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : {};
-  cur[key] = value;
-  writeFileSync(f, JSON.stringify(cur, null, 2));
 }
 
 /** A project with the given name; returns it. */
