@@ -43,7 +43,87 @@ macro_rules! string_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl WireEnum for $name {
+            fn wire(self) -> &'static str {
+                self.as_str()
+            }
+
+            fn from_wire(s: &str) -> Option<Self> {
+                Self::parse(s)
+            }
+        }
     };
+}
+
+/// A closed set of wire literals (the `string_enum!` types).
+pub trait WireEnum: Copy + PartialEq + 'static {
+    fn wire(self) -> &'static str;
+    fn from_wire(s: &str) -> Option<Self>;
+}
+
+/// A value of a closed set as stored: a known literal, or — for data the original server
+/// wrote without validating it (`priority: "urgent"`, `status: "done"`) — any other string,
+/// kept verbatim, served back and written back unchanged. Business rules see `Other` as
+/// "unknown" (it equals no known value).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Open<T> {
+    Known(T),
+    Other(String),
+}
+
+impl<T: WireEnum> Open<T> {
+    /// The known value, if it is one.
+    pub fn known(&self) -> Option<T> {
+        match self {
+            Self::Known(t) => Some(*t),
+            Self::Other(_) => None,
+        }
+    }
+
+    /// The literal as stored.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Known(t) => t.wire(),
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Parses a literal: known when it is one, else kept as `Other`.
+    pub fn parse(s: &str) -> Self {
+        T::from_wire(s).map_or_else(|| Self::Other(s.to_string()), Self::Known)
+    }
+}
+
+impl<T> From<T> for Open<T> {
+    fn from(t: T) -> Self {
+        Self::Known(t)
+    }
+}
+
+impl<T: WireEnum> PartialEq<T> for Open<T> {
+    fn eq(&self, other: &T) -> bool {
+        self.known() == Some(*other)
+    }
+}
+
+impl<T: WireEnum> std::fmt::Display for Open<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<T: WireEnum> Serialize for Open<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de, T: WireEnum> Deserialize<'de> for Open<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(Self::parse(&s))
+    }
 }
 
 string_enum!(
@@ -170,12 +250,15 @@ pub struct Task {
     pub title: String,
     #[serde(default)]
     pub description: String,
-    pub status: TaskStatus,
+    /// Validated on writes; a legacy value the original stored (e.g. `done`) is kept.
+    pub status: Open<TaskStatus>,
     /// Per-session status of this task. Always emitted (`{}` when empty).
     #[serde(default)]
     pub task_session_statuses: BTreeMap<String, TaskSessionStatus>,
+    /// Open on the wire, as in the original: known values get their meaning, any other
+    /// non-empty string is stored verbatim.
     #[serde(default = "default_priority")]
-    pub priority: TaskPriority,
+    pub priority: Open<TaskPriority>,
     pub created_at: Millis,
     pub updated_at: Millis,
     #[serde(default)]
@@ -205,8 +288,8 @@ pub struct Task {
     pub extra: JsonObject,
 }
 
-fn default_priority() -> TaskPriority {
-    TaskPriority::Medium
+fn default_priority() -> Open<TaskPriority> {
+    Open::Known(TaskPriority::Medium)
 }
 
 /// One entry of a session's `timeline`. `type` is open-ended (the CLI posts `task_status_changed`).

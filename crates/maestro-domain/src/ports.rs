@@ -179,6 +179,20 @@ pub trait MailRepo: Send + Sync {
         self.create(mail).await
     }
 
+    /// [`MailRepo::create_stamped`] for several mails, in order, with one result each (one
+    /// failing does not fail the others). `Err` only when nothing could be tried. Remote
+    /// stores implement it with one round trip; the default stores them one by one.
+    async fn create_stamped_many(
+        &self,
+        mails: Vec<MailMessage>,
+    ) -> Result<Vec<Result<MailMessage>>> {
+        let mut out = Vec::with_capacity(mails.len());
+        for m in mails {
+            out.push(self.create_stamped(m).await);
+        }
+        Ok(out)
+    }
+
     async fn get(&self, id: &str) -> Result<Option<MailMessage>>;
     async fn delete(&self, id: &str) -> Result<bool>;
     async fn inbox(&self, query: &InboxQuery) -> Result<Vec<MailMessage>>;

@@ -283,7 +283,7 @@ async fn modifications_keep_layout_and_unknown_keys() {
     store
         .tasks()
         .update(TASK_A, &|t| {
-            t.status = TaskStatus::Completed;
+            t.status = TaskStatus::Completed.into();
             t.completed_at = Some(1_771_323_000_000);
             Ok(())
         })

@@ -36,7 +36,44 @@ pub struct StrictQuery<T>(pub T);
 fn field_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> FieldError {
     let path = e.path().to_string();
     let path = if path == "." { String::new() } else { path };
-    FieldError::new(path, e.inner().to_string())
+    FieldError::new(path, humanize(&e.inner().to_string()))
+}
+
+/// serde's messages, said for people: no parser positions, no backticks, the given value and
+/// what is allowed (`'done' is not allowed; expected one of: todo, in_progress, …`).
+pub fn humanize(message: &str) -> String {
+    let msg = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    };
+    let unquote = |s: &str| s.trim().trim_matches('`').to_string();
+    if let Some(rest) = msg.strip_prefix("unknown variant ")
+        && let Some((given, expected)) = rest.split_once(", expected ")
+    {
+        let allowed = expected
+            .trim_start_matches("one of ")
+            .split(',')
+            .map(unquote)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return format!(
+            "'{}' is not allowed; expected one of: {allowed}",
+            unquote(given)
+        );
+    }
+    if let Some(rest) = msg.strip_prefix("invalid type: ")
+        && let Some((given, expected)) = rest.split_once(", expected ")
+    {
+        return format!(
+            "expected {}, got {}",
+            expected.trim(),
+            given.replace('`', "'")
+        );
+    }
+    if let Some(field) = msg.strip_prefix("missing field ") {
+        return format!("{} is required", unquote(field));
+    }
+    msg.replace('`', "'")
 }
 
 async fn read_json<T: DeserializeOwned, S: Send + Sync>(
@@ -205,5 +242,29 @@ pub mod num {
                 .map(|f| Some(f as i64))
                 .ok_or_else(|| D::Error::custom(format!("expected a number, got \"{t}\""))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::humanize;
+
+    #[test]
+    fn serde_messages_are_said_for_people() {
+        assert_eq!(
+            humanize(
+                "unknown variant `done`, expected one of `todo`, `in_progress`, `completed` at line 1 column 103"
+            ),
+            "'done' is not allowed; expected one of: todo, in_progress, completed"
+        );
+        assert_eq!(
+            humanize("invalid type: integer `5`, expected a string at line 1 column 10"),
+            "expected a string, got integer '5'"
+        );
+        assert_eq!(humanize("missing field `title`"), "title is required");
+        assert_eq!(
+            humanize("trailing characters at line 1 column 3"),
+            "trailing characters"
+        );
     }
 }

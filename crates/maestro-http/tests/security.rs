@@ -477,7 +477,10 @@ async fn a_websocket_client_that_stops_reading_is_evicted_without_delaying_other
     assert_eq!(s.state.ws_clients(), 1, "the stalled client was evicted");
     assert!(s.state.evicted_slow_clients() >= 1);
     let status = s.get("/ws-status").await.ok(200);
-    assert!(status["evictedSlowClients"].as_u64().unwrap() >= 1, "{status}");
+    assert!(
+        status["evictedSlowClients"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
     drop(stalled);
 }
 

@@ -284,10 +284,11 @@ async fn spawn_validation_codes() {
             404,
             "project_not_found",
         ),
+        // An unknown project is checked before the tasks' membership (issue 11).
         (
             json!({"projectId": "proj_other", "taskIds": [tid]}),
-            400,
-            "invalid_task_ids",
+            404,
+            "project_not_found",
         ),
         // Argument hygiene (DEFECTS S8).
         (

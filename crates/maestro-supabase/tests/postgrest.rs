@@ -474,7 +474,7 @@ async fn filter_values_with_reserved_characters_round_trip() {
         let mut hit = task(&unique_id("task"), &project, t + i as i64);
         hit.parent_id = Some(parent.clone());
         hit.session_ids = vec![sess.clone(), "other, (one)".into()];
-        hit.status = TaskStatus::Blocked;
+        hit.status = TaskStatus::Blocked.into();
         hit.title = (*value).to_owned();
         let mut miss = task(&unique_id("task"), &project, t + 100);
         miss.parent_id = Some(format!("{parent}x"));

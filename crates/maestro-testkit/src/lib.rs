@@ -57,13 +57,66 @@ pub mod team_member_repo;
 
 #[doc(hidden)]
 pub mod __private {
+    use std::sync::Arc;
+
+    /// What a contract factory returns: the adapter, or `None` when its backend is not there
+    /// (the factory has already said so loudly, or failed under `CI`): the case then does not
+    /// run against anything else.
+    pub trait Provided {
+        type Adapter;
+        fn provided(self) -> Option<Self::Adapter>;
+    }
+
+    impl<T: ?Sized> Provided for Arc<T> {
+        type Adapter = Arc<T>;
+        fn provided(self) -> Option<Arc<T>> {
+            Some(self)
+        }
+    }
+
+    impl<T: ?Sized> Provided for Option<Arc<T>> {
+        type Adapter = Arc<T>;
+        fn provided(self) -> Option<Arc<T>> {
+            self
+        }
+    }
+
+    impl Provided for maestro_domain::services::Ports {
+        type Adapter = Self;
+        fn provided(self) -> Option<Self> {
+            Some(self)
+        }
+    }
+
+    impl Provided for Option<maestro_domain::services::Ports> {
+        type Adapter = maestro_domain::services::Ports;
+        fn provided(self) -> Option<maestro_domain::services::Ports> {
+            self
+        }
+    }
+
+    impl<A, B> Provided for (A, B) {
+        type Adapter = (A, B);
+        fn provided(self) -> Option<(A, B)> {
+            Some(self)
+        }
+    }
+
+    impl<A, B> Provided for Option<(A, B)> {
+        type Adapter = (A, B);
+        fn provided(self) -> Option<(A, B)> {
+            self
+        }
+    }
+
     /// Calls a contract factory (a function keeps clippy from flagging the closure call).
-    pub async fn make<F, Fut, S>(factory: F) -> S
+    pub async fn make<F, Fut, S>(factory: F) -> Option<S::Adapter>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = S>,
+        S: Provided,
     {
-        factory().await
+        factory().await.provided()
     }
 
     /// Longest a case may run before it fails (a hung adapter must not hang the test run).

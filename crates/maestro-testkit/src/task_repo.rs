@@ -37,7 +37,7 @@ pub async fn create_then_get_round_trips(repo: Arc<dyn TaskRepo>) {
     let project = unique_id("proj");
     let mut t = task(&unique_id("task"), &project, now_ms());
     t.parent_id = Some(unique_id("task"));
-    t.status = TaskStatus::InProgress;
+    t.status = TaskStatus::InProgress.into();
     t.started_at = Some(t.created_at + 1);
     t.session_ids = vec![unique_id("sess")];
     t.task_session_statuses
@@ -83,7 +83,7 @@ pub async fn update_applies_and_returns_the_record(repo: Arc<dyn TaskRepo>) {
     repo.create(t.clone()).await.unwrap();
     let updated = repo
         .update(&t.id, &|x: &mut Task| {
-            x.status = TaskStatus::Completed;
+            x.status = TaskStatus::Completed.into();
             x.completed_at = Some(99);
             x.title = "Renamed".into();
             Ok(())
@@ -91,7 +91,7 @@ pub async fn update_applies_and_returns_the_record(repo: Arc<dyn TaskRepo>) {
         .await
         .unwrap();
     let mut expected = t.clone();
-    expected.status = TaskStatus::Completed;
+    expected.status = TaskStatus::Completed.into();
     expected.completed_at = Some(99);
     expected.title = "Renamed".into();
     assert_eq!(updated, expected);
@@ -109,7 +109,7 @@ pub async fn update_error_leaves_record_unchanged(repo: Arc<dyn TaskRepo>) {
     repo.create(t.clone()).await.unwrap();
     let result = repo
         .update(&t.id, &|x: &mut Task| {
-            x.status = TaskStatus::Archived;
+            x.status = TaskStatus::Archived.into();
             x.extra.clear();
             Err(refusal())
         })
@@ -209,11 +209,11 @@ pub async fn filter_by_status(repo: Arc<dyn TaskRepo>) {
     let mut tasks = Vec::new();
     for (i, status) in TaskStatus::ALL.iter().enumerate() {
         let mut x = task(&unique_id("task"), &project, t + i as i64);
-        x.status = *status;
+        x.status = (*status).into();
         tasks.push(x);
     }
     let mut second_todo = task(&unique_id("task"), &project, t + 100);
-    second_todo.status = TaskStatus::Todo;
+    second_todo.status = TaskStatus::Todo.into();
     tasks.push(second_todo.clone());
     let tasks = create_all(&repo, tasks).await;
     for status in TaskStatus::ALL {
@@ -338,11 +338,11 @@ pub async fn filters_combine(repo: Arc<dyn TaskRepo>) {
     let parent = task(&unique_id("task"), &project, t);
     let mut hit = task(&unique_id("task"), &project, t + 1);
     hit.parent_id = Some(parent.id.clone());
-    hit.status = TaskStatus::Blocked;
+    hit.status = TaskStatus::Blocked.into();
     hit.session_ids = vec![session.clone()];
     let mut wrong_status = hit.clone();
     wrong_status.id = unique_id("task");
-    wrong_status.status = TaskStatus::Todo;
+    wrong_status.status = TaskStatus::Todo.into();
     let mut wrong_parent = hit.clone();
     wrong_parent.id = unique_id("task");
     wrong_parent.parent_id = None;

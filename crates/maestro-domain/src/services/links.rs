@@ -6,6 +6,7 @@ use crate::events::{DomainEvent, Link};
 use crate::model::{Session, Task, TimelineEvent};
 use crate::services::Context;
 use crate::services::project::rename_not_found;
+use crate::services::session::{MAX_TIMELINE_ENTRIES, push_capped};
 
 /// Loads both ends and refuses a link across projects (DEFECTS C21).
 pub(crate) async fn load_pair(
@@ -106,14 +107,18 @@ pub(crate) async fn link(
             if !s.task_ids.iter().any(|t| t == task_id) {
                 s.task_ids.push(task_id.to_string());
             }
-            s.timeline.push(TimelineEvent {
-                id: entry_id.clone(),
-                kind: "task_started".into(),
-                timestamp: now,
-                message: Some(message.to_string()),
-                task_id: Some(task_id.to_string()),
-                metadata: None,
-            });
+            push_capped(
+                &mut s.timeline,
+                TimelineEvent {
+                    id: entry_id.clone(),
+                    kind: "task_started".into(),
+                    timestamp: now,
+                    message: Some(message.to_string()),
+                    task_id: Some(task_id.to_string()),
+                    metadata: None,
+                },
+                MAX_TIMELINE_ENTRIES,
+            );
             s.last_activity = now;
             Ok(())
         })
@@ -137,14 +142,18 @@ pub(crate) async fn unlink(ctx: &Context, session_id: &str, task_id: &str) -> Re
         .sessions
         .update(session_id, &|s: &mut Session| {
             s.task_ids.retain(|t| t != task_id);
-            s.timeline.push(TimelineEvent {
-                id: entry_id.clone(),
-                kind: "task_completed".into(),
-                timestamp: now,
-                message: Some("Removed task from session".into()),
-                task_id: Some(task_id.to_string()),
-                metadata: None,
-            });
+            push_capped(
+                &mut s.timeline,
+                TimelineEvent {
+                    id: entry_id.clone(),
+                    kind: "task_completed".into(),
+                    timestamp: now,
+                    message: Some("Removed task from session".into()),
+                    task_id: Some(task_id.to_string()),
+                    metadata: None,
+                },
+                MAX_TIMELINE_ENTRIES,
+            );
             s.last_activity = now;
             Ok(())
         })

@@ -89,11 +89,22 @@ impl MailService {
             Some(b @ Value::Object(_)) => b,
             Some(_) => return Err(DomainError::invalid_field("body", "body must be an object")),
         };
-        // Mail for a project or session that does not exist would be stored for nobody.
-        self.ctx.require_project(&input.project_id).await?;
-        if let Some(to) = &input.to_session_id {
-            self.ctx.require_session_in(to, &input.project_id).await?;
-        }
+        // Mail for a project or session that does not exist would be stored for nobody. Both
+        // reads run at once (one round trip of latency on a remote store).
+        let recipient = async {
+            match &input.to_session_id {
+                Some(to) => self
+                    .ctx
+                    .require_session_in(to, &input.project_id)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (project, recipient) =
+            tokio::join!(self.ctx.require_project(&input.project_id), recipient);
+        project?;
+        recipient?;
         let recipients: Vec<Option<String>> = match (&input.to_session_id, &input.to_team_member_id)
         {
             (None, Some(member)) => {
@@ -128,10 +139,8 @@ impl MailService {
         };
         let mut sent = Vec::with_capacity(recipients.len());
         for to in recipients {
-            let order = self.ctx.shared.mail_order.lock().await;
-            let created_at = self.ctx.next_mail_stamp();
-            let mail = MailMessage {
-                id: self.ctx.ports.ids.generate("mail", created_at),
+            let draft = MailMessage {
+                id: String::new(),
                 project_id: input.project_id.clone(),
                 from_session_id: input.from_session_id.clone(),
                 to_session_id: to,
@@ -139,10 +148,9 @@ impl MailService {
                 kind: input.kind,
                 subject: input.subject.clone(),
                 body: body.clone(),
-                created_at,
+                created_at: 0,
             };
-            let mail = self.ctx.ports.mail.create_stamped(mail).await?;
-            drop(order);
+            let mail = self.ctx.store_mail(draft).await?;
             self.ctx.emit(DomainEvent::MailReceived(mail.clone())).await;
             sent.push(mail);
         }
@@ -293,7 +301,9 @@ mod tests {
     async fn send_without_recipient_is_a_broadcast() {
         let mut m = Mocks::new();
         m.records_exist("proj_1");
-        m.mail.expect_create_stamped().returning(Ok);
+        m.mail
+            .expect_create_stamped_many()
+            .returning(|v| Ok(v.into_iter().map(Ok).collect()));
         let events = m.capture_events();
         let out = m.services().mail.send(send(None, None)).await.unwrap();
         assert_eq!(out.len(), 1);
@@ -306,7 +316,9 @@ mod tests {
     async fn created_at_is_strictly_increasing_within_one_millisecond() {
         let mut m = Mocks::new();
         m.records_exist("proj_1");
-        m.mail.expect_create_stamped().returning(Ok);
+        m.mail
+            .expect_create_stamped_many()
+            .returning(|v| Ok(v.into_iter().map(Ok).collect()));
         m.capture_events();
         let svc = m.services();
         let a = svc.mail.send(send(Some("s1"), None)).await.unwrap();
@@ -332,7 +344,9 @@ mod tests {
             let c: Session = session("sess_c", "proj_1", &[]);
             Ok(vec![a, b, c])
         });
-        m.mail.expect_create_stamped().returning(Ok);
+        m.mail
+            .expect_create_stamped_many()
+            .returning(|v| Ok(v.into_iter().map(Ok).collect()));
         let events = m.capture_events();
         let out = m
             .services()
@@ -353,7 +367,7 @@ mod tests {
         let mut m = Mocks::new();
         m.records_exist("proj_1");
         m.sessions.expect_list().returning(|_| Ok(vec![]));
-        m.mail.expect_create_stamped().never();
+        m.mail.expect_create_stamped_many().never();
         let err = m
             .services()
             .mail
@@ -622,7 +636,7 @@ mod tests {
                 _ => None,
             })
         });
-        m.mail.expect_create_stamped().never();
+        m.mail.expect_create_stamped_many().never();
         m.bus.expect_publish().never();
         let svc = m.services();
         let mut unknown_project = send(Some("s1"), None);

@@ -130,6 +130,14 @@ struct Shared {
     waits: Mutex<std::collections::HashMap<String, usize>>,
     /// Most mail waits pending at once across all sessions.
     max_waits: std::sync::atomic::AtomicUsize,
+    /// Mail waiting to be stamped and stored; flushed in batches under `mail_order`.
+    mail_queue: Mutex<Vec<PendingMail>>,
+}
+
+/// One mail waiting in [`Shared::mail_queue`] (`id` and `createdAt` are set when stamped).
+pub(crate) struct PendingMail {
+    pub draft: crate::model::MailMessage,
+    pub reply: tokio::sync::oneshot::Sender<DomainResult<crate::model::MailMessage>>,
 }
 
 /// Default of the global mail-wait cap ([`Services::set_max_mail_waits`]).
@@ -200,6 +208,61 @@ impl Context {
         })
     }
 
+    /// Stamps and stores `draft` (strictly increasing `createdAt`, DEFECTS C2; visible in
+    /// `createdAt` order). Concurrent senders are group-committed: whoever takes the ordering
+    /// lock stamps every queued mail and stores them with one
+    /// [`MailRepo::create_stamped_many`](crate::ports::MailRepo::create_stamped_many) call,
+    /// so a remote store costs one round trip per batch, not per mail. The flush runs in its
+    /// own task, so a cancelled request never strands or half-stores anybody's mail.
+    pub(crate) async fn store_mail(
+        self: &Arc<Self>,
+        draft: crate::model::MailMessage,
+    ) -> DomainResult<crate::model::MailMessage> {
+        let (reply, stored) = tokio::sync::oneshot::channel();
+        self.shared
+            .mail_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(PendingMail { draft, reply });
+        let ctx = self.clone();
+        tokio::spawn(async move { ctx.flush_mail_queue().await });
+        stored
+            .await
+            .unwrap_or_else(|_| Err(DomainError::Internal("mail store task ended".into())))
+    }
+
+    async fn flush_mail_queue(&self) {
+        let _order = self.shared.mail_order.lock().await;
+        let batch = std::mem::take(
+            &mut *self
+                .shared
+                .mail_queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        if batch.is_empty() {
+            return;
+        }
+        let (mut mails, replies): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|p| (p.draft, p.reply)).unzip();
+        for m in &mut mails {
+            m.created_at = self.next_mail_stamp();
+            m.id = self.ports.ids.generate("mail", m.created_at);
+        }
+        match self.ports.mail.create_stamped_many(mails).await {
+            Ok(results) => {
+                for (reply, r) in replies.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+
     /// The project `id`, or `404 Project with id '<id>' not found`.
     pub(crate) async fn require_project(&self, id: &str) -> DomainResult<crate::model::Project> {
         self.ports
@@ -250,6 +313,7 @@ impl Services {
             mail_stamp: AtomicI64::new(0),
             mail_order: tokio::sync::Mutex::new(()),
             max_waits: std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_MAIL_WAITS),
+            mail_queue: Mutex::new(Vec::new()),
             shutdown,
             waits: Mutex::new(std::collections::HashMap::new()),
         });

@@ -115,10 +115,9 @@ impl ProjectService {
             })
             .await?;
         if !tasks.is_empty() {
-            return Err(DomainError::BusinessRule(format!(
-                "Cannot delete project with {} existing task(s); delete the tasks first",
-                tasks.len()
-            )));
+            return Err(DomainError::BusinessRule(
+                "Cannot delete project with existing tasks".into(),
+            ));
         }
         let sessions = ports
             .sessions
@@ -128,10 +127,9 @@ impl ProjectService {
             })
             .await?;
         if !sessions.is_empty() {
-            return Err(DomainError::BusinessRule(format!(
-                "Cannot delete project with {} existing session(s); delete the sessions first",
-                sessions.len()
-            )));
+            return Err(DomainError::BusinessRule(
+                "Cannot delete project with existing sessions".into(),
+            ));
         }
         if !ports.projects.delete(id).await? {
             return Err(DomainError::not_found("Project", id));

@@ -13,7 +13,6 @@ use crate::model::{
 };
 use crate::ports::SessionFilter;
 use crate::services::project::rename_not_found;
-use crate::services::task::notify_session_statuses;
 use crate::services::{Context, Seen, links};
 use crate::validate;
 
@@ -200,14 +199,18 @@ impl SessionService {
             metadata: None,
         }];
         for task_id in &unique {
-            timeline.push(TimelineEvent {
-                id: self.ctx.new_id("evt"),
-                kind: "task_started".into(),
-                timestamp: now,
-                message: Some(message.to_string()),
-                task_id: Some(task_id.clone()),
-                metadata: None,
-            });
+            push_capped(
+                &mut timeline,
+                TimelineEvent {
+                    id: self.ctx.new_id("evt"),
+                    kind: "task_started".into(),
+                    timestamp: now,
+                    message: Some(message.to_string()),
+                    task_id: Some(task_id.clone()),
+                    metadata: None,
+                },
+                MAX_TIMELINE_ENTRIES,
+            );
         }
         let session = Session {
             id: id.clone(),
@@ -264,6 +267,11 @@ impl SessionService {
         if patch.is_empty() {
             return Ok(current);
         }
+        // A repeated id is one link (`["a","b","a"]` = `["a","b"]`), first occurrence wins.
+        if let Some(ids) = patch.task_ids.take() {
+            let mut seen = std::collections::HashSet::new();
+            patch.task_ids = Some(ids.into_iter().filter(|t| seen.insert(t.clone())).collect());
+        }
         // taskIds replacement keeps both sides consistent (DEFECTS C10).
         if let Some(wanted) = &patch.task_ids {
             for gone in current.task_ids.iter().filter(|t| !wanted.contains(t)) {
@@ -298,8 +306,9 @@ impl SessionService {
     }
 
     /// Sets `taskSessionStatuses[session]` of every linked task still `working`/`blocked` to
-    /// `completed` (session completed) or `failed` (failed/stopped), with `task:updated` and
-    /// the `notify:task_session_*` events (DEFECTS C16).
+    /// `completed` (session completed) or `failed` (failed/stopped), with `task:updated`. As in
+    /// the original, no `notify:task_session_*` here: those come only from a task PATCH
+    /// (issue 11; the session's own `notify:session_*` already tells the UI).
     async fn propagate_terminal(&self, session: &Session, status: SessionStatus) -> Result<()> {
         let target = if status == SessionStatus::Completed {
             TaskSessionStatus::Completed
@@ -332,7 +341,6 @@ impl SessionService {
             let before = seen.take().unwrap_or_else(|| task.clone());
             if before != task {
                 self.ctx.emit(DomainEvent::TaskUpdated(task.clone())).await;
-                notify_session_statuses(&self.ctx, &before, &task).await;
             }
         }
         Ok(())
@@ -678,15 +686,16 @@ fn apply_patch(s: &mut Session, p: &SessionPatch, now: i64) {
         }
     }
     if let Some(task_ids) = &p.task_ids {
-        // The links were made one by one before; this only fixes the order.
-        let mut ordered = task_ids.clone();
-        ordered.dedup();
-        s.task_ids = ordered;
+        // The links were made one by one before (ids already de-duplicated); this only fixes
+        // the order.
+        s.task_ids = task_ids.clone();
     }
     s.last_activity = now;
 }
 
-fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
+/// Appends `item`, dropping the oldest entries beyond `cap` (DEFECTS O1); every append to a
+/// session's `timeline` or `events` goes through it, link/unlink entries included.
+pub(crate) fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
     list.push(item);
     if list.len() > cap {
         let excess = list.len() - cap;
@@ -929,12 +938,7 @@ mod tests {
         );
         assert_eq!(
             events.names(),
-            [
-                "task:updated",
-                "notify:task_session_failed",
-                "session:updated",
-                "notify:session_failed"
-            ]
+            ["task:updated", "session:updated", "notify:session_failed"]
         );
     }
 
@@ -1359,5 +1363,83 @@ mod tests {
                 "session:updated"
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn repeated_task_ids_link_once() {
+        let mut m = Mocks::new();
+        let sc = session_cell(&mut m, session("sess_1", "proj_1", &[]));
+        let tc = task_cell(&mut m, task("task_1", "proj_1"));
+        let events = m.capture_events();
+        m.services()
+            .sessions
+            .update(
+                "sess_1",
+                SessionPatch {
+                    task_ids: Some(vec!["task_1".into(), "task_1".into(), "task_1".into()]),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(sc.get().task_ids, ["task_1"]);
+        assert_eq!(tc.get().session_ids, ["sess_1"]);
+        assert_eq!(
+            events.names(),
+            [
+                "session:task_added",
+                "task:session_added",
+                "session:updated"
+            ]
+        );
+        let started = sc
+            .get()
+            .timeline
+            .iter()
+            .filter(|e| e.kind == "task_started")
+            .count();
+        assert_eq!(started, 1, "one link, one timeline entry");
+    }
+
+    #[tokio::test]
+    async fn link_entries_respect_the_timeline_cap() {
+        let mut m = Mocks::new();
+        let mut full = session("sess_1", "proj_1", &[]);
+        full.timeline = (0..MAX_TIMELINE_ENTRIES)
+            .map(|i| TimelineEvent {
+                id: format!("evt_{i}"),
+                kind: "progress".into(),
+                timestamp: i as i64,
+                message: None,
+                task_id: None,
+                metadata: None,
+            })
+            .collect();
+        let sc = session_cell(&mut m, full);
+        task_cell(&mut m, task("task_1", "proj_1"));
+        m.capture_events();
+        let svc = m.services();
+        for ids in [vec!["task_1".to_string()], vec![]] {
+            svc.sessions
+                .update(
+                    "sess_1",
+                    SessionPatch {
+                        task_ids: Some(ids),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let timeline = sc.get().timeline;
+            assert_eq!(timeline.len(), MAX_TIMELINE_ENTRIES);
+            assert_eq!(
+                timeline[0].id,
+                if sc.get().task_ids.is_empty() {
+                    "evt_2"
+                } else {
+                    "evt_1"
+                }
+            );
+        }
     }
 }

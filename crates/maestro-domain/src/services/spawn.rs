@@ -223,7 +223,7 @@ impl SpawnService {
             if !exists {
                 return Err(fail(
                     Code::ParentSessionNotFound,
-                    format!("Parent session '{parent_id}' not found"),
+                    format!("Parent session {parent_id} not found"),
                 ));
             }
         }
@@ -269,7 +269,9 @@ impl SpawnService {
             })?,
             None => member_mode.unwrap_or(AgentMode::Execute),
         };
-        let mut project_checked = false;
+        // Every task must exist (task_not_found), then the project (project_not_found), and
+        // only then may a task be refused for belonging to another project (API.md §6.1).
+        let mut tasks = Vec::with_capacity(task_ids.len());
         for task_id in &task_ids {
             let task = if validate::is_safe_id(task_id) {
                 ports.tasks.get(task_id).await?
@@ -279,19 +281,13 @@ impl SpawnService {
             let Some(task) = task else {
                 return Err(DomainError::Spawn {
                     code: Code::TaskNotFound,
-                    message: format!("Task '{task_id}' not found"),
+                    message: format!("Task {task_id} not found"),
                     details: Some(json!({ "taskId": task_id })),
                 });
             };
-            if task.project_id != project_id {
-                return Err(fail(
-                    Code::InvalidTaskIds,
-                    format!("Task '{task_id}' belongs to another project"),
-                ));
-            }
-            project_checked = true;
+            tasks.push(task);
         }
-        let project = if project_checked || validate::is_safe_id(&project_id) {
+        let project = if validate::is_safe_id(&project_id) {
             ports.projects.get(&project_id).await?
         } else {
             None
@@ -299,9 +295,15 @@ impl SpawnService {
         .ok_or_else(|| {
             fail(
                 Code::ProjectNotFound,
-                format!("Project '{project_id}' not found"),
+                format!("Project {project_id} not found"),
             )
         })?;
+        if let Some(t) = tasks.iter().find(|t| t.project_id != project_id) {
+            return Err(fail(
+                Code::InvalidTaskIds,
+                format!("Task '{}' belongs to another project", t.id),
+            ));
+        }
         let model = input.model.filter(|m| !m.is_empty()).or(member_model);
         if let Some(m) = &model
             && !validate::is_safe_arg(m)
@@ -329,12 +331,10 @@ impl SpawnService {
         }
         // 6. Reference tasks: ordered, de-duplicated union.
         let mut reference_task_ids: Vec<String> = Vec::new();
-        for task_id in &task_ids {
-            if let Some(task) = ports.tasks.get(task_id).await? {
-                for r in task.reference_task_ids {
-                    if !reference_task_ids.contains(&r) {
-                        reference_task_ids.push(r);
-                    }
+        for task in tasks {
+            for r in task.reference_task_ids {
+                if !reference_task_ids.contains(&r) {
+                    reference_task_ids.push(r);
                 }
             }
         }

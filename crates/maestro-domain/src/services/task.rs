@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::{DomainError, Result};
 use crate::events::{Deleted, DomainEvent, Link, TaskNotice, TaskSessionNotice};
 use crate::model::{
-    DocEntry, JsonObject, Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource,
+    DocEntry, JsonObject, Open, Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource,
 };
 use crate::ports::{SessionFilter, TaskFilter};
 use crate::services::links;
@@ -22,7 +22,7 @@ pub struct NewTask {
     pub project_id: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
-    pub priority: Option<TaskPriority>,
+    pub priority: Option<Open<TaskPriority>>,
     pub parent_id: Option<String>,
     pub initial_prompt: Option<String>,
     pub skill_ids: Option<Vec<String>>,
@@ -39,7 +39,7 @@ pub struct TaskPatch {
     pub session_status: Option<TaskSessionStatus>,
     pub title: Option<String>,
     pub description: Option<String>,
-    pub priority: Option<TaskPriority>,
+    pub priority: Option<Open<TaskPriority>>,
     pub status: Option<TaskStatus>,
     pub session_ids: Option<Vec<String>>,
     pub skill_ids: Option<Vec<String>>,
@@ -90,6 +90,7 @@ impl TaskService {
             .ok_or_else(|| DomainError::invalid_field("projectId", "Project ID is required"))?;
         let title = non_blank(input.title.as_deref())
             .ok_or_else(|| DomainError::invalid_field("title", "Task title is required"))?;
+        check_priority(input.priority.as_ref())?;
         let ports = &self.ctx.ports;
         if ports.projects.get(&project_id).await?.is_none() {
             return Err(DomainError::not_found("Project", &project_id));
@@ -113,9 +114,9 @@ impl TaskService {
             parent_id: input.parent_id,
             title,
             description: input.description.unwrap_or_default(),
-            status: TaskStatus::Todo,
+            status: TaskStatus::Todo.into(),
             task_session_statuses: BTreeMap::new(),
-            priority: input.priority.unwrap_or(TaskPriority::Medium),
+            priority: input.priority.unwrap_or(Open::Known(TaskPriority::Medium)),
             created_at: now,
             updated_at: now,
             started_at: None,
@@ -139,6 +140,7 @@ impl TaskService {
     /// `PATCH /api/tasks/:id`: session mode (one `taskSessionStatuses` entry, auto-linking the
     /// session) or user mode (the whitelisted fields), with the events of EVENTS.md §5.
     pub async fn update(&self, id: &str, patch: TaskPatch) -> Result<Task> {
+        check_priority(patch.priority.as_ref())?;
         let session_mode = patch.update_source == Some(UpdateSource::Session);
         // a. Auto-link a reporting session that is not yet linked.
         if session_mode && let Some(session_id) = &patch.session_id {
@@ -237,11 +239,11 @@ impl TaskService {
                 title: task.title.clone(),
                 project_id: task.project_id.clone(),
             };
-            let event = match task.status {
-                TaskStatus::Completed => Some(DomainEvent::NotifyTaskCompleted(notice)),
-                TaskStatus::Cancelled => Some(DomainEvent::NotifyTaskFailed(notice)),
-                TaskStatus::InReview => Some(DomainEvent::NotifyTaskInReview(notice)),
-                TaskStatus::Blocked => Some(DomainEvent::NotifyTaskBlocked(notice)),
+            let event = match task.status.known() {
+                Some(TaskStatus::Completed) => Some(DomainEvent::NotifyTaskCompleted(notice)),
+                Some(TaskStatus::Cancelled) => Some(DomainEvent::NotifyTaskFailed(notice)),
+                Some(TaskStatus::InReview) => Some(DomainEvent::NotifyTaskInReview(notice)),
+                Some(TaskStatus::Blocked) => Some(DomainEvent::NotifyTaskBlocked(notice)),
                 _ => None,
             };
             if let Some(event) = event {
@@ -394,9 +396,29 @@ impl TaskService {
     }
 }
 
-/// Applies the user-mode fields of a PATCH, with the timestamp rules of DEFECTS C14:
-/// `startedAt` set once on the first `in_progress`; `completedAt` stamped on entering
-/// `completed` and cleared on leaving it; `updatedAt` always.
+/// Longest priority literal stored (priority is open on the wire).
+pub const MAX_PRIORITY_CHARS: usize = 64;
+
+/// A priority must be a known value or a non-empty string of at most
+/// [`MAX_PRIORITY_CHARS`] characters.
+fn check_priority(p: Option<&Open<TaskPriority>>) -> Result<()> {
+    if let Some(Open::Other(s)) = p
+        && (s.trim().is_empty() || s.chars().count() > MAX_PRIORITY_CHARS)
+    {
+        return Err(DomainError::invalid_field(
+            "priority",
+            format!(
+                "priority must be low, medium, high or another non-empty label of at most {MAX_PRIORITY_CHARS} characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Applies the user-mode fields of a PATCH, with the timestamp rules of MODEL.md §Task (as
+/// the original): `startedAt` set once on the first `in_progress`; `completedAt` set once on
+/// the first `completed` and never cleared or moved (a reopened task keeps it); `updatedAt`
+/// always.
 fn apply_user_patch(t: &mut Task, p: &TaskPatch, now: i64) {
     if let Some(v) = &p.title {
         t.title = v.clone();
@@ -404,21 +426,17 @@ fn apply_user_patch(t: &mut Task, p: &TaskPatch, now: i64) {
     if let Some(v) = &p.description {
         t.description = v.clone();
     }
-    if let Some(v) = p.priority {
-        t.priority = v;
+    if let Some(v) = &p.priority {
+        t.priority = v.clone();
     }
     if let Some(status) = p.status {
         if status == TaskStatus::InProgress && t.started_at.is_none() {
             t.started_at = Some(now);
         }
-        if status == TaskStatus::Completed {
-            if t.status != TaskStatus::Completed || t.completed_at.is_none() {
-                t.completed_at = Some(now);
-            }
-        } else {
-            t.completed_at = None;
+        if status == TaskStatus::Completed && t.completed_at.is_none() {
+            t.completed_at = Some(now);
         }
-        t.status = status;
+        t.status = status.into();
     }
     if let Some(v) = &p.skill_ids {
         t.skill_ids = v.clone();
@@ -604,7 +622,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn completed_at_is_stamped_on_entry_and_cleared_on_reopen() {
+    async fn completed_at_is_set_once_and_kept_on_reopen() {
         let (mut m, cell) = mocks_with_task(task("task_1", "proj_1"));
         let events = m.capture_events();
         let s = m.services();
@@ -620,8 +638,15 @@ mod tests {
             .update("task_1", user_patch(TaskStatus::InProgress))
             .await
             .unwrap();
-        assert_eq!(t.completed_at, None);
-        assert_eq!(cell.get().completed_at, None);
+        // MODEL.md §Task, as the original: never cleared, never moved.
+        assert_eq!(t.completed_at, Some(NOW));
+        assert_eq!(cell.get().completed_at, Some(NOW));
+        let t = s
+            .tasks
+            .update("task_1", user_patch(TaskStatus::Completed))
+            .await
+            .unwrap();
+        assert_eq!(t.completed_at, Some(NOW));
     }
 
     #[tokio::test]

@@ -142,11 +142,13 @@ impl TeamMemberService {
     /// Creates a custom member and emits `team_member:created`.
     pub async fn create(&self, input: NewTeamMember) -> Result<TeamMember> {
         let project_id = non_blank(input.project_id.as_deref())
-            .ok_or_else(|| DomainError::invalid_field("projectId", "projectId is required"))?;
+            .ok_or_else(|| DomainError::invalid_field("projectId", "Project ID is required"))?;
         validate::safe_id("projectId", &project_id)?;
+        // The original's messages, verbatim (TeamMemberService.createTeamMember).
         let required = |field: &str, v: &Option<String>| {
-            non_blank(v.as_deref())
-                .ok_or_else(|| DomainError::invalid_field(field, format!("{field} is required")))
+            non_blank(v.as_deref()).ok_or_else(|| {
+                DomainError::invalid_field(field, format!("Team member {field} is required"))
+            })
         };
         let name = required("name", &input.name)?;
         let role = required("role", &input.role)?;
@@ -200,7 +202,7 @@ impl TeamMemberService {
             if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
                 return Err(DomainError::invalid_field(
                     field,
-                    format!("{field} cannot be empty"),
+                    format!("Team member {field} cannot be empty"),
                 ));
             }
         }
@@ -548,7 +550,7 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "projectId is required");
+        assert_eq!(err.to_string(), "Project ID is required");
         let err = svc
             .team_members
             .create(NewTeamMember {
@@ -560,7 +562,7 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "role is required");
+        assert_eq!(err.to_string(), "Team member role is required");
         let out = svc
             .team_members
             .create(NewTeamMember {
@@ -775,7 +777,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "avatar cannot be empty");
+        assert_eq!(err.to_string(), "Team member avatar cannot be empty");
     }
 
     #[tokio::test]

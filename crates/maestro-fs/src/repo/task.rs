@@ -39,7 +39,7 @@ fn matches(filter: &TaskFilter, t: &Task) -> bool {
         .project_id
         .as_ref()
         .is_none_or(|p| *p == t.project_id)
-        && filter.status.is_none_or(|s| s == t.status)
+        && filter.status.is_none_or(|s| t.status == s)
         && filter.parent_id.as_ref().is_none_or(|p| *p == t.parent_id)
         && filter
             .session_id

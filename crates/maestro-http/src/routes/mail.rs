@@ -70,69 +70,175 @@ fn safe_query_project(project_id: Option<&str>) -> ApiResult<()> {
     }
 }
 
-fn body_error(path: &str, message: impl Into<String>) -> ApiError {
-    ApiError::Schema {
-        part: Part::Body,
-        details: vec![FieldError::new(path, message)],
+/// Keys of `POST /api/mail`, in the original schema's order.
+const SEND_KEYS: [&str; 8] = [
+    "projectId",
+    "fromSessionId",
+    "toSessionId",
+    "toTeamMemberId",
+    "replyToMailId",
+    "type",
+    "subject",
+    "body",
+];
+
+/// The JSON type name the original's validator reports (`received …`).
+fn received(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "undefined",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "boolean",
+        Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Array(_)) => "array",
+        Some(Value::Object(_)) => "object",
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SendBody {
-    project_id: String,
-    from_session_id: String,
-    #[serde(default)]
-    to_session_id: Option<String>,
-    #[serde(default)]
-    to_team_member_id: Option<String>,
-    #[serde(default)]
-    reply_to_mail_id: Option<String>,
-    #[serde(rename = "type")]
-    kind: MailMessageType,
-    subject: String,
-    #[serde(default)]
-    body: Option<Value>,
-}
-
-async fn send(
-    s: Scoped,
-    StrictBody(b): StrictBody<SendBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    for (field, v) in [
-        ("projectId", Some(&b.project_id)),
-        ("fromSessionId", Some(&b.from_session_id)),
-        ("toSessionId", b.to_session_id.as_ref()),
-        ("toTeamMemberId", b.to_team_member_id.as_ref()),
-        ("replyToMailId", b.reply_to_mail_id.as_ref()),
-    ] {
-        if let Some(v) = v
-            && !maestro_domain::validate::is_safe_id(v)
-        {
-            return Err(body_error(field, "must match ^[a-zA-Z0-9_-]+$"));
+/// Validates a `POST /api/mail` body as the original's schema does, reporting **every**
+/// missing or invalid field (schema order, unknown keys last) with its messages.
+pub(crate) fn parse_send(v: &Value) -> Result<SendMail, Vec<FieldError>> {
+    let Some(obj) = v.as_object() else {
+        return Err(vec![FieldError::new(
+            "",
+            format!(
+                "Invalid input: expected object, received {}",
+                received(Some(v))
+            ),
+        )]);
+    };
+    let mut errors = Vec::new();
+    let mut id = |key: &str, required: bool, nullable: bool| -> Option<String> {
+        match obj.get(key) {
+            None if !required => None,
+            Some(Value::Null) if nullable => None,
+            Some(Value::String(s)) if maestro_domain::validate::is_safe_id(s) => Some(s.clone()),
+            Some(Value::String(_)) => {
+                errors.push(FieldError::new(
+                    key,
+                    "ID must be alphanumeric with hyphens/underscores only",
+                ));
+                None
+            }
+            other => {
+                errors.push(FieldError::new(
+                    key,
+                    format!(
+                        "Invalid input: expected string, received {}",
+                        received(other)
+                    ),
+                ));
+                None
+            }
         }
+    };
+    let project_id = id("projectId", true, false);
+    let from_session_id = id("fromSessionId", true, false);
+    let to_session_id = id("toSessionId", false, true);
+    let to_team_member_id = id("toTeamMemberId", false, false);
+    let reply_to_mail_id = id("replyToMailId", false, true);
+    let kind = match obj
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(MailMessageType::parse)
+    {
+        Some(k) => Some(k),
+        None => {
+            let options = MailMessageType::ALL
+                .iter()
+                .map(|k| format!("\"{}\"", k.as_str()))
+                .collect::<Vec<_>>()
+                .join("|");
+            errors.push(FieldError::new(
+                "type",
+                format!("Invalid option: expected one of {options}"),
+            ));
+            None
+        }
+    };
+    let max = maestro_domain::services::MAX_SUBJECT_CHARS;
+    let subject = match obj.get("subject") {
+        Some(Value::String(s)) if s.is_empty() => {
+            errors.push(FieldError::new(
+                "subject",
+                "Too small: expected string to have >=1 characters",
+            ));
+            None
+        }
+        Some(Value::String(s)) if s.chars().count() > max => {
+            errors.push(FieldError::new(
+                "subject",
+                format!("Too big: expected string to have <={max} characters"),
+            ));
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        other => {
+            errors.push(FieldError::new(
+                "subject",
+                format!(
+                    "Invalid input: expected string, received {}",
+                    received(other)
+                ),
+            ));
+            None
+        }
+    };
+    let body = match obj.get("body") {
+        None => None,
+        Some(b @ Value::Object(_)) => Some(b.clone()),
+        other => {
+            errors.push(FieldError::new(
+                "body",
+                format!(
+                    "Invalid input: expected record, received {}",
+                    received(other)
+                ),
+            ));
+            None
+        }
+    };
+    let unknown: Vec<String> = obj
+        .keys()
+        .filter(|k| !SEND_KEYS.contains(&k.as_str()))
+        .map(|k| format!("\"{k}\""))
+        .collect();
+    match unknown.len() {
+        0 => {}
+        1 => errors.push(FieldError::new(
+            "",
+            format!("Unrecognized key: {}", unknown[0]),
+        )),
+        _ => errors.push(FieldError::new(
+            "",
+            format!("Unrecognized keys: {}", unknown.join(", ")),
+        )),
     }
-    let chars = b.subject.chars().count();
-    if chars == 0 || chars > maestro_domain::services::MAX_SUBJECT_CHARS {
-        return Err(body_error("subject", "must be 1-500 characters"));
+    match (project_id, from_session_id, kind, subject) {
+        (Some(project_id), Some(from_session_id), Some(kind), Some(subject))
+            if errors.is_empty() =>
+        {
+            Ok(SendMail {
+                project_id,
+                from_session_id,
+                to_session_id: to_session_id.filter(|t| !t.is_empty()),
+                to_team_member_id,
+                reply_to_mail_id,
+                kind,
+                subject,
+                body,
+            })
+        }
+        _ => Err(errors),
     }
-    if b.body.as_ref().is_some_and(|v| !v.is_object()) {
-        return Err(body_error("body", "must be an object"));
-    }
-    let mut sent = s
-        .services()
-        .mail
-        .send(SendMail {
-            project_id: b.project_id,
-            from_session_id: b.from_session_id,
-            to_session_id: b.to_session_id.filter(|t| !t.is_empty()),
-            to_team_member_id: b.to_team_member_id,
-            reply_to_mail_id: b.reply_to_mail_id,
-            kind: b.kind,
-            subject: b.subject,
-            body: b.body,
-        })
-        .await?;
+}
+
+async fn send(s: Scoped, StrictBody(b): StrictBody<Value>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let input = parse_send(&b).map_err(|details| ApiError::Schema {
+        part: Part::Body,
+        details,
+    })?;
+    let mut sent = s.services().mail.send(input).await?;
     let value = if sent.len() == 1 {
         serde_json::to_value(sent.remove(0))
     } else {

@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, header};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
-use maestro_domain::model::{Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource};
+use maestro_domain::model::{
+    Open, Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource,
+};
 use maestro_domain::ports::TaskFilter;
 use maestro_domain::services::{NewTask, TaskDoc, TaskPatch};
 use serde::Deserialize;
@@ -143,7 +145,7 @@ struct CreateBody {
     project_id: Option<String>,
     title: Option<String>,
     description: Option<String>,
-    priority: Option<TaskPriority>,
+    priority: Option<Open<TaskPriority>>,
     parent_id: Option<String>,
     initial_prompt: Option<String>,
     skill_ids: Option<Vec<String>>,
@@ -184,7 +186,7 @@ struct PatchBody {
     session_status: Option<TaskSessionStatus>,
     title: Option<String>,
     description: Option<String>,
-    priority: Option<TaskPriority>,
+    priority: Option<Open<TaskPriority>>,
     status: Option<TaskStatus>,
     session_ids: Option<Vec<String>>,
     skill_ids: Option<Vec<String>>,

@@ -278,6 +278,14 @@ impl MailRepo for SupabaseMailRepo {
         self.table.create(&mail, &mail.id).await
     }
 
+    /// One PostgREST request for the whole batch (the mail service group-commits).
+    async fn create_stamped_many(
+        &self,
+        mails: Vec<MailMessage>,
+    ) -> Result<Vec<Result<MailMessage>>> {
+        Ok(self.table.create_many(&mails, |m| m.id.as_str()).await)
+    }
+
     async fn get(&self, id: &str) -> Result<Option<MailMessage>> {
         self.table.get(&[("id", id)]).await
     }

@@ -88,6 +88,31 @@ where
         self.spec.decode(first)
     }
 
+    /// Inserts `values` with one request (all or nothing, in order). When the batch is refused
+    /// (e.g. one duplicate id), each value is inserted on its own so the others still land;
+    /// one result per value, in order.
+    pub async fn create_many(&self, values: &[T], id: impl Fn(&T) -> &str) -> Vec<Result<T>> {
+        let rows: Result<Vec<Value>> = values.iter().map(|v| self.spec.to_row(v)).collect();
+        if let Ok(rows) = rows
+            && values.len() > 1
+        {
+            let q = Query::new().select(&self.spec.select(false));
+            if let Ok(inserted) = self
+                .client
+                .insert(self.spec.table, &Value::Array(rows), &q)
+                .await
+                && inserted.len() == values.len()
+            {
+                return inserted.into_iter().map(|r| self.spec.decode(r)).collect();
+            }
+        }
+        let mut out = Vec::with_capacity(values.len());
+        for v in values {
+            out.push(self.create(v, id(v)).await);
+        }
+        out
+    }
+
     async fn get_row(&self, key: Key<'_>, with_version: bool) -> Result<Option<Value>> {
         let q = keyed(key).select(&self.spec.select(with_version));
         let rows = self
