@@ -8,12 +8,12 @@ use std::process::Command;
 const INPUTS: [&str; 8] = [
     "src",
     "public",
+    "build",
     "index.html",
     "package.json",
     "package-lock.json",
     "vite.config.ts",
     "tsconfig.json",
-    "tsconfig.node.json",
 ];
 
 fn main() {
