@@ -25,7 +25,9 @@ fn web_dir() -> PathBuf {
 /// Whether the tools are there (else skipped or failed, see [`missing`]).
 fn ready(needs_browser: bool) -> bool {
     if !web_dir().join("dist/index.html").exists() {
-        return !missing("web/dist is missing (the build skipped the web app: MAESTRO_SKIP_WEB_BUILD?)");
+        return !missing(
+            "web/dist is missing (the build skipped the web app: MAESTRO_SKIP_WEB_BUILD?)",
+        );
     }
     if Command::new("node").arg("--version").output().is_err() {
         return !missing("node is not installed");

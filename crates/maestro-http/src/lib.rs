@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod modal;
 pub mod normalize;
 pub mod realtime;
+pub mod requests;
 pub mod routes;
 pub mod scope;
 pub mod security;

@@ -12,9 +12,7 @@ use maestro_domain::model::{
     DocEntry, JsonObject, NeedsInput, Session, SessionEvent, SessionStatus, TimelineEvent,
 };
 use maestro_domain::ports::Heartbeat;
-use maestro_domain::services::{
-    DocInput, NewSession, SessionPatch, SessionQuery, SpawnInput, TimelineInput,
-};
+use maestro_domain::services::{DocInput, NewSession, SessionPatch, SessionQuery, TimelineInput};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -495,42 +493,6 @@ async fn modal_close(
     Ok(Json(json!({"success": true, "modalId": modal_id})))
 }
 
-fn text(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_string)
-}
-
-fn texts(v: &Value, k: &str) -> Option<Vec<String>> {
-    v.get(k)?
-        .as_array()?
-        .iter()
-        .map(|x| x.as_str().map(str::to_string))
-        .collect()
-}
-
-/// Parses the spawn body leniently so each bad field gets its own spawn code.
-pub(crate) fn spawn_input(b: &Value) -> SpawnInput {
-    let enum_text = |k: &str| match b.get(k) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
-    };
-    SpawnInput {
-        project_id: text(b, "projectId"),
-        task_ids: texts(b, "taskIds"),
-        mode: enum_text("mode"),
-        spawn_source: enum_text("spawnSource"),
-        session_id: text(b, "sessionId"),
-        session_name: text(b, "sessionName"),
-        skills: texts(b, "skills"),
-        context: b.get("context").and_then(Value::as_object).cloned(),
-        team_member_id: text(b, "teamMemberId"),
-        team_member_ids: texts(b, "teamMemberIds"),
-        delegate_team_member_ids: texts(b, "delegateTeamMemberIds"),
-        agent_tool: enum_text("agentTool"),
-        model: text(b, "model"),
-    }
-}
-
 async fn spawn(s: Scoped, Body(b): Body<Value>) -> ApiResult<(StatusCode, Json<Value>)> {
     if !b.is_object() {
         return Err(ApiError::bad_request(
@@ -538,7 +500,7 @@ async fn spawn(s: Scoped, Body(b): Body<Value>) -> ApiResult<(StatusCode, Json<V
             vec![],
         ));
     }
-    let out = s.spawn_service().spawn(spawn_input(&b)).await?;
+    let out = s.spawn_service().spawn(crate::requests::spawn(&b)).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({

@@ -1,0 +1,218 @@
+//! `/mobile`: the phone's namespace. A socket is bound to one project at its handshake
+//! (`auth: {token, projectId}`) and joins its room; its handlers parse the same typed requests
+//! as the REST routes ([`crate::requests`]) and call the same service methods, acknowledging
+//! `{success: true, …}` or `{success: false, error}`.
+
+use maestro_domain::ports::Principal;
+use serde_json::{Value, json};
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+
+use super::{MOBILE_SENDER, SocketInfo, fail, is_loopback, object_arg, principal};
+use crate::state::AppState;
+
+/// Handshake: the project must exist and the principal may see it; a refusal reaches the JS
+/// client as `connect_error` with this message.
+pub(super) async fn auth(
+    s: SocketRef,
+    TryData(auth): TryData<Value>,
+    State(state): State<AppState>,
+) -> Result<(), String> {
+    let auth = auth.ok();
+    let project_id = auth
+        .as_ref()
+        .and_then(|a| a.get("projectId"))
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .ok_or("projectId required in the handshake auth")?;
+    let p = principal(&state, &s, auth.as_ref()).await?;
+    if !maestro_domain::validate::is_safe_id(&project_id) {
+        return Err("invalid projectId".into());
+    }
+    match state.auth().can_access_project(&p, &project_id).await {
+        Ok(true) => {}
+        Ok(false) => return Err("forbidden: no access to this project".into()),
+        Err(e) => return Err(e.to_string()),
+    }
+    state
+        .services()
+        .projects
+        .get(&project_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let trusted = is_loopback(&s) && matches!(p, Principal::Local | Principal::Service);
+    s.extensions.insert(SocketInfo {
+        trusted,
+        project_id: Some(project_id),
+    });
+    Ok(())
+}
+
+pub(super) async fn connect(s: SocketRef) {
+    s.join(format!("project:{}", project_of(&s)));
+    s.on("session:subscribe", subscribe);
+    s.on("mail:send", send_mail);
+    s.on("session:reply-input", reply_input);
+    s.on("state:sync", state_sync);
+    s.on("session:spawn", spawn);
+}
+
+fn project_of(s: &SocketRef) -> String {
+    s.extensions
+        .get::<SocketInfo>()
+        .and_then(|i| i.project_id)
+        .unwrap_or_default()
+}
+
+/// `session:subscribe [ids]`: joins each session's room (sessions of this project only).
+async fn subscribe(
+    s: SocketRef,
+    TryData(d): TryData<Value>,
+    ack: AckSender,
+    State(st): State<AppState>,
+) {
+    let ids = crate::requests::session_ids(d.ok().as_ref());
+    if ids.is_empty() {
+        return fail(ack, "expected an array of session ids");
+    }
+    let project = project_of(&s);
+    for id in &ids {
+        if let Err(e) = st.services().session_in_project(id, &project).await {
+            return fail(ack, e);
+        }
+    }
+    for id in &ids {
+        s.join(format!("session:{id}"));
+    }
+    let _ = ack.send(&json!({"success": true, "sessionIds": ids}));
+}
+
+/// `mail:send {toSessionId | toTeamMemberId, type?, subject, body}`: the REST mail request,
+/// with this socket's project, the phone's sender id and `directive` as the default type.
+async fn send_mail(
+    s: SocketRef,
+    TryData(d): TryData<Value>,
+    ack: AckSender,
+    State(st): State<AppState>,
+) {
+    let Some(d) = object_arg(d.ok()) else {
+        return fail(
+            ack,
+            "expected {toSessionId|toTeamMemberId, type, subject, body}",
+        );
+    };
+    if d.get("toSessionId").is_none() && d.get("toTeamMemberId").is_none() {
+        return fail(ack, "toSessionId or toTeamMemberId is required");
+    }
+    let mut request = json!({
+        "projectId": project_of(&s),
+        "fromSessionId": MOBILE_SENDER,
+        "type": "directive",
+    });
+    for key in [
+        "toSessionId",
+        "toTeamMemberId",
+        "replyToMailId",
+        "type",
+        "subject",
+        "body",
+    ] {
+        match d.get(key) {
+            None | Some(Value::Null) => {}
+            Some(v) => request[key] = v.clone(),
+        }
+    }
+    let input = match crate::requests::send_mail(&request) {
+        Ok(input) => input,
+        Err(details) => {
+            let why: Vec<String> = details
+                .iter()
+                .map(|f| format!("{}: {}", f.path, f.message))
+                .collect();
+            return fail(ack, why.join("; "));
+        }
+    };
+    match st.services().mail.send(input).await {
+        Ok(mut sent) => {
+            let mail = if sent.len() == 1 {
+                json!(sent.remove(0))
+            } else {
+                json!(sent)
+            };
+            let _ = ack.send(&json!({"success": true, "mail": mail}));
+        }
+        Err(e) => fail(ack, e),
+    }
+}
+
+/// `session:reply-input {sessionId, message}`: [`Services::reply_to_input`].
+///
+/// [`Services::reply_to_input`]: maestro_domain::services::Services::reply_to_input
+async fn reply_input(
+    s: SocketRef,
+    TryData(d): TryData<Value>,
+    ack: AckSender,
+    State(st): State<AppState>,
+) {
+    let Some(d) = object_arg(d.ok()) else {
+        return fail(ack, "expected {sessionId, message}");
+    };
+    let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+    let (Some(session_id), Some(message)) = (text("sessionId"), text("message")) else {
+        return fail(ack, "sessionId and message are required");
+    };
+    match st
+        .services()
+        .reply_to_input(&project_of(&s), &session_id, &message)
+        .await
+    {
+        Ok(r) => {
+            let _ = ack.send(&json!({"success": true, "mail": r.mail, "session": r.session}));
+        }
+        Err(e) => fail(ack, e),
+    }
+}
+
+/// `state:sync`: [`Services::snapshot`] of this socket's project.
+///
+/// [`Services::snapshot`]: maestro_domain::services::Services::snapshot
+async fn state_sync(s: SocketRef, ack: AckSender, State(st): State<AppState>) {
+    match st.services().snapshot(&project_of(&s)).await {
+        Ok(snapshot) => {
+            let mut v = json!(snapshot);
+            v["success"] = json!(true);
+            let _ = ack.send(&v);
+        }
+        Err(e) => fail(ack, e),
+    }
+}
+
+/// `session:spawn <spawn body>`: the REST spawn request, in this socket's project.
+async fn spawn(
+    s: SocketRef,
+    TryData(d): TryData<Value>,
+    ack: AckSender,
+    State(st): State<AppState>,
+) {
+    let Some(mut d) = object_arg(d.ok()) else {
+        return fail(ack, "expected a spawn request object");
+    };
+    let project = project_of(&s);
+    match d.get("projectId").and_then(Value::as_str) {
+        Some(p) if p != project => {
+            return fail(ack, "projectId does not match this connection");
+        }
+        _ => d["projectId"] = json!(project),
+    }
+    match st.spawn_service().spawn(crate::requests::spawn(&d)).await {
+        Ok(out) => {
+            let _ = ack.send(&json!({
+                "success": true,
+                "sessionId": out.session.id,
+                "manifestPath": out.manifest_path,
+                "session": out.session,
+            }));
+        }
+        Err(e) => fail(ack, e),
+    }
+}

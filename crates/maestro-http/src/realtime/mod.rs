@@ -1,0 +1,276 @@
+//! Socket.IO on the REST port (path `/socket.io/`): the `/ui` (desktop) and `/mobile` (phone)
+//! namespaces of EVENTS.md §6, fed by one bridge from the event bus.
+//!
+//! Rooms: `ui:all` (every `/ui` socket that has not narrowed itself with `subscribe`),
+//! `session:<id>` (both namespaces) and `project:<id>` (`/mobile`, joined at connect).
+//! Routing uses the same per-event keys as the raw WebSocket (EVENTS.md §4.4):
+//! - `/ui`: unscoped events to every socket; session-scoped events to `ui:all` and the
+//!   session's room;
+//! - `/mobile`: every event of a project to its project room (and a session's room).
+//!
+//! Only namespace handles are used for emits (never the root-namespace shortcuts). Emits only
+//! enqueue into each socket's bounded buffer, so a slow client never blocks routing.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use futures_util::StreamExt;
+use maestro_domain::DomainEvent;
+use maestro_domain::ports::{BusMessage, Principal};
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+
+use crate::security::bearer;
+use crate::state::AppState;
+
+mod mobile;
+mod ui;
+
+/// Sender id of mail written from the phone.
+pub const MOBILE_SENDER: &str = maestro_domain::services::PHONE_SENDER;
+/// Room of `/ui` sockets that get every event.
+pub const UI_ALL: &str = "ui:all";
+
+/// Per-socket facts kept in the socket's extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct SocketInfo {
+    /// On loopback and authenticated (or auth off): may receive provider secrets.
+    pub(crate) trusted: bool,
+    /// `/mobile`: the project the socket is bound to.
+    pub(crate) project_id: Option<String>,
+}
+
+/// Where one event goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets {
+    /// `None`: every `/ui` socket; `Some(rooms)`: those rooms only.
+    pub ui: Option<Vec<String>>,
+    /// `/mobile` rooms (empty: no mobile socket gets it).
+    pub mobile: Vec<String>,
+}
+
+/// The rooms an event is emitted to.
+pub fn targets(event: &DomainEvent) -> Targets {
+    let session = event.session_id();
+    let ui = session.map(|s| vec![UI_ALL.to_string(), format!("session:{s}")]);
+    let mut mobile = Vec::new();
+    if let Some(p) = event.project_id() {
+        mobile.push(format!("project:{p}"));
+    }
+    if let Some(s) = session {
+        mobile.push(format!("session:{s}"));
+    }
+    Targets { ui, mobile }
+}
+
+/// Builds the Socket.IO layer and registers both namespaces.
+pub fn layer(state: &AppState) -> (SocketIoLayer, SocketIo) {
+    let (layer, io) = SocketIo::builder()
+        .ping_interval(Duration::from_secs(25))
+        .ping_timeout(Duration::from_secs(20))
+        .max_payload(state.config().body_limit as u64)
+        .with_state(state.clone())
+        .build_layer();
+    io.ns("/ui", ui::connect.with(ui::auth));
+    io.ns("/mobile", mobile::connect.with(mobile::auth));
+    (layer, io)
+}
+
+/// Forwards every bus event to the Socket.IO rooms until the bus closes.
+pub fn spawn_bridge(state: AppState, io: SocketIo) -> tokio::task::JoinHandle<()> {
+    let mut events = state.services().ports().bus.subscribe();
+    tokio::spawn(async move {
+        while let Some(msg) = events.next().await {
+            match msg {
+                BusMessage::Event(e) => route(&state, &io, &e).await,
+                BusMessage::Lagged(n) => {
+                    tracing::warn!(dropped = n, "Socket.IO bridge fell behind; events dropped");
+                }
+            }
+        }
+    })
+}
+
+async fn route(state: &AppState, io: &SocketIo, event: &DomainEvent) {
+    let now = state.services().context().now();
+    let name = event.name();
+    let envelope = event.envelope(now);
+    let t = targets(event);
+    if let Some(ui) = io.of("/ui") {
+        let ops = match &t.ui {
+            None => ui.broadcast(),
+            Some(rooms) => ui.to(rooms.clone()),
+        };
+        if matches!(event, DomainEvent::SessionSpawn(_)) {
+            // Secrets only to trusted local sockets (DEFECTS S3): emit one by one.
+            let mut with_secrets = envelope.clone();
+            crate::ws::add_secrets(state, &mut with_secrets["data"]);
+            for s in ops.sockets() {
+                let trusted = s.extensions.get::<SocketInfo>().is_some_and(|i| i.trusted);
+                let frame = if trusted { &with_secrets } else { &envelope };
+                if let Err(e) = s.emit(name, frame) {
+                    tracing::debug!(error = %e, "could not queue event for a /ui socket");
+                }
+            }
+        } else if let Err(e) = ops.emit(name, &envelope).await {
+            tracing::debug!(error = %e, event = name, "/ui emit failed");
+        }
+    }
+    if !t.mobile.is_empty()
+        && let Some(mobile) = io.of("/mobile")
+        && let Err(e) = mobile.to(t.mobile).emit(name, &envelope).await
+    {
+        tracing::debug!(error = %e, event = name, "/mobile emit failed");
+    }
+}
+
+/// Authenticates a handshake: `auth.token`, else `Authorization`/`?token=` of the request,
+/// by the same rule as every REST request ([`crate::security::resolve`]).
+pub(crate) async fn principal(
+    state: &AppState,
+    s: &SocketRef,
+    auth: Option<&Value>,
+) -> Result<Principal, String> {
+    let parts = s.req_parts();
+    let token = auth
+        .and_then(|a| a.get("token"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .or_else(|| bearer(&parts.headers, parts.uri.query()));
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    crate::security::resolve(state, peer, &parts.headers, token.as_deref())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A direct loopback connection (a tunnel connects from loopback too, with proxy headers).
+pub(crate) fn is_loopback(s: &SocketRef) -> bool {
+    s.req_parts()
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback())
+        && !crate::security::is_proxied(&s.req_parts().headers)
+}
+
+/// Acknowledges a failure: `{success: false, error}`.
+pub(crate) fn fail(ack: AckSender, message: impl std::fmt::Display) {
+    let _ = ack.send(&json!({"success": false, "error": message.to_string()}));
+}
+
+/// The first argument of an event as an object (`[obj]` is unwrapped).
+pub(crate) fn object_arg(d: Option<Value>) -> Option<Value> {
+    match d {
+        Some(Value::Object(o)) => Some(Value::Object(o)),
+        Some(Value::Array(mut a)) if a.len() == 1 && a[0].is_object() => Some(a.remove(0)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> Value {
+        json!({"id": "P", "name": "n", "createdAt": 1, "updatedAt": 1})
+    }
+
+    fn task() -> Value {
+        json!({"id": "T", "projectId": "P", "title": "t", "status": "todo", "createdAt": 1, "updatedAt": 1})
+    }
+
+    fn session() -> Value {
+        json!({"id": "S", "projectId": "P", "name": "n", "status": "idle", "startedAt": 1, "lastActivity": 1})
+    }
+
+    fn member() -> Value {
+        json!({"id": "M", "projectId": "P", "name": "n", "role": "r", "avatar": "a", "status": "active", "createdAt": "x", "updatedAt": "x"})
+    }
+
+    fn mail() -> Value {
+        json!({"id": "X", "projectId": "P", "fromSessionId": "A", "toSessionId": "S", "type": "query", "subject": "s", "createdAt": 1})
+    }
+
+    fn event(name: &str, data: Value) -> DomainEvent {
+        serde_json::from_value(json!({"event": name, "data": data})).unwrap()
+    }
+
+    const UNSCOPED: Option<&str> = None;
+
+    /// One test per event kind: its session key and project key, and so its rooms.
+    macro_rules! routing {
+        ($($test:ident: $name:literal, $data:expr, $session:expr, $project:expr;)+) => {
+            $(
+                #[test]
+                fn $test() {
+                    let e = event($name, $data);
+                    assert_eq!(e.name(), $name);
+                    let session: Option<&str> = $session;
+                    let project: Option<&str> = $project;
+                    assert_eq!(e.session_id(), session, "session key of {}", $name);
+                    assert_eq!(e.project_id(), project, "project key of {}", $name);
+                    let t = targets(&e);
+                    match session {
+                        None => assert_eq!(t.ui, None),
+                        Some(s) => assert_eq!(t.ui, Some(vec![UI_ALL.to_string(), format!("session:{s}")])),
+                    }
+                    let mut mobile: Vec<String> = project.iter().map(|p| format!("project:{p}")).collect();
+                    mobile.extend(session.iter().map(|s| format!("session:{s}")));
+                    assert_eq!(t.mobile, mobile);
+                }
+            )+
+
+            #[test]
+            fn every_event_kind_has_a_routing_test() {
+                let tested = [$($name),+];
+                for name in DomainEvent::NAMES {
+                    assert!(tested.contains(name), "{name} has no routing test");
+                }
+            }
+        };
+    }
+
+    routing! {
+        project_created: "project:created", project(), UNSCOPED, Some("P");
+        project_updated: "project:updated", project(), UNSCOPED, Some("P");
+        project_deleted: "project:deleted", json!({"id": "P"}), UNSCOPED, Some("P");
+        task_created: "task:created", task(), UNSCOPED, Some("P");
+        task_updated: "task:updated", task(), UNSCOPED, Some("P");
+        task_deleted: "task:deleted", json!({"id": "T", "projectId": "P"}), UNSCOPED, Some("P");
+        task_session_added: "task:session_added", json!({"taskId": "T", "sessionId": "S", "projectId": "P"}), Some("S"), Some("P");
+        task_session_removed: "task:session_removed", json!({"taskId": "T", "sessionId": "S", "projectId": "P"}), Some("S"), Some("P");
+        session_created: "session:created", session(), Some("S"), Some("P");
+        session_spawn: "session:spawn", json!({"session": session(), "command": "c", "cwd": "/", "envVars": {}, "manifest": {}, "projectId": "P", "taskIds": ["T"], "spawnSource": "ui", "parentSessionId": null, "_isSpawnCreated": true}), Some("S"), Some("P");
+        session_updated: "session:updated", session(), Some("S"), Some("P");
+        session_deleted: "session:deleted", json!({"id": "S", "projectId": "P"}), Some("S"), Some("P");
+        session_task_added: "session:task_added", json!({"taskId": "T", "sessionId": "S", "projectId": "P"}), Some("S"), Some("P");
+        session_task_removed: "session:task_removed", json!({"taskId": "T", "sessionId": "S", "projectId": "P"}), Some("S"), Some("P");
+        notify_task_completed: "notify:task_completed", json!({"taskId": "T", "title": "t", "projectId": "P"}), UNSCOPED, Some("P");
+        notify_task_failed: "notify:task_failed", json!({"taskId": "T", "title": "t", "projectId": "P"}), UNSCOPED, Some("P");
+        notify_task_in_review: "notify:task_in_review", json!({"taskId": "T", "title": "t", "projectId": "P"}), UNSCOPED, Some("P");
+        notify_task_blocked: "notify:task_blocked", json!({"taskId": "T", "title": "t", "projectId": "P"}), UNSCOPED, Some("P");
+        notify_task_session_completed: "notify:task_session_completed", json!({"taskId": "T", "sessionId": "S", "title": "t", "projectId": "P"}), Some("S"), Some("P");
+        notify_task_session_failed: "notify:task_session_failed", json!({"taskId": "T", "sessionId": "S", "title": "t", "projectId": "P"}), Some("S"), Some("P");
+        notify_session_completed: "notify:session_completed", json!({"sessionId": "S", "name": "n", "projectId": "P"}), Some("S"), Some("P");
+        notify_session_failed: "notify:session_failed", json!({"sessionId": "S", "name": "n", "projectId": "P"}), Some("S"), Some("P");
+        notify_needs_input: "notify:needs_input", json!({"sessionId": "S", "name": "n", "message": "m", "projectId": "P"}), Some("S"), Some("P");
+        notify_progress: "notify:progress", json!({"sessionId": "S", "message": "m", "projectId": "P"}), Some("S"), Some("P");
+        session_modal: "session:modal", json!({"sessionId": "S", "modalId": "m", "title": "t", "html": "h", "filePath": "f", "timestamp": 1, "projectId": "P"}), Some("S"), Some("P");
+        session_modal_action: "session:modal_action", json!({"sessionId": "S", "modalId": "m", "action": "a", "data": {}, "timestamp": 1, "projectId": "P"}), Some("S"), Some("P");
+        session_modal_closed: "session:modal_closed", json!({"sessionId": "S", "modalId": "m", "timestamp": 1, "projectId": "P"}), Some("S"), Some("P");
+        team_member_created: "team_member:created", member(), UNSCOPED, Some("P");
+        team_member_updated: "team_member:updated", member(), UNSCOPED, Some("P");
+        team_member_deleted: "team_member:deleted", json!({"id": "M", "projectId": "P"}), UNSCOPED, Some("P");
+        team_member_archived: "team_member:archived", member(), UNSCOPED, Some("P");
+        mail_received: "mail:received", mail(), UNSCOPED, Some("P");
+        mail_deleted: "mail:deleted", json!({"id": "X", "projectId": "P"}), UNSCOPED, Some("P");
+    }
+}
