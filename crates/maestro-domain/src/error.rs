@@ -55,44 +55,35 @@ impl SpawnErrorCode {
             Self::SpawnError => "spawn_error",
         }
     }
-
-    /// HTTP status the original answers with.
-    pub fn status(self) -> u16 {
-        match self {
-            Self::ParentSessionNotFound | Self::TaskNotFound | Self::ProjectNotFound => 404,
-            Self::ManifestGenerationFailed | Self::SpawnError => 500,
-            _ => 400,
-        }
-    }
 }
 
 /// Everything that can go wrong in the domain or behind a port.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DomainError {
-    /// `<Resource> with id '<id>' not found` → 404 `NOT_FOUND`.
+    /// `<Resource> with id '<id>' not found`: code `NOT_FOUND`.
     #[error("{resource} with id '{id}' not found")]
     NotFound { resource: &'static str, id: String },
 
-    /// Bad input → 400 `VALIDATION_ERROR`; `details` lists the offending fields (may be empty).
+    /// Bad input: code `VALIDATION_ERROR`; `details` lists the offending fields (may be empty).
     #[error("{message}")]
     Validation {
         message: String,
         details: Vec<FieldError>,
     },
 
-    /// Not allowed for anybody (e.g. deleting a built-in team member) → 403 `FORBIDDEN`.
+    /// Not allowed for anybody (e.g. deleting a built-in team member): code `FORBIDDEN`.
     #[error("{0}")]
     Forbidden(String),
 
-    /// The caller is not authenticated → 401 `UNAUTHORIZED`.
+    /// The caller is not authenticated: code `UNAUTHORIZED`.
     #[error("{0}")]
     Unauthorized(String),
 
-    /// A business rule refuses the change → 422 `BUSINESS_RULE_ERROR`.
+    /// A business rule refuses the change: code `BUSINESS_RULE_ERROR`.
     #[error("{0}")]
     BusinessRule(String),
 
-    /// The record already exists or changed underneath → 409 `CONFLICT`.
+    /// The record already exists or changed underneath: code `CONFLICT`.
     #[error("{0}")]
     Conflict(String),
 
@@ -104,15 +95,15 @@ pub enum DomainError {
         details: Option<Value>,
     },
 
-    /// The caller has too many requests of this kind in flight → 429 `TOO_MANY_REQUESTS`.
+    /// The caller has too many requests of this kind in flight: code `TOO_MANY_REQUESTS`.
     #[error("{0}")]
     TooManyRequests(String),
 
-    /// A backend (disk, Redis, PostgREST) cannot serve the request now → 503.
+    /// A backend (disk, Redis, PostgREST) cannot serve the request now (code `SERVICE_UNAVAILABLE`).
     #[error("{0}")]
     Unavailable(String),
 
-    /// A bug or an unexpected backend answer → 500 `INTERNAL_ERROR`.
+    /// A bug or an unexpected backend answer: code `INTERNAL_ERROR`.
     #[error("{0}")]
     Internal(String),
 }
@@ -165,22 +156,6 @@ impl DomainError {
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }
-
-    /// The HTTP status this error maps to.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::NotFound { .. } => 404,
-            Self::Validation { .. } => 400,
-            Self::Forbidden(_) => 403,
-            Self::Unauthorized(_) => 401,
-            Self::BusinessRule(_) => 422,
-            Self::Conflict(_) => 409,
-            Self::Spawn { code, .. } => code.status(),
-            Self::TooManyRequests(_) => 429,
-            Self::Unavailable(_) => 503,
-            Self::Internal(_) => 500,
-        }
-    }
 }
 
 /// Shorthand used across the domain and its adapters.
@@ -194,15 +169,16 @@ mod tests {
     fn not_found_message_matches_original() {
         let e = DomainError::not_found("Task", "task_1");
         assert_eq!(e.to_string(), "Task with id 'task_1' not found");
-        assert_eq!(e.status(), 404);
         assert_eq!(e.code(), "NOT_FOUND");
     }
 
     #[test]
-    fn spawn_codes_are_lowercase_with_original_status() {
+    fn spawn_codes_are_lowercase() {
         let e = DomainError::spawn(SpawnErrorCode::TaskNotFound, "x");
         assert_eq!(e.code(), "task_not_found");
-        assert_eq!(e.status(), 404);
-        assert_eq!(SpawnErrorCode::ManifestGenerationFailed.status(), 500);
+        assert_eq!(
+            SpawnErrorCode::ManifestGenerationFailed.as_str(),
+            "manifest_generation_failed"
+        );
     }
 }

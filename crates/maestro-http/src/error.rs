@@ -5,6 +5,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use maestro_domain::error::SpawnErrorCode;
 use maestro_domain::{DomainError, FieldError};
 use serde_json::{Value, json};
 
@@ -80,8 +81,7 @@ impl ApiError {
         };
         match self {
             ApiError::Domain(e) => {
-                let status =
-                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status = domain_status(e);
                 let d = match e {
                     DomainError::Validation { details: d, .. } => details(d),
                     DomainError::Spawn { details, .. } => details.clone(),
@@ -112,6 +112,35 @@ impl ApiError {
                 (StatusCode::MISDIRECTED_REQUEST, "MISDIRECTED_REQUEST", None)
             }
         }
+    }
+}
+
+/// The HTTP status of a domain error: the one place the domain's errors meet HTTP.
+pub fn domain_status(e: &DomainError) -> StatusCode {
+    match e {
+        DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
+        DomainError::Validation { .. } => StatusCode::BAD_REQUEST,
+        DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+        DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        DomainError::BusinessRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        DomainError::Conflict(_) => StatusCode::CONFLICT,
+        DomainError::Spawn { code, .. } => spawn_status(*code),
+        DomainError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+        DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The status the original answers each spawn error with (API.md §6.1).
+fn spawn_status(code: SpawnErrorCode) -> StatusCode {
+    match code {
+        SpawnErrorCode::ParentSessionNotFound
+        | SpawnErrorCode::TaskNotFound
+        | SpawnErrorCode::ProjectNotFound => StatusCode::NOT_FOUND,
+        SpawnErrorCode::ManifestGenerationFailed | SpawnErrorCode::SpawnError => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -126,7 +126,7 @@ mod tests {
             .session_in_project("sess_1", "proj_1")
             .await
             .unwrap_err();
-        assert_eq!(e.status(), 422);
+        assert_eq!(e.code(), "BUSINESS_RULE_ERROR");
         assert!(e.to_string().contains("another project"));
     }
 

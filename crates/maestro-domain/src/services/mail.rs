@@ -386,10 +386,16 @@ mod tests {
         let svc = m.services();
         let mut bad = send(None, None);
         bad.subject = "x".repeat(501);
-        assert_eq!(svc.mail.send(bad).await.unwrap_err().status(), 400);
+        assert_eq!(
+            svc.mail.send(bad).await.unwrap_err().code(),
+            "VALIDATION_ERROR"
+        );
         let mut bad = send(None, None);
         bad.from_session_id = "../x".into();
-        assert_eq!(svc.mail.send(bad).await.unwrap_err().status(), 400);
+        assert_eq!(
+            svc.mail.send(bad).await.unwrap_err().code(),
+            "VALIDATION_ERROR"
+        );
     }
 
     #[tokio::test]
@@ -601,7 +607,7 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         let err = svc.mail.wait("s1", &wait_params(1_000)).await.unwrap_err();
-        assert_eq!(err.status(), 429);
+        assert_eq!(err.code(), "TOO_MANY_REQUESTS");
         // Another session is not affected.
         let other = tokio::time::timeout(
             Duration::from_millis(50),
@@ -643,12 +649,12 @@ mod tests {
         unknown_project.project_id = "proj_nope".into();
         let e = svc.mail.send(unknown_project).await.unwrap_err();
         assert_eq!(
-            (e.status(), e.to_string().as_str()),
-            (404, "Project with id 'proj_nope' not found")
+            (e.code(), e.to_string().as_str()),
+            ("NOT_FOUND", "Project with id 'proj_nope' not found")
         );
         for to in ["ghost", "elsewhere"] {
             let e = svc.mail.send(send(Some(to), None)).await.unwrap_err();
-            assert_eq!(e.status(), 404, "{to}");
+            assert_eq!(e.code(), "NOT_FOUND", "{to}");
             assert_eq!(e.to_string(), format!("Session with id '{to}' not found"));
         }
     }
@@ -663,7 +669,7 @@ mod tests {
         let svc = m.services();
         for id in ["ghost", "elsewhere"] {
             let e = svc.mail.wait(id, &wait_params(1_000)).await.unwrap_err();
-            assert_eq!(e.status(), 404, "{id}");
+            assert_eq!(e.code(), "NOT_FOUND", "{id}");
         }
     }
 
@@ -687,7 +693,7 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         let err = svc.mail.wait("s9", &wait_params(1_000)).await.unwrap_err();
-        assert_eq!(err.status(), 429);
+        assert_eq!(err.code(), "TOO_MANY_REQUESTS");
         assert!(err.to_string().contains("3 mail waits"), "{err}");
         waiters.pop().unwrap().abort();
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -711,7 +717,7 @@ mod tests {
             .wait("s1", &wait_params(999))
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.code(), "VALIDATION_ERROR");
     }
 
     #[tokio::test]

@@ -107,7 +107,7 @@ mod tests {
             .save("proj_gone", EntityType::Task, vec!["a".into()])
             .await
             .unwrap_err();
-        assert_eq!(e.status(), 404);
+        assert_eq!(e.code(), "NOT_FOUND");
         assert_eq!(e.to_string(), "Project with id 'proj_gone' not found");
     }
 
@@ -121,6 +121,6 @@ mod tests {
             .get("..%2F..", EntityType::Task)
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.code(), "VALIDATION_ERROR");
     }
 }

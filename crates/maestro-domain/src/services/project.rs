@@ -199,7 +199,7 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), "Project name is required");
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.code(), "VALIDATION_ERROR");
     }
 
     #[tokio::test]
@@ -250,7 +250,7 @@ mod tests {
             .returning(|_| Ok(vec![task("task_1", "proj_1")]));
         m.projects.expect_delete().never();
         let err = m.services().projects.delete("proj_1").await.unwrap_err();
-        assert_eq!(err.status(), 422);
+        assert_eq!(err.code(), "BUSINESS_RULE_ERROR");
         assert_eq!(err.code(), "BUSINESS_RULE_ERROR");
     }
 
@@ -266,7 +266,7 @@ mod tests {
             .returning(|_| Ok(vec![session("sess_1", "proj_1", &[])]));
         m.projects.expect_delete().never();
         let err = m.services().projects.delete("proj_1").await.unwrap_err();
-        assert_eq!(err.status(), 422);
+        assert_eq!(err.code(), "BUSINESS_RULE_ERROR");
     }
 
     #[tokio::test]

@@ -773,7 +773,7 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.code(), "VALIDATION_ERROR");
     }
 
     #[tokio::test]
@@ -796,7 +796,7 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 409);
+        assert_eq!(err.code(), "CONFLICT");
         assert_eq!(err.to_string(), "Session with id 'sess_cli' already exists");
     }
 
@@ -849,7 +849,7 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 422);
+        assert_eq!(err.code(), "BUSINESS_RULE_ERROR");
     }
 
     #[tokio::test]
@@ -1128,7 +1128,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.code(), "VALIDATION_ERROR");
     }
 
     #[tokio::test]
@@ -1192,7 +1192,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.code(), "VALIDATION_ERROR");
     }
 
     #[tokio::test]

@@ -475,7 +475,6 @@ mod tests {
             service(m, g).spawn(input()).await.unwrap_err()
         };
         assert_eq!(err.code(), "task_not_found");
-        assert_eq!(err.status(), 404);
 
         let mut m = Mocks::new();
         m.tasks
@@ -519,7 +518,6 @@ mod tests {
         });
         let err = service(m, g).spawn(input()).await.unwrap_err();
         assert_eq!(err.code(), "manifest_generation_failed");
-        assert_eq!(err.status(), 500);
     }
 
     #[tokio::test]

@@ -830,7 +830,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 422);
+        assert_eq!(err.code(), "BUSINESS_RULE_ERROR");
     }
 
     #[tokio::test]
@@ -911,7 +911,7 @@ mod tests {
         let mut m = Mocks::new();
         m.tasks.expect_get().returning(|_| Ok(None));
         let err = m.services().tasks.children("task_x").await.unwrap_err();
-        assert_eq!(err.status(), 404);
+        assert_eq!(err.code(), "NOT_FOUND");
     }
 
     #[tokio::test]

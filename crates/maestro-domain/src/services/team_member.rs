@@ -532,7 +532,7 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert_eq!(e.status(), 404);
+        assert_eq!(e.code(), "NOT_FOUND");
     }
 
     #[tokio::test]
@@ -599,24 +599,24 @@ mod tests {
                 .delete("proj_1", id)
                 .await
                 .unwrap_err()
-                .status(),
-            403
+                .code(),
+            "FORBIDDEN"
         );
         assert_eq!(
             svc.team_members
                 .archive("proj_1", id)
                 .await
                 .unwrap_err()
-                .status(),
-            403
+                .code(),
+            "FORBIDDEN"
         );
         assert_eq!(
             svc.team_members
                 .unarchive("proj_1", id)
                 .await
                 .unwrap_err()
-                .status(),
-            403
+                .code(),
+            "FORBIDDEN"
         );
         let patch = TeamMemberPatch {
             status: Some(TeamMemberStatus::Archived),
@@ -627,8 +627,8 @@ mod tests {
                 .update("proj_1", id, patch)
                 .await
                 .unwrap_err()
-                .status(),
-            403
+                .code(),
+            "FORBIDDEN"
         );
     }
 
@@ -645,7 +645,7 @@ mod tests {
             .delete("proj_1", "tm_1_a")
             .await
             .unwrap_err();
-        assert_eq!(err.status(), 422);
+        assert_eq!(err.code(), "BUSINESS_RULE_ERROR");
     }
 
     #[tokio::test]
