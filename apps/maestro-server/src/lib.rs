@@ -293,13 +293,13 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         skills_dir: cfg.skills_dir.clone(),
         spawn_secrets: pick(&SECRET_ENV_KEYS),
     };
-    let mut state =
-        AppState::new(services, spawn, auth, presence, http).with_list_cache(list_cache);
+    let shared_mail = services.ports().mail.clone();
+    let mut state = AppState::builder(services, spawn, auth, presence, http).list_cache(list_cache);
     if let Some(r) = &redis {
-        state = state.with_probe(Arc::new(RedisProbe(r.clone())));
+        state = state.probe(Arc::new(RedisProbe(r.clone())));
     }
     if let (Some(s), Some(sb)) = (&supabase, &cfg.supabase) {
-        state = state.with_probe(Arc::new(SupabaseProbe(s.clone())));
+        state = state.probe(Arc::new(SupabaseProbe(s.clone())));
         // Signed-in users act through repositories bound to their own token (RLS).
         let (client, anon, storage) = (
             s.client().clone(),
@@ -307,7 +307,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
             Arc::new(sb.storage(DOCS_BUCKET)),
         );
         let supabase_mail = cfg.mail_backend == MailBackend::Supabase;
-        let shared_mail = state.services().ports().mail.clone();
+        let shared_mail = shared_mail.clone();
         let scope: maestro_http::scope::UserScope = Arc::new(move |jwt: &str| {
             let user = SupabaseRepos::new(client.as_user(&anon, jwt))
                 .with_doc_blobs(storage.clone(), DEFAULT_DOC_THRESHOLD);
@@ -317,10 +317,10 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
             }
             repos
         });
-        state = state.with_user_scope(scope, supabase_mail);
+        state = state.user_scope(scope, supabase_mail);
     }
     Ok(Wired {
-        state,
+        state: state.build(),
         store,
         redis,
     })

@@ -93,11 +93,13 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
                 .to_ascii_lowercase();
             ct == "application/json" || ct.ends_with("+json")
         });
+    let limit = req
+        .extensions()
+        .get::<crate::state::BodyLimit>()
+        .map_or(crate::state::DEFAULT_BODY_LIMIT, |l| l.0);
     let bytes = Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge {
-                limit: crate::state::body_limit_hint(),
-            }
+            ApiError::TooLarge { limit }
         } else {
             ApiError::bad_request(format!("could not read request body: {e}"), vec![])
         }

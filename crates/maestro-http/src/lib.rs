@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         // accepts a WebSocket upgrade.
         .method_not_allowed_fallback(fallback)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(state::BodyLimit(limit)))
         .layer(from_fn_with_state(state.clone(), security::authenticate))
         .layer(from_fn_with_state(state.clone(), security::cors))
         .with_state(state)

@@ -2,7 +2,6 @@
 //! (row-level security decides what they see), so a user sees only their projects over REST.
 //! The local user and server credentials use the server's services unchanged.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,15 +9,14 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use maestro_domain::model::MailMessage;
 use maestro_domain::ports::{Auth, InboxQuery, MailRepo, Principal};
-use maestro_domain::services::{Repositories, Services, SpawnService};
+use maestro_domain::services::{Services, SpawnService};
 use maestro_domain::{DomainError, Result};
 
 use crate::state::AppState;
 
-/// Builds the repositories of one signed-in user from their access token.
-pub type UserScope = Arc<dyn Fn(&str) -> Repositories + Send + Sync>;
+pub use crate::state::UserScope;
 
-/// The services a request may use, chosen by its principal; derefs to the [`AppState`].
+/// The services a request may use, chosen by its principal.
 pub struct Scoped {
     state: AppState,
     services: Services,
@@ -43,12 +41,9 @@ impl Scoped {
     pub fn principal(&self) -> &Principal {
         &self.principal
     }
-}
 
-impl Deref for Scoped {
-    type Target = AppState;
-
-    fn deref(&self) -> &AppState {
+    /// The server's state (configuration, stores, counters).
+    pub fn state(&self) -> &AppState {
         &self.state
     }
 }

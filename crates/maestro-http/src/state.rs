@@ -8,19 +8,33 @@ use std::time::Instant;
 use maestro_domain::ports::{Auth, Presence};
 use maestro_domain::services::{Services, SpawnService};
 
+use maestro_domain::services::Repositories;
+
 use crate::modal::ModalStore;
 use crate::skills::SkillStore;
-use crate::ws::WsRegistry;
+
+/// Builds the repositories of one signed-in user from their access token.
+pub type UserScope = Arc<dyn Fn(&str) -> Repositories + Send + Sync>;
+
+/// Counts open raw WebSocket clients.
+#[derive(Debug, Default)]
+pub struct WsRegistry {
+    pub(crate) open: AtomicUsize,
+}
+
+impl WsRegistry {
+    pub fn count(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+}
 
 /// Largest accepted request body by default (DEFECTS O2: ≥ 5 MB).
 pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
-static BODY_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_BODY_LIMIT);
-
-/// The configured body limit, for error messages.
-pub(crate) fn body_limit_hint() -> usize {
-    BODY_LIMIT.load(Ordering::Relaxed)
-}
+/// The configured body limit, put in every request's extensions so that extractors can name
+/// it in a `413` (see `router`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
 /// Settings of the HTTP edge (built by the server app from its configuration).
 #[derive(Debug, Clone)]
@@ -170,7 +184,7 @@ pub(crate) struct Inner {
     pub started: Instant,
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Repositories acting as a signed-in user (Supabase), if the storage supports it.
-    pub user_scope: Option<crate::scope::UserScope>,
+    pub user_scope: Option<UserScope>,
     /// Whether the mail store enforces row-level security itself.
     pub mail_has_rls: bool,
     /// Cache of serialised task listings (its bus must be an `InvalidatingBus`).
@@ -185,7 +199,46 @@ pub(crate) struct Inner {
     pub evicted_slow_clients: Arc<AtomicUsize>,
 }
 
+/// Builds the one immutable [`AppState`]: optional parts are added before [`build`], so
+/// nothing can be added to a state already shared.
+///
+/// [`build`]: AppStateBuilder::build
+pub struct AppStateBuilder {
+    inner: Inner,
+}
+
+impl AppStateBuilder {
+    /// Adds a backend to the `/health` report.
+    #[must_use]
+    pub fn probe(mut self, probe: Arc<dyn HealthProbe>) -> Self {
+        self.inner.probes.push(probe);
+        self
+    }
+
+    /// Lets signed-in users act through their own repositories (`mail_has_rls`: the user
+    /// repositories' mail store enforces row-level security itself).
+    #[must_use]
+    pub fn user_scope(mut self, scope: UserScope, mail_has_rls: bool) -> Self {
+        self.inner.user_scope = Some(scope);
+        self.inner.mail_has_rls = mail_has_rls;
+        self
+    }
+
+    /// Serves task listings from `cache`; the services' event bus must be the
+    /// [`InvalidatingBus`](crate::cache::InvalidatingBus) of the same cache.
+    #[must_use]
+    pub fn list_cache(mut self, cache: Arc<crate::cache::ListCache>) -> Self {
+        self.inner.list_cache = Some(cache);
+        self
+    }
+
+    pub fn build(self) -> AppState {
+        AppState(Arc::new(self.inner))
+    }
+}
+
 impl AppState {
+    /// A state without optional parts; see [`AppState::builder`] for those.
     pub fn new(
         services: Services,
         spawn: SpawnService,
@@ -193,62 +246,63 @@ impl AppState {
         presence: Arc<dyn Presence>,
         config: HttpConfig,
     ) -> Self {
-        BODY_LIMIT.store(config.body_limit, Ordering::Relaxed);
+        Self::builder(services, spawn, auth, presence, config).build()
+    }
+
+    pub fn builder(
+        services: Services,
+        spawn: SpawnService,
+        auth: Arc<dyn Auth>,
+        presence: Arc<dyn Presence>,
+        config: HttpConfig,
+    ) -> AppStateBuilder {
         services.set_max_mail_waits(config.security.max_mail_waits);
-        Self(Arc::new(Inner {
-            modals: ModalStore::new(config.data_dir.join("modals")),
-            skills: SkillStore::new(config.skills_dir.clone()),
-            ws: WsRegistry::default(),
-            started: Instant::now(),
-            io: std::sync::OnceLock::new(),
-            probes: Vec::new(),
-            user_scope: None,
-            mail_has_rls: false,
-            list_cache: None,
-            auth_failures: crate::limit::FailureLimiter::default(),
-            proxy_warned: std::sync::atomic::AtomicBool::new(false),
-            evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
-            services,
-            spawn,
-            auth,
-            presence,
-            config,
-        }))
+        AppStateBuilder {
+            inner: Inner {
+                modals: ModalStore::new(config.data_dir.join("modals")),
+                skills: SkillStore::new(config.skills_dir.clone()),
+                ws: WsRegistry::default(),
+                started: Instant::now(),
+                io: std::sync::OnceLock::new(),
+                probes: Vec::new(),
+                user_scope: None,
+                mail_has_rls: false,
+                list_cache: None,
+                auth_failures: crate::limit::FailureLimiter::default(),
+                proxy_warned: std::sync::atomic::AtomicBool::new(false),
+                evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
+                services,
+                spawn,
+                auth,
+                presence,
+                config,
+            },
+        }
     }
 
-    /// Adds a backend to the `/health` report (call before serving).
-    #[must_use]
-    pub fn with_probe(mut self, probe: Arc<dyn HealthProbe>) -> Self {
-        match Arc::get_mut(&mut self.0) {
-            Some(inner) => inner.probes.push(probe),
-            None => tracing::warn!("health probe added after the state was shared; ignored"),
-        }
-        self
+    /// Modal pages of sessions (`DATA_DIR/modals`).
+    pub fn modals(&self) -> &ModalStore {
+        &self.0.modals
     }
 
-    /// Lets signed-in users act through their own repositories (`mail_has_rls`: the user
-    /// repositories' mail store enforces row-level security itself).
-    #[must_use]
-    pub fn with_user_scope(mut self, scope: crate::scope::UserScope, mail_has_rls: bool) -> Self {
-        match Arc::get_mut(&mut self.0) {
-            Some(inner) => {
-                inner.user_scope = Some(scope);
-                inner.mail_has_rls = mail_has_rls;
-            }
-            None => tracing::warn!("user scope added after the state was shared; ignored"),
-        }
-        self
+    /// The skills directory.
+    pub fn skills(&self) -> &SkillStore {
+        &self.0.skills
     }
 
-    /// Serves task listings from `cache`; the services' event bus must be the
-    /// [`InvalidatingBus`](crate::cache::InvalidatingBus) of the same cache.
-    #[must_use]
-    pub fn with_list_cache(mut self, cache: Arc<crate::cache::ListCache>) -> Self {
-        match Arc::get_mut(&mut self.0) {
-            Some(inner) => inner.list_cache = Some(cache),
-            None => tracing::warn!("list cache added after the state was shared; ignored"),
-        }
-        self
+    /// The task listing cache, when configured.
+    pub fn list_cache(&self) -> Option<&Arc<crate::cache::ListCache>> {
+        self.0.list_cache.as_ref()
+    }
+
+    /// Seconds since the state was built.
+    pub fn uptime_secs(&self) -> f64 {
+        self.0.started.elapsed().as_secs_f64()
+    }
+
+    /// The backends `/health` reports on.
+    pub fn probes(&self) -> &[Arc<dyn HealthProbe>] {
+        &self.0.probes
     }
 
     pub fn services(&self) -> &Services {

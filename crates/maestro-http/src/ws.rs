@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -24,18 +24,6 @@ use crate::state::AppState;
 
 const PING_EVERY: Duration = Duration::from_secs(30);
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Counts open raw WebSocket clients.
-#[derive(Debug, Default)]
-pub struct WsRegistry {
-    open: AtomicUsize,
-}
-
-impl WsRegistry {
-    pub fn count(&self) -> usize {
-        self.open.load(Ordering::SeqCst)
-    }
-}
 
 /// Whether the caller is on this machine and authenticated (or auth is off): only such a
 /// connection gets provider secrets in `session:spawn` (DEFECTS S3).

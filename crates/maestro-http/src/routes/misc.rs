@@ -99,9 +99,9 @@ async fn health(State(s): State<AppState>) -> Json<Value> {
     let mut body = json!({
         "status": "ok",
         "timestamp": s.services().context().now(),
-        "uptime": s.0.started.elapsed().as_secs_f64(),
+        "uptime": s.uptime_secs(),
     });
-    for probe in &s.0.probes {
+    for probe in s.probes() {
         let report = probe.check().await;
         if report.get("ok") == Some(&Value::Bool(false)) {
             body["status"] = json!("degraded");
@@ -112,7 +112,7 @@ async fn health(State(s): State<AppState>) -> Json<Value> {
 }
 
 async fn ws_status(s: Scoped) -> Json<Value> {
-    let n = s.ws_clients();
+    let n = s.state().ws_clients();
     let clients: Vec<Value> = (0..n)
         .map(|_| json!({"readyState": 1, "readyStateText": "OPEN"}))
         .collect();
@@ -120,15 +120,22 @@ async fn ws_status(s: Scoped) -> Json<Value> {
         "connectedClients": n,
         "clients": clients,
         "socketIo": {
-            "ui": s.socket_io_clients("/ui"),
-            "mobile": s.socket_io_clients("/mobile"),
+            "ui": s.state().socket_io_clients("/ui"),
+            "mobile": s.state().socket_io_clients("/mobile"),
         },
-        "evictedSlowClients": s.evicted_slow_clients(),
+        "evictedSlowClients": s.state().evicted_slow_clients(),
     }))
 }
 
 async fn skills(s: Scoped) -> Json<Vec<Value>> {
-    Json(s.0.skills.list().iter().map(|k| k.list_item()).collect())
+    Json(
+        s.state()
+            .skills()
+            .list()
+            .iter()
+            .map(|k| k.list_item())
+            .collect(),
+    )
 }
 
 fn skill_not_found(id: &str) -> ApiError {
@@ -136,7 +143,11 @@ fn skill_not_found(id: &str) -> ApiError {
 }
 
 async fn skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let skill = s.0.skills.load(&id)?.ok_or_else(|| skill_not_found(&id))?;
+    let skill = s
+        .state()
+        .skills()
+        .load(&id)?
+        .ok_or_else(|| skill_not_found(&id))?;
     Ok(Json(skill.detail()))
 }
 
@@ -144,21 +155,23 @@ async fn skills_for_mode(s: Scoped, Path(mode): Path<String>) -> ApiResult<Json<
     let mode = AgentMode::parse(&mode).ok_or_else(|| {
         DomainError::invalid_field("mode", "mode must be \"execute\" or \"coordinate\"")
     })?;
-    let items =
-        s.0.skills
-            .list()
-            .into_iter()
-            .filter(|k| (k.kind() == "mode") == (mode == AgentMode::Coordinate))
-            .map(|k| k.mode_item())
-            .collect();
+    let items = s
+        .state()
+        .skills()
+        .list()
+        .into_iter()
+        .filter(|k| (k.kind() == "mode") == (mode == AgentMode::Coordinate))
+        .map(|k| k.mode_item())
+        .collect();
     Ok(Json(items))
 }
 
 async fn reload_skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let skill =
-        s.0.skills
-            .reload(&id)?
-            .ok_or_else(|| skill_not_found(&id))?;
+    let skill = s
+        .state()
+        .skills()
+        .reload(&id)?
+        .ok_or_else(|| skill_not_found(&id))?;
     let mut v = skill.mode_item();
     v["id"] = json!(skill.id);
     v["reloaded"] = json!(true);
@@ -241,7 +254,7 @@ async fn template(Path(id): Path<String>) -> ApiResult<Json<WorkflowTemplate>> {
 
 /// Live sessions; a signed-in user sees only those of projects they may access.
 async fn presence(s: Scoped) -> ApiResult<Json<Vec<PresenceEntry>>> {
-    let all = s.presence().alive().await?;
+    let all = s.state().presence().alive().await?;
     if s.principal().is_unrestricted() {
         return Ok(Json(all));
     }
@@ -252,6 +265,7 @@ async fn presence(s: Scoped) -> ApiResult<Json<Vec<PresenceEntry>>> {
             Some(ok) => *ok,
             None => {
                 let ok = s
+                    .state()
                     .auth()
                     .can_access_project(s.principal(), &entry.project_id)
                     .await?;

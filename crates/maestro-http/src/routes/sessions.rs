@@ -281,14 +281,14 @@ async fn update(
 
 async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     s.services().sessions.delete(&id).await?;
-    if let Err(e) = s.presence().remove(&id).await {
+    if let Err(e) = s.state().presence().remove(&id).await {
         tracing::warn!(session = %id, error = %e, "could not clear presence of deleted session");
     }
     // Files the session left behind (DEFECTS O8): its manifest directory and modal pages.
     if let Err(e) = s.spawn_service().discard_manifest(&id).await {
         tracing::warn!(session = %id, error = %e, "could not remove manifest directory");
     }
-    s.0.modals.remove_session(&id).await;
+    s.state().modals().remove_session(&id).await;
     Ok(Json(json!({"success": true, "id": id})))
 }
 
@@ -414,7 +414,7 @@ async fn modal(
         .ok_or_else(|| DomainError::invalid_field("html", "html content is required"))?;
     maestro_domain::validate::safe_id("modalId", &modal_id)?;
     let session = s.services().sessions.get(&id).await?;
-    let path = s.0.modals.save(&id, &modal_id, &html).await?;
+    let path = s.state().modals().save(&id, &modal_id, &html).await?;
     let ctx = s.services().context();
     ctx.emit(DomainEvent::SessionModal(ModalShown {
         session_id: id.clone(),
@@ -440,7 +440,7 @@ async fn modal(
 /// The session, if it exists and showed this modal (DEFECTS S7).
 async fn shown_modal(s: &Scoped, id: &str, modal_id: &str) -> ApiResult<Session> {
     let session = s.services().sessions.get(id).await?;
-    if !s.0.modals.shown_by(id, modal_id).await {
+    if !s.state().modals().shown_by(id, modal_id).await {
         return Err(DomainError::not_found("Modal", modal_id).into());
     }
     Ok(session)
@@ -516,7 +516,8 @@ async fn spawn(s: Scoped, Body(b): Body<Value>) -> ApiResult<(StatusCode, Json<V
 async fn heartbeat(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let session = s.services().sessions.get(&id).await?;
     let now = s.services().context().now();
-    s.presence()
+    s.state()
+        .presence()
         .heartbeat(
             &Heartbeat {
                 session_id: id.clone(),

@@ -107,10 +107,11 @@ async fn list(s: Scoped, Query(q): Query<ListQuery>) -> ApiResult<Response> {
         session_id: None,
     };
     // Per-project listings of unrestricted callers come from the listing cache.
-    let cache =
-        s.0.list_cache
-            .clone()
-            .filter(|_| s.principal().is_unrestricted());
+    let cache = s
+        .state()
+        .list_cache()
+        .cloned()
+        .filter(|_| s.principal().is_unrestricted());
     if let (Some(cache), Some(project)) = (cache, filter.project_id.clone()) {
         let key = format!("{:?}|{:?}", filter.status, filter.parent_id);
         if let Some(body) = cache.get(&project, &key) {
