@@ -247,7 +247,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
             .collect()
     };
     let spawn = SpawnService::new(
-        services.context().clone(),
+        &services,
         Arc::new(generator),
         SpawnSettings {
             server_url: cfg.server_url.clone(),

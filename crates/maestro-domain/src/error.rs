@@ -158,6 +158,15 @@ impl DomainError {
     }
 }
 
+/// Repositories report a missing record by the entity they store; use cases name it the way
+/// the original's messages do (`Session with id '…' not found`).
+pub(crate) fn rename_not_found(e: DomainError, resource: &'static str, id: &str) -> DomainError {
+    match e {
+        DomainError::NotFound { .. } => DomainError::not_found(resource, id),
+        other => other,
+    }
+}
+
 /// Shorthand used across the domain and its adapters.
 pub type Result<T, E = DomainError> = std::result::Result<T, E>;
 

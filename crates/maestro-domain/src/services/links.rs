@@ -1,11 +1,11 @@
 //! The two-sided task ↔ session link (MODEL.md §11, first invariant), shared by the session
 //! routes, task PATCH auto-link and session create/PATCH.
 
+use crate::error::rename_not_found;
 use crate::error::{DomainError, Result};
 use crate::events::{DomainEvent, Link};
 use crate::model::{Session, Task, TimelineEvent};
 use crate::services::Context;
-use crate::services::project::rename_not_found;
 use crate::services::session::{MAX_TIMELINE_ENTRIES, push_capped};
 
 /// Loads both ends and refuses a link across projects (DEFECTS C21).

@@ -342,11 +342,14 @@ impl Services {
         }))
     }
 
+    /// Wires every service once; services that need another get it here, so no service
+    /// constructs another.
     fn with_context(ctx: Arc<Context>) -> Self {
+        let sessions = SessionService::new(ctx.clone());
         Self {
             projects: ProjectService::new(ctx.clone()),
-            tasks: TaskService::new(ctx.clone()),
-            sessions: SessionService::new(ctx.clone()),
+            tasks: TaskService::new(ctx.clone(), sessions.clone()),
+            sessions,
             mail: MailService::new(ctx.clone()),
             team_members: TeamMemberService::new(ctx.clone()),
             orderings: OrderingService::new(ctx.clone()),

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::error::rename_not_found;
 use crate::error::{DomainError, Result};
 use crate::events::{Deleted, DomainEvent};
 use crate::model::{JsonObject, Project};
@@ -147,15 +148,6 @@ impl ProjectService {
             }))
             .await;
         Ok(())
-    }
-}
-
-/// Repositories report a missing record by the entity they store; use cases name it the way
-/// the original's messages do.
-pub(crate) fn rename_not_found(e: DomainError, resource: &'static str, id: &str) -> DomainError {
-    match e {
-        DomainError::NotFound { .. } => DomainError::not_found(resource, id),
-        other => other,
     }
 }
 

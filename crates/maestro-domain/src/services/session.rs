@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::error::rename_not_found;
 use crate::error::{DomainError, Result};
 use crate::events::{Deleted, DomainEvent, Link, NeedsInputNotice, ProgressNotice, SessionNotice};
 use crate::model::{
@@ -12,7 +13,6 @@ use crate::model::{
     TaskSessionStatus, TimelineEvent,
 };
 use crate::ports::SessionFilter;
-use crate::services::project::rename_not_found;
 use crate::services::{Context, Seen, links};
 use crate::validate;
 

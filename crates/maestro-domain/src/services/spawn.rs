@@ -65,6 +65,8 @@ pub struct SpawnOutcome {
 #[derive(Clone)]
 pub struct SpawnService {
     ctx: Arc<Context>,
+    sessions: SessionService,
+    team: TeamMemberService,
     generator: Arc<dyn ManifestGenerator>,
     settings: Arc<SpawnSettings>,
 }
@@ -83,13 +85,16 @@ fn model_rank(model: &str) -> u8 {
 }
 
 impl SpawnService {
+    /// The spawn flow on `services` (whose sessions and team members it uses).
     pub fn new(
-        ctx: Arc<Context>,
+        services: &super::Services,
         generator: Arc<dyn ManifestGenerator>,
         settings: SpawnSettings,
     ) -> Self {
         Self {
-            ctx,
+            ctx: services.context().clone(),
+            sessions: services.sessions.clone(),
+            team: services.team_members.clone(),
             generator,
             settings: Arc::new(settings),
         }
@@ -99,6 +104,8 @@ impl SpawnService {
     pub fn scoped(&self, services: &super::Services) -> Self {
         Self {
             ctx: services.context().clone(),
+            sessions: services.sessions.clone(),
+            team: services.team_members.clone(),
             generator: self.generator.clone(),
             settings: self.settings.clone(),
         }
@@ -118,8 +125,8 @@ impl SpawnService {
     pub async fn spawn(&self, input: SpawnInput) -> Result<SpawnOutcome> {
         let plan = self.validate(input).await?;
         let manifest = self.generator.generate(&plan.request).await?;
-        let sessions = SessionService::new(self.ctx.clone());
-        let created = sessions
+        let created = self
+            .sessions
             .create_linked(plan.new_session.clone(), "Started working on task")
             .await;
         let session = match created {
@@ -148,7 +155,8 @@ impl SpawnService {
         env.extend(self.settings.flags.clone());
         env.entry("GOOGLE_GENAI_USE_GCA".to_string())
             .or_insert_with(|| "true".to_string());
-        let session = sessions
+        let session = self
+            .sessions
             .update(
                 &session.id,
                 SessionPatch {
@@ -233,7 +241,6 @@ impl SpawnService {
             (_, Some(id)) if !id.is_empty() => vec![id.clone()],
             _ => Vec::new(),
         };
-        let team = TeamMemberService::new(self.ctx.clone());
         let mut found = Vec::new();
         for id in &members {
             validate::safe_id("teamMemberIds", id).map_err(|_| {
@@ -242,7 +249,7 @@ impl SpawnService {
                     format!("invalid team member id '{id}'"),
                 )
             })?;
-            match team.get(&project_id, id).await {
+            match self.team.get(&project_id, id).await {
                 Ok(m) => found.push(m),
                 Err(DomainError::NotFound { .. }) => {}
                 Err(DomainError::Validation { message, .. }) => {
@@ -427,7 +434,7 @@ mod tests {
 
     fn service(m: Mocks, generator: MockManifestGenerator) -> SpawnService {
         let svc = m.services();
-        SpawnService::new(svc.context().clone(), Arc::new(generator), settings())
+        SpawnService::new(&svc, Arc::new(generator), settings())
     }
 
     async fn code_of(m: Mocks, i: SpawnInput) -> &'static str {

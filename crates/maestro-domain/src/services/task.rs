@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::error::rename_not_found;
 use crate::error::{DomainError, Result};
 use crate::events::{Deleted, DomainEvent, Link, TaskNotice, TaskSessionNotice};
 use crate::model::{
@@ -12,7 +13,6 @@ use crate::model::{
 };
 use crate::ports::{SessionFilter, TaskFilter};
 use crate::services::links;
-use crate::services::project::rename_not_found;
 use crate::services::session::TimelineInput;
 use crate::services::{Context, Seen, SessionService, non_blank};
 
@@ -64,11 +64,13 @@ pub struct TaskDoc {
 #[derive(Clone)]
 pub struct TaskService {
     ctx: Arc<Context>,
+    /// Task timeline entries are written to the reporting session (wired by `Services`).
+    sessions: SessionService,
 }
 
 impl TaskService {
-    pub(crate) fn new(ctx: Arc<Context>) -> Self {
-        Self { ctx }
+    pub(crate) fn new(ctx: Arc<Context>, sessions: SessionService) -> Self {
+        Self { ctx, sessions }
     }
 
     pub async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
@@ -341,7 +343,7 @@ impl TaskService {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| DomainError::invalid_field("sessionId", "sessionId is required"))?;
         self.get(task_id).await?;
-        SessionService::new(self.ctx.clone())
+        self.sessions
             .add_timeline(
                 session_id,
                 TimelineInput {

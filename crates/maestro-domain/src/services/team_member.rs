@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::builtin::{self, DEFAULT_MEMBER_TYPES};
+use crate::error::rename_not_found;
 use crate::error::{DomainError, Result};
 use crate::events::{Deleted, DomainEvent};
 use crate::ids::iso_from_millis;
@@ -12,7 +13,6 @@ use crate::model::{
     AgentMode, AgentTool, Capabilities, CommandPermissions, JsonObject, TeamMember,
     TeamMemberStatus,
 };
-use crate::services::project::rename_not_found;
 use crate::services::{Context, non_blank};
 use crate::validate;
 

@@ -197,7 +197,7 @@ impl Builder {
             env: maestro_http::manifest::child_env(&std::env::vars().collect::<BTreeMap<_, _>>()),
         };
         let spawn = SpawnService::new(
-            services.context().clone(),
+            &services,
             Arc::new(generator),
             SpawnSettings {
                 server_url,
