@@ -198,74 +198,29 @@ impl SpawnService {
         })
     }
 
-    /// Steps 1–4 and 6 of API.md §6.1, plus argument validation (DEFECTS S8, C12, C13).
+    /// Steps 1–4 and 6 of API.md §6.1, plus argument validation (DEFECTS S8, C12, C13), in
+    /// the spec's order: request shape, parent, member defaults, mode, tasks, project,
+    /// membership, then the CLI arguments. (Its length is the plan's two records written out
+    /// field by field; every check is one of the helpers below.)
     async fn validate(&self, input: SpawnInput) -> Result<Plan> {
         let project_id = input
             .project_id
+            .clone()
             .filter(|p| !p.is_empty())
             .ok_or_else(|| fail(Code::MissingProjectId, "projectId is required"))?;
         let task_ids = input
             .task_ids
+            .clone()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| fail(Code::InvalidTaskIds, "taskIds must be a non-empty array"))?;
-        let source = match input.spawn_source.as_deref() {
-            None => SpawnSource::Ui,
-            Some(s) => SpawnSource::parse(s).ok_or_else(|| {
-                fail(
-                    Code::InvalidSpawnSource,
-                    format!("spawnSource must be \"ui\" or \"session\", got \"{s}\""),
-                )
-            })?,
-        };
-        let parent = input.session_id.filter(|s| !s.is_empty());
-        if source == SpawnSource::Session && parent.is_none() {
-            return Err(fail(
-                Code::MissingSessionId,
-                "sessionId is required when spawnSource is \"session\"",
-            ));
-        }
-        let ports = &self.ctx.ports;
-        if let Some(parent_id) = &parent {
-            let exists =
-                validate::is_safe_id(parent_id) && ports.sessions.get(parent_id).await?.is_some();
-            if !exists {
-                return Err(fail(
-                    Code::ParentSessionNotFound,
-                    format!("Parent session {parent_id} not found"),
-                ));
-            }
-        }
+        let (source, parent) = self.source_and_parent(&input).await?;
         // 1–2. Effective members and their defaults.
         let members: Vec<String> = match (&input.team_member_ids, &input.team_member_id) {
             (Some(ids), _) if !ids.is_empty() => ids.clone(),
             (_, Some(id)) if !id.is_empty() => vec![id.clone()],
             _ => Vec::new(),
         };
-        let mut found = Vec::new();
-        for id in &members {
-            validate::safe_id("teamMemberIds", id).map_err(|_| {
-                fail(
-                    Code::InvalidArgument,
-                    format!("invalid team member id '{id}'"),
-                )
-            })?;
-            match self.team.get(&project_id, id).await {
-                Ok(m) => found.push(m),
-                Err(DomainError::NotFound { .. }) => {}
-                Err(DomainError::Validation { message, .. }) => {
-                    return Err(fail(Code::InvalidArgument, message));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let member_mode = found.iter().find_map(|m| m.mode);
-        let member_model = found
-            .iter()
-            .filter_map(|m| m.model.clone())
-            .filter(|m| model_rank(m) > 0)
-            .max_by_key(|m| model_rank(m))
-            .or_else(|| found.iter().find_map(|m| m.model.clone()));
-        let member_tool = found.iter().find_map(|m| m.agent_tool);
+        let defaults = self.member_defaults(&project_id, &members).await?;
         // 3–4. Resolve and validate.
         let mode = match input.mode.as_deref() {
             Some(m) => AgentMode::parse(m).ok_or_else(|| {
@@ -274,68 +229,10 @@ impl SpawnService {
                     format!("mode must be \"execute\" or \"coordinate\", got \"{m}\""),
                 )
             })?,
-            None => member_mode.unwrap_or(AgentMode::Execute),
+            None => defaults.mode.unwrap_or(AgentMode::Execute),
         };
-        // Every task must exist (task_not_found), then the project (project_not_found), and
-        // only then may a task be refused for belonging to another project (API.md §6.1).
-        let mut tasks = Vec::with_capacity(task_ids.len());
-        for task_id in &task_ids {
-            let task = if validate::is_safe_id(task_id) {
-                ports.tasks.get(task_id).await?
-            } else {
-                None
-            };
-            let Some(task) = task else {
-                return Err(DomainError::Spawn {
-                    code: Code::TaskNotFound,
-                    message: format!("Task {task_id} not found"),
-                    details: Some(json!({ "taskId": task_id })),
-                });
-            };
-            tasks.push(task);
-        }
-        let project = if validate::is_safe_id(&project_id) {
-            ports.projects.get(&project_id).await?
-        } else {
-            None
-        }
-        .ok_or_else(|| {
-            fail(
-                Code::ProjectNotFound,
-                format!("Project {project_id} not found"),
-            )
-        })?;
-        if let Some(t) = tasks.iter().find(|t| t.project_id != project_id) {
-            return Err(fail(
-                Code::InvalidTaskIds,
-                format!("Task '{}' belongs to another project", t.id),
-            ));
-        }
-        let model = input.model.filter(|m| !m.is_empty()).or(member_model);
-        if let Some(m) = &model
-            && !validate::is_safe_arg(m)
-        {
-            return Err(fail(Code::InvalidArgument, format!("invalid model '{m}'")));
-        }
-        let agent_tool = match input.agent_tool.as_deref() {
-            Some(t) => AgentTool::parse(t)
-                .ok_or_else(|| fail(Code::InvalidArgument, format!("invalid agentTool '{t}'")))?,
-            None => member_tool.unwrap_or(AgentTool::ClaudeCode),
-        };
-        let skills = input.skills.unwrap_or_default();
-        if let Some(bad) = skills.iter().find(|s| !validate::is_safe_arg(s)) {
-            return Err(fail(
-                Code::InvalidArgument,
-                format!("invalid skill '{bad}'"),
-            ));
-        }
-        let delegates = input.delegate_team_member_ids.unwrap_or_default();
-        if let Some(bad) = delegates.iter().find(|d| !validate::is_safe_id(d)) {
-            return Err(fail(
-                Code::InvalidArgument,
-                format!("invalid delegate team member id '{bad}'"),
-            ));
-        }
+        let (project, tasks) = self.project_and_tasks(&project_id, &task_ids).await?;
+        let args = cli_arguments(&input, defaults)?;
         // 6. Reference tasks: ordered, de-duplicated union.
         let mut reference_task_ids: Vec<String> = Vec::new();
         for task in tasks {
@@ -347,8 +244,8 @@ impl SpawnService {
         }
         let session_id = self.ctx.new_id("sess");
         let (team_member_ids, team_member_id) = match members.len() {
-            0 => (delegates, None),
-            1 => (delegates, Some(members[0].clone())),
+            0 => (args.delegates, None),
+            1 => (args.delegates, Some(members[0].clone())),
             _ => (members.clone(), None),
         };
         let name = input
@@ -362,7 +259,7 @@ impl SpawnService {
                 format!("{verb} for {}", task_ids[0])
             });
         let metadata = json!({
-            "skills": skills,
+            "skills": args.skills,
             "spawnedBy": parent,
             "spawnSource": source.as_str(),
             "mode": mode.as_str(),
@@ -376,9 +273,9 @@ impl SpawnService {
                 mode,
                 project_id: project_id.clone(),
                 task_ids: task_ids.clone(),
-                skills,
-                model,
-                agent_tool,
+                skills: args.skills,
+                model: args.model,
+                agent_tool: args.agent_tool,
                 reference_task_ids,
                 team_member_ids,
                 team_member_id,
@@ -399,6 +296,172 @@ impl SpawnService {
             parent,
         })
     }
+
+    /// `spawnSource` (default `ui`) and the parent session, which must exist whenever a
+    /// `sessionId` is given (DEFECTS C13).
+    async fn source_and_parent(&self, input: &SpawnInput) -> Result<(SpawnSource, Option<String>)> {
+        let source = match input.spawn_source.as_deref() {
+            None => SpawnSource::Ui,
+            Some(s) => SpawnSource::parse(s).ok_or_else(|| {
+                fail(
+                    Code::InvalidSpawnSource,
+                    format!("spawnSource must be \"ui\" or \"session\", got \"{s}\""),
+                )
+            })?,
+        };
+        let parent = input.session_id.clone().filter(|s| !s.is_empty());
+        if source == SpawnSource::Session && parent.is_none() {
+            return Err(fail(
+                Code::MissingSessionId,
+                "sessionId is required when spawnSource is \"session\"",
+            ));
+        }
+        if let Some(parent_id) = &parent {
+            let exists = validate::is_safe_id(parent_id)
+                && self.ctx.ports.sessions.get(parent_id).await?.is_some();
+            if !exists {
+                return Err(fail(
+                    Code::ParentSessionNotFound,
+                    format!("Parent session {parent_id} not found"),
+                ));
+            }
+        }
+        Ok((source, parent))
+    }
+
+    /// Mode, model and tool the team members suggest (missing members are skipped): the
+    /// first member's mode and tool, the highest-ranked model, else the first member's model
+    /// (DEFECTS C12).
+    async fn member_defaults(
+        &self,
+        project_id: &str,
+        members: &[String],
+    ) -> Result<MemberDefaults> {
+        let mut found = Vec::new();
+        for id in members {
+            validate::safe_id("teamMemberIds", id).map_err(|_| {
+                fail(
+                    Code::InvalidArgument,
+                    format!("invalid team member id '{id}'"),
+                )
+            })?;
+            match self.team.get(project_id, id).await {
+                Ok(m) => found.push(m),
+                Err(DomainError::NotFound { .. }) => {}
+                Err(DomainError::Validation { message, .. }) => {
+                    return Err(fail(Code::InvalidArgument, message));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(MemberDefaults {
+            mode: found.iter().find_map(|m| m.mode),
+            model: found
+                .iter()
+                .filter_map(|m| m.model.clone())
+                .filter(|m| model_rank(m) > 0)
+                .max_by_key(|m| model_rank(m))
+                .or_else(|| found.iter().find_map(|m| m.model.clone())),
+            tool: found.iter().find_map(|m| m.agent_tool),
+        })
+    }
+
+    /// Every task must exist (task_not_found), then the project (project_not_found), and only
+    /// then may a task be refused for belonging to another project (API.md §6.1).
+    async fn project_and_tasks(
+        &self,
+        project_id: &str,
+        task_ids: &[String],
+    ) -> Result<(crate::model::Project, Vec<crate::model::Task>)> {
+        let ports = &self.ctx.ports;
+        let mut tasks = Vec::with_capacity(task_ids.len());
+        for task_id in task_ids {
+            let task = if validate::is_safe_id(task_id) {
+                ports.tasks.get(task_id).await?
+            } else {
+                None
+            };
+            let Some(task) = task else {
+                return Err(DomainError::Spawn {
+                    code: Code::TaskNotFound,
+                    message: format!("Task {task_id} not found"),
+                    details: Some(json!({ "taskId": task_id })),
+                });
+            };
+            tasks.push(task);
+        }
+        let project = if validate::is_safe_id(project_id) {
+            ports.projects.get(project_id).await?
+        } else {
+            None
+        }
+        .ok_or_else(|| {
+            fail(
+                Code::ProjectNotFound,
+                format!("Project {project_id} not found"),
+            )
+        })?;
+        if let Some(t) = tasks.iter().find(|t| t.project_id != project_id) {
+            return Err(fail(
+                Code::InvalidTaskIds,
+                format!("Task '{}' belongs to another project", t.id),
+            ));
+        }
+        Ok((project, tasks))
+    }
+}
+
+/// What team members suggest for a spawn.
+struct MemberDefaults {
+    mode: Option<AgentMode>,
+    model: Option<String>,
+    tool: Option<AgentTool>,
+}
+
+/// Values that end up in the CLI's argument vector, each checked (DEFECTS S8).
+struct CliArguments {
+    model: Option<String>,
+    agent_tool: AgentTool,
+    skills: Vec<String>,
+    delegates: Vec<String>,
+}
+
+fn cli_arguments(input: &SpawnInput, defaults: MemberDefaults) -> Result<CliArguments> {
+    let model = input
+        .model
+        .clone()
+        .filter(|m| !m.is_empty())
+        .or(defaults.model);
+    if let Some(m) = &model
+        && !validate::is_safe_arg(m)
+    {
+        return Err(fail(Code::InvalidArgument, format!("invalid model '{m}'")));
+    }
+    let agent_tool = match input.agent_tool.as_deref() {
+        Some(t) => AgentTool::parse(t)
+            .ok_or_else(|| fail(Code::InvalidArgument, format!("invalid agentTool '{t}'")))?,
+        None => defaults.tool.unwrap_or(AgentTool::ClaudeCode),
+    };
+    let skills = input.skills.clone().unwrap_or_default();
+    if let Some(bad) = skills.iter().find(|s| !validate::is_safe_arg(s)) {
+        return Err(fail(
+            Code::InvalidArgument,
+            format!("invalid skill '{bad}'"),
+        ));
+    }
+    let delegates = input.delegate_team_member_ids.clone().unwrap_or_default();
+    if let Some(bad) = delegates.iter().find(|d| !validate::is_safe_id(d)) {
+        return Err(fail(
+            Code::InvalidArgument,
+            format!("invalid delegate team member id '{bad}'"),
+        ));
+    }
+    Ok(CliArguments {
+        model,
+        agent_tool,
+        skills,
+        delegates,
+    })
 }
 
 struct Plan {
