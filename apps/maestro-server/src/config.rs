@@ -397,34 +397,10 @@ fn url_origin(var: &'static str, url: &str) -> Result<String, ConfigError> {
 
 impl Config {
     /// Validates parsed arguments.
+    /// Validates parsed arguments: each group of settings in its own function, in order, so
+    /// the first invalid variable is the one reported.
     pub fn from_args(a: Args, home: Option<&Path>) -> Result<Self, ConfigError> {
-        let port: u16 = a
-            .port
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| {
-                err(
-                    "PORT",
-                    format!("'{}' is not a port number (1-65535)", a.port),
-                )
-            })?;
-        let host_text = if a.host.trim() == "localhost" {
-            "127.0.0.1"
-        } else {
-            a.host.trim()
-        };
-        let host: IpAddr = host_text
-            .parse()
-            .map_err(|_| err("HOST", format!("'{}' is not an IP address", a.host)))?;
-        let server_url = match a.server_url.filter(|s| !s.trim().is_empty()) {
-            Some(u) => {
-                url_origin("SERVER_URL", &u)?;
-                u.trim().trim_end_matches('/').to_string()
-            }
-            None => format!("http://localhost:{port}"),
-        };
+        let net = Network::parse(&a)?;
         let manifest_timeout = a
             .manifest_timeout_secs
             .trim()
@@ -450,36 +426,146 @@ impl Config {
                 ));
             }
         };
-        let mut log_level = a.log_level.trim().to_ascii_lowercase();
-        if !matches!(log_level.as_str(), "error" | "warn" | "info" | "debug") {
-            return Err(err(
-                "LOG_LEVEL",
-                format!("expected error, warn, info or debug, got '{log_level}'"),
-            ));
-        }
-        if boolean("DEBUG", &a.debug)? {
-            log_level = "debug".into();
-        }
-        let compact_logs = match a.log_format.trim() {
-            "pretty" => false,
-            "compact" => true,
-            other => {
-                return Err(err(
-                    "LOG_FORMAT",
-                    format!("expected pretty or compact, got '{other}'"),
-                ));
-            }
-        };
+        let (log_level, compact_logs) = logging(&a)?;
         if !matches!(a.node_env.trim(), "development" | "production" | "test") {
             return Err(err("NODE_ENV", "expected development, production or test"));
         }
-        let external_url = match (a.external_url, a.cloudflare_tunnel_url) {
+        let supabase_enabled = boolean("SUPABASE_ENABLED", &a.supabase_enabled)?;
+        let access = Access::parse(&a, &net, supabase_enabled)?;
+        let limits = Limits::parse(&a)?;
+        let backends = Backends::parse(&a, supabase_enabled)?;
+        Ok(Self {
+            host: net.host,
+            port: net.port,
+            server_url: net.server_url,
+            data_dir: expand_home(&a.data_dir, home),
+            session_dir: expand_home(&a.session_dir, home),
+            skills_dir: expand_home(&a.skills_dir, home),
+            cli_path: expand_home(&a.cli_path, home),
+            manifest_timeout,
+            api_token: access.api_token,
+            allowed_origins: access.allowed_origins,
+            allow_any_origin: access.allow_any_origin,
+            external_url: net.external_url,
+            max_body_bytes,
+            refuse_corrupt,
+            log_level,
+            compact_logs,
+            redis_enabled: backends.redis_enabled,
+            redis_url: backends.redis_url,
+            redis_key_prefix: backends.redis_key_prefix,
+            supabase_enabled,
+            supabase: backends.supabase,
+            supabase_rest_url: backends.supabase_rest_url,
+            supabase_jwt_secret: a.supabase_jwt_secret.filter(|s| !s.is_empty()),
+            mail_backend: backends.mail_backend,
+            trusted_proxies: access.trusted_proxies,
+            allowed_hosts: access.allowed_hosts,
+            header_read_timeout: limits.header_read_timeout,
+            idle_timeout: limits.idle_timeout,
+            client_write_timeout: limits.client_write_timeout,
+            max_connections: limits.max_connections,
+            max_mail_waits: limits.max_mail_waits,
+            command: a.command,
+        })
+    }
+
+    /// Listen address.
+    pub fn bind_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// `PORT`, `HOST`, `SERVER_URL`, `EXTERNAL_URL`/`CLOUDFLARE_TUNNEL_URL`.
+struct Network {
+    host: IpAddr,
+    port: u16,
+    server_url: String,
+    external_url: Option<String>,
+}
+
+impl Network {
+    fn parse(a: &Args) -> Result<Self, ConfigError> {
+        let port: u16 = a
+            .port
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                err(
+                    "PORT",
+                    format!("'{}' is not a port number (1-65535)", a.port),
+                )
+            })?;
+        let host_text = if a.host.trim() == "localhost" {
+            "127.0.0.1"
+        } else {
+            a.host.trim()
+        };
+        let host: IpAddr = host_text
+            .parse()
+            .map_err(|_| err("HOST", format!("'{}' is not an IP address", a.host)))?;
+        let server_url = match a.server_url.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(u) => {
+                url_origin("SERVER_URL", u)?;
+                u.trim().trim_end_matches('/').to_string()
+            }
+            None => format!("http://localhost:{port}"),
+        };
+        let external_url = match (&a.external_url, &a.cloudflare_tunnel_url) {
             (Some(u), _) | (None, Some(u)) if !u.trim().is_empty() => {
-                Some(url_origin("EXTERNAL_URL", &u)?)
+                Some(url_origin("EXTERNAL_URL", u)?)
             }
             _ => None,
         };
-        let api_token = a.api_token.filter(|t| !t.is_empty());
+        Ok(Self {
+            host,
+            port,
+            server_url,
+            external_url,
+        })
+    }
+}
+
+/// `LOG_LEVEL`, `DEBUG`, `LOG_FORMAT` → (level, compact).
+fn logging(a: &Args) -> Result<(String, bool), ConfigError> {
+    let mut log_level = a.log_level.trim().to_ascii_lowercase();
+    if !matches!(log_level.as_str(), "error" | "warn" | "info" | "debug") {
+        return Err(err(
+            "LOG_LEVEL",
+            format!("expected error, warn, info or debug, got '{log_level}'"),
+        ));
+    }
+    if boolean("DEBUG", &a.debug)? {
+        log_level = "debug".into();
+    }
+    let compact_logs = match a.log_format.trim() {
+        "pretty" => false,
+        "compact" => true,
+        other => {
+            return Err(err(
+                "LOG_FORMAT",
+                format!("expected pretty or compact, got '{other}'"),
+            ));
+        }
+    };
+    Ok((log_level, compact_logs))
+}
+
+/// Who may call: the token (strong enough, required when exposed), browser origins, `Host`
+/// names and trusted proxies.
+struct Access {
+    api_token: Option<String>,
+    allowed_origins: Vec<String>,
+    allow_any_origin: bool,
+    allowed_hosts: Vec<String>,
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Access {
+    fn parse(a: &Args, net: &Network, supabase_enabled: bool) -> Result<Self, ConfigError> {
+        let api_token = a.api_token.clone().filter(|t| !t.is_empty());
         if let Some(why) = api_token.as_deref().and_then(token_weakness) {
             return Err(err(
                 "MAESTRO_API_TOKEN",
@@ -487,39 +573,44 @@ impl Config {
             ));
         }
         if api_token.is_none() {
-            if !host.is_loopback() {
+            if !net.host.is_loopback() {
                 return Err(err(
                     "MAESTRO_API_TOKEN",
                     format!(
-                        "HOST={host} is reachable from the network; set a token or bind 127.0.0.1"
+                        "HOST={} is reachable from the network; set a token or bind 127.0.0.1",
+                        net.host
                     ),
                 ));
             }
-            if external_url.is_some() {
+            if net.external_url.is_some() {
                 return Err(err(
                     "MAESTRO_API_TOKEN",
                     "EXTERNAL_URL/CLOUDFLARE_TUNNEL_URL exposes the server; set a token",
                 ));
             }
         }
-        let mut allowed_origins = default_origins(port);
+        let mut allowed_origins = default_origins(net.port);
         let mut allow_any_origin = false;
-        if let Some(list) = a.cors_origins {
-            for o in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-                if o == "*" {
-                    allow_any_origin = true;
-                } else {
-                    allowed_origins.push(o.trim_end_matches('/').to_string());
-                }
+        for o in a
+            .cors_origins
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
+            if o == "*" {
+                allow_any_origin = true;
+            } else {
+                allowed_origins.push(o.trim_end_matches('/').to_string());
             }
         }
-        if let Some(u) = &external_url {
+        if let Some(u) = &net.external_url {
             allowed_origins.push(u.clone());
         }
-        allowed_origins.push(url_origin("SERVER_URL", &server_url)?);
+        allowed_origins.push(url_origin("SERVER_URL", &net.server_url)?);
         allowed_origins.sort();
         allowed_origins.dedup();
-        let supabase_enabled = boolean("SUPABASE_ENABLED", &a.supabase_enabled)?;
         if allow_any_origin && api_token.is_none() && !supabase_enabled {
             return Err(err(
                 "CORS_ORIGINS",
@@ -527,71 +618,88 @@ impl Config {
                  (MAESTRO_API_TOKEN), or list the allowed origins instead",
             ));
         }
-        let mut allowed_hosts: Vec<String> = [Some(server_url.as_str()), external_url.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter_map(url_host)
-            .collect();
-        if !host.is_unspecified() {
-            allowed_hosts.push(host.to_string());
+        Ok(Self {
+            api_token,
+            allowed_origins,
+            allow_any_origin,
+            allowed_hosts: allowed_hosts(a, net)?,
+            trusted_proxies: proxies(a.trusted_proxies.as_deref())?,
+        })
+    }
+}
+
+/// `Host` names accepted besides localhost and loopback addresses.
+fn allowed_hosts(a: &Args, net: &Network) -> Result<Vec<String>, ConfigError> {
+    let mut hosts: Vec<String> = [Some(net.server_url.as_str()), net.external_url.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(url_host)
+        .collect();
+    if !net.host.is_unspecified() {
+        hosts.push(net.host.to_string());
+    }
+    for h in a
+        .allowed_hosts
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        let name = maestro_http::security::host_name(h);
+        if name.is_empty() || name.contains(['/', ' ']) {
+            return Err(err("ALLOWED_HOSTS", format!("'{h}' is not a host name")));
         }
-        for h in a
-            .allowed_hosts
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-        {
-            let name = maestro_http::security::host_name(h);
-            if name.is_empty() || name.contains(['/', ' ']) {
-                return Err(err("ALLOWED_HOSTS", format!("'{h}' is not a host name")));
-            }
-            allowed_hosts.push(name);
-        }
-        allowed_hosts.sort();
-        allowed_hosts.dedup();
-        let trusted_proxies = proxies(a.trusted_proxies.as_deref())?;
-        let header_read_timeout = seconds(
-            "HEADER_READ_TIMEOUT_SECS",
-            &a.header_read_timeout_secs,
-            1..=300,
-        )?;
-        let idle_timeout = seconds("IDLE_TIMEOUT_SECS", &a.idle_timeout_secs, 1..=3600)?;
-        let client_write_timeout = seconds(
-            "CLIENT_WRITE_TIMEOUT_SECS",
-            &a.client_write_timeout_secs,
-            1..=300,
-        )?;
-        let max_connections = count("MAX_CONNECTIONS", &a.max_connections, 16..=1_000_000)?;
-        let max_mail_waits = count("MAX_MAIL_WAITS", &a.max_mail_waits, 1..=1_000_000)?;
+        hosts.push(name);
+    }
+    hosts.sort();
+    hosts.dedup();
+    Ok(hosts)
+}
+
+/// Connection and wait limits.
+struct Limits {
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
+    client_write_timeout: Duration,
+    max_connections: usize,
+    max_mail_waits: usize,
+}
+
+impl Limits {
+    fn parse(a: &Args) -> Result<Self, ConfigError> {
+        Ok(Self {
+            header_read_timeout: seconds(
+                "HEADER_READ_TIMEOUT_SECS",
+                &a.header_read_timeout_secs,
+                1..=300,
+            )?,
+            idle_timeout: seconds("IDLE_TIMEOUT_SECS", &a.idle_timeout_secs, 1..=3600)?,
+            client_write_timeout: seconds(
+                "CLIENT_WRITE_TIMEOUT_SECS",
+                &a.client_write_timeout_secs,
+                1..=300,
+            )?,
+            max_connections: count("MAX_CONNECTIONS", &a.max_connections, 16..=1_000_000)?,
+            max_mail_waits: count("MAX_MAIL_WAITS", &a.max_mail_waits, 1..=1_000_000)?,
+        })
+    }
+}
+
+/// Redis, Supabase and the mail backend.
+struct Backends {
+    redis_enabled: bool,
+    redis_url: String,
+    redis_key_prefix: String,
+    supabase: Option<maestro_supabase::SupabaseConfig>,
+    supabase_rest_url: Option<String>,
+    mail_backend: MailBackend,
+}
+
+impl Backends {
+    fn parse(a: &Args, supabase_enabled: bool) -> Result<Self, ConfigError> {
         let redis_enabled = boolean("REDIS_ENABLED", &a.redis_enabled)?;
-        let mail_backend = match a.mail_backend.as_deref().map(str::trim) {
-            None | Some("") => {
-                if supabase_enabled {
-                    MailBackend::Supabase
-                } else if redis_enabled {
-                    MailBackend::Redis
-                } else {
-                    MailBackend::Fs
-                }
-            }
-            Some("fs") => MailBackend::Fs,
-            Some("redis") => MailBackend::Redis,
-            Some("supabase") => MailBackend::Supabase,
-            Some(other) => {
-                return Err(err(
-                    "MAIL_BACKEND",
-                    format!("expected fs, redis or supabase, got '{other}'"),
-                ));
-            }
-        };
-        if mail_backend == MailBackend::Redis && !redis_enabled {
-            return Err(err(
-                "MAIL_BACKEND",
-                "MAIL_BACKEND=redis needs REDIS_ENABLED=true",
-            ));
-        }
+        let mail_backend = mail_backend(a, redis_enabled, supabase_enabled)?;
         let redis_url = a.redis_url.trim().to_string();
         if redis_enabled
             && !(redis_url.starts_with("redis://")
@@ -633,55 +741,61 @@ impl Config {
         };
         let supabase_rest_url = match (
             &supabase,
-            a.supabase_rest_url.filter(|u| !u.trim().is_empty()),
+            a.supabase_rest_url
+                .as_deref()
+                .filter(|u| !u.trim().is_empty()),
         ) {
             (None, _) => None,
             (Some(_), Some(u)) => {
-                url_origin("SUPABASE_REST_URL", &u)?;
+                url_origin("SUPABASE_REST_URL", u)?;
                 Some(u.trim().trim_end_matches('/').to_string())
             }
             (Some(s), None) => Some(s.rest_url()),
         };
         Ok(Self {
-            host,
-            port,
-            server_url,
-            data_dir: expand_home(&a.data_dir, home),
-            session_dir: expand_home(&a.session_dir, home),
-            skills_dir: expand_home(&a.skills_dir, home),
-            cli_path: expand_home(&a.cli_path, home),
-            manifest_timeout,
-            api_token,
-            allowed_origins,
-            allow_any_origin,
-            external_url,
-            max_body_bytes,
-            refuse_corrupt,
-            log_level,
-            compact_logs,
             redis_enabled,
             redis_url,
             redis_key_prefix,
-            supabase_enabled,
             supabase,
             supabase_rest_url,
-            supabase_jwt_secret: a.supabase_jwt_secret.filter(|s| !s.is_empty()),
             mail_backend,
-            trusted_proxies,
-            allowed_hosts,
-            header_read_timeout,
-            idle_timeout,
-            client_write_timeout,
-            max_connections,
-            max_mail_waits,
-            command: a.command,
         })
     }
+}
 
-    /// Listen address.
-    pub fn bind_addr(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::new(self.host, self.port)
+/// `MAIL_BACKEND` (default: supabase if enabled, else redis if enabled, else fs).
+fn mail_backend(
+    a: &Args,
+    redis_enabled: bool,
+    supabase_enabled: bool,
+) -> Result<MailBackend, ConfigError> {
+    let backend = match a.mail_backend.as_deref().map(str::trim) {
+        None | Some("") => {
+            if supabase_enabled {
+                MailBackend::Supabase
+            } else if redis_enabled {
+                MailBackend::Redis
+            } else {
+                MailBackend::Fs
+            }
+        }
+        Some("fs") => MailBackend::Fs,
+        Some("redis") => MailBackend::Redis,
+        Some("supabase") => MailBackend::Supabase,
+        Some(other) => {
+            return Err(err(
+                "MAIL_BACKEND",
+                format!("expected fs, redis or supabase, got '{other}'"),
+            ));
+        }
+    };
+    if backend == MailBackend::Redis && !redis_enabled {
+        return Err(err(
+            "MAIL_BACKEND",
+            "MAIL_BACKEND=redis needs REDIS_ENABLED=true",
+        ));
     }
+    Ok(backend)
 }
 
 /// The desktop app's origins (DEFECTS S2).
