@@ -339,6 +339,31 @@ fn url_host(url: &str) -> Option<String> {
     Some(maestro_http::security::host_name(authority)).filter(|h| !h.is_empty())
 }
 
+/// What the server passes on from its own environment: non-secret flags into spawned
+/// sessions, provider keys into `session:spawn` frames for trusted local clients only
+/// (DEFECTS S3), and the allow-listed variables of the manifest CLI child.
+#[derive(Debug, Clone, Default)]
+pub struct PassedEnv {
+    pub spawn_flags: std::collections::BTreeMap<String, String>,
+    pub spawn_secrets: std::collections::BTreeMap<String, String>,
+    pub child_env: Vec<(String, String)>,
+}
+
+impl PassedEnv {
+    pub fn from_vars(env: &std::collections::BTreeMap<String, String>) -> Self {
+        let pick = |keys: &[&str]| {
+            keys.iter()
+                .filter_map(|k| env.get(*k).map(|v| (k.to_string(), v.clone())))
+                .collect()
+        };
+        Self {
+            spawn_flags: pick(&maestro_domain::services::FLAG_ENV_KEYS),
+            spawn_secrets: pick(&maestro_domain::services::SECRET_ENV_KEYS),
+            child_env: maestro_http::manifest::child_env(env),
+        }
+    }
+}
+
 /// A configuration error, naming the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {var}: {message}")]

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use maestro_domain::ids::{RandomIds, SystemClock};
 use maestro_domain::ports::{EventBus, MailRepo, Presence};
-use maestro_domain::services::{
-    FLAG_ENV_KEYS, HostInfo, Ports, SECRET_ENV_KEYS, Services, SpawnService, SpawnSettings,
-};
+use maestro_domain::services::{HostInfo, Ports, Services, SpawnService, SpawnSettings};
 use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{
     AppState, AuthMode, CliManifestGenerator, ConnLimits, HttpConfig, SecurityConfig,
@@ -125,6 +123,64 @@ fn hostname() -> String {
 
 /// Opens the adapters and builds the application state; logs one line per port.
 pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired, StartError> {
+    let (supabase, store) = open_storage(cfg).await?;
+    let (redis, bus, presence) = open_events(cfg).await?;
+    let mail = choose_mail(cfg, redis.as_deref(), supabase.as_ref(), store.as_ref())?;
+    let auth = choose_auth(cfg, supabase.as_ref());
+    let mut repos = match (&supabase, &store) {
+        (Some(s), _) => s.repositories(),
+        (None, Some(fs)) => fs.repositories(),
+        (None, None) => return Err(no_store_for_backend()),
+    };
+    repos.mail = mail;
+    // Task listings are served from a cache invalidated by every event, synchronously.
+    let list_cache = Arc::new(maestro_http::cache::ListCache::new());
+    let bus: Arc<dyn EventBus> = Arc::new(maestro_http::cache::InvalidatingBus::new(
+        bus,
+        list_cache.clone(),
+    ));
+    let ports = Ports::new(repos, bus, Arc::new(SystemClock), Arc::new(RandomIds));
+    let services = Services::new(
+        ports,
+        HostInfo {
+            hostname: hostname(),
+            platform: HostInfo::node_platform(std::env::consts::OS),
+        },
+    );
+    let passed = config::PassedEnv::from_vars(env);
+    let spawn = spawn_service(cfg, &services, &passed);
+    let http = HttpConfig {
+        body_limit: cfg.max_body_bytes,
+        allowed_origins: cfg.allowed_origins.clone(),
+        allow_any_origin: cfg.allow_any_origin,
+        security: security_config(cfg, supabase.is_some()),
+        data_dir: cfg.data_dir.clone(),
+        skills_dir: cfg.skills_dir.clone(),
+        spawn_secrets: passed.spawn_secrets,
+    };
+    let shared_mail = services.ports().mail.clone();
+    let mut state = AppState::builder(services, spawn, auth, presence, http).list_cache(list_cache);
+    if let Some(r) = &redis {
+        state = state.probe(Arc::new(RedisProbe(r.clone())));
+    }
+    if let (Some(s), Some(sb)) = (&supabase, &cfg.supabase) {
+        let supabase_mail = cfg.mail_backend == MailBackend::Supabase;
+        state = state
+            .probe(Arc::new(SupabaseProbe(s.clone())))
+            .user_scope(user_scope(s, sb, supabase_mail, shared_mail), supabase_mail);
+    }
+    Ok(Wired {
+        state: state.build(),
+        store,
+        redis,
+    })
+}
+
+/// The repositories' storage: Supabase when enabled, the FileSystem store otherwise (and for
+/// mail when `MAIL_BACKEND=fs`).
+async fn open_storage(
+    cfg: &Config,
+) -> Result<(Option<SupabaseRepos>, Option<FsStore>), StartError> {
     let policy = if cfg.refuse_corrupt {
         CorruptPolicy::Refuse
     } else {
@@ -148,7 +204,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         None
     };
     let dir = cfg.data_dir.display();
-    let repo_adapter = if supabase.is_some() {
+    let adapter = if supabase.is_some() {
         "supabase"
     } else {
         "filesystem"
@@ -160,8 +216,19 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         "TeamMemberRepo",
         "OrderingRepo",
     ] {
-        tracing::info!(port, adapter = repo_adapter, data_dir = %dir, "port wired");
+        tracing::info!(port, adapter, data_dir = %dir, "port wired");
     }
+    Ok((supabase, store))
+}
+
+type Events = (
+    Option<Arc<RedisBackend>>,
+    Arc<dyn EventBus>,
+    Arc<dyn Presence>,
+);
+
+/// Event bus and presence: Redis when enabled, in-memory otherwise.
+async fn open_events(cfg: &Config) -> Result<Events, StartError> {
     let redis = if cfg.redis_enabled {
         Some(Arc::new(
             RedisBackend::connect(&cfg.redis_url, &cfg.redis_key_prefix).await?,
@@ -184,15 +251,33 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     };
     tracing::info!(port = "EventBus", adapter, "port wired");
     tracing::info!(port = "Presence", adapter, "port wired");
-    let (mail, mail_adapter): (Arc<dyn MailRepo>, &str) =
-        match (cfg.mail_backend, &redis, &supabase, &store) {
+    Ok((redis, bus, presence))
+}
+
+/// The mail store `MAIL_BACKEND` names.
+fn choose_mail(
+    cfg: &Config,
+    redis: Option<&RedisBackend>,
+    supabase: Option<&SupabaseRepos>,
+    store: Option<&FsStore>,
+) -> Result<Arc<dyn MailRepo>, StartError> {
+    let (mail, adapter): (Arc<dyn MailRepo>, &str) =
+        match (cfg.mail_backend, redis, supabase, store) {
             (MailBackend::Redis, Some(r), _, _) => (r.mail(), "redis-streams"),
             (MailBackend::Supabase, _, Some(s), _) => (s.mail(), "supabase"),
             (_, _, _, Some(fs)) => (fs.mail(), "filesystem"),
             _ => return Err(no_store_for_backend()),
         };
-    tracing::info!(port = "MailRepo", adapter = mail_adapter, "port wired");
-    let auth: Arc<dyn maestro_domain::ports::Auth> = match (&supabase, &cfg.supabase) {
+    tracing::info!(port = "MailRepo", adapter, "port wired");
+    Ok(mail)
+}
+
+/// Supabase JWTs (and the API token) on Supabase, else the API token alone.
+fn choose_auth(
+    cfg: &Config,
+    supabase: Option<&SupabaseRepos>,
+) -> Arc<dyn maestro_domain::ports::Auth> {
+    let auth: Arc<dyn maestro_domain::ports::Auth> = match (supabase, &cfg.supabase) {
         (Some(repos), Some(sb)) => Arc::new(SupabaseAuth::new(
             &sb.url,
             repos.client().clone(),
@@ -204,33 +289,18 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     };
     tracing::info!(
         port = "Auth",
-        adapter = match (&supabase, &cfg.api_token) {
+        adapter = match (supabase, &cfg.api_token) {
             (Some(_), _) => "supabase-jwt (+ MAESTRO_API_TOKEN)",
             (None, Some(_)) => "bearer-token",
             (None, None) => "loopback-only (no token)",
         },
         "port wired"
     );
-    let mut repos = match (&supabase, &store) {
-        (Some(s), _) => s.repositories(),
-        (None, Some(fs)) => fs.repositories(),
-        (None, None) => return Err(no_store_for_backend()),
-    };
-    repos.mail = mail;
-    // Task listings are served from a cache invalidated by every event, synchronously.
-    let list_cache = Arc::new(maestro_http::cache::ListCache::new());
-    let bus: Arc<dyn EventBus> = Arc::new(maestro_http::cache::InvalidatingBus::new(
-        bus,
-        list_cache.clone(),
-    ));
-    let ports = Ports::new(repos, bus, Arc::new(SystemClock), Arc::new(RandomIds));
-    let services = Services::new(
-        ports,
-        HostInfo {
-            hostname: hostname(),
-            platform: HostInfo::node_platform(std::env::consts::OS),
-        },
-    );
+    auth
+}
+
+/// The spawn use case with the CLI manifest generator.
+fn spawn_service(cfg: &Config, services: &Services, passed: &config::PassedEnv) -> SpawnService {
     let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let generator = CliManifestGenerator {
         program: cfg.cli_path.clone(),
@@ -238,31 +308,30 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         data_dir: abs(&cfg.data_dir),
         server_url: cfg.server_url.clone(),
         timeout: cfg.manifest_timeout,
-        env: maestro_http::manifest::child_env(env),
+        env: passed.child_env.clone(),
     };
     tracing::info!(port = "ManifestGenerator", adapter = "cli", program = %cfg.cli_path.display(), "port wired");
-    let pick = |keys: &[&str]| -> BTreeMap<String, String> {
-        keys.iter()
-            .filter_map(|k| env.get(*k).map(|v| (k.to_string(), v.clone())))
-            .collect()
-    };
-    let spawn = SpawnService::new(
-        &services,
+    SpawnService::new(
+        services,
         Arc::new(generator),
         SpawnSettings {
             server_url: cfg.server_url.clone(),
             data_dir: abs(&cfg.data_dir).display().to_string(),
             session_dir: abs(&cfg.session_dir).display().to_string(),
-            flags: pick(&FLAG_ENV_KEYS),
+            flags: passed.spawn_flags.clone(),
         },
-    );
-    let auth_mode = match (&supabase, &cfg.api_token) {
-        (Some(_), _) => AuthMode::Supabase,
-        (None, Some(_)) => AuthMode::Token,
-        (None, None) => AuthMode::None,
+    )
+}
+
+/// The edge's authentication, Host and connection settings.
+fn security_config(cfg: &Config, supabase: bool) -> SecurityConfig {
+    let auth_mode = match (supabase, &cfg.api_token) {
+        (true, _) => AuthMode::Supabase,
+        (false, Some(_)) => AuthMode::Token,
+        (false, None) => AuthMode::None,
     };
     tracing::info!(auth_mode = auth_mode.as_str(), "authentication");
-    let security = SecurityConfig {
+    SecurityConfig {
         auth_mode,
         trust_loopback: cfg.api_token.is_none(),
         allowed_hosts: cfg.allowed_hosts.clone(),
@@ -277,52 +346,36 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         supabase: cfg
             .supabase
             .as_ref()
-            .filter(|_| cfg.supabase_enabled)
+            .filter(|_| supabase)
             .map(|s| SupabasePublic {
                 url: s.url.clone(),
                 anon_key: s.anon_key.clone(),
             }),
         max_mail_waits: cfg.max_mail_waits,
-    };
-    let http = HttpConfig {
-        body_limit: cfg.max_body_bytes,
-        allowed_origins: cfg.allowed_origins.clone(),
-        allow_any_origin: cfg.allow_any_origin,
-        security,
-        data_dir: cfg.data_dir.clone(),
-        skills_dir: cfg.skills_dir.clone(),
-        spawn_secrets: pick(&SECRET_ENV_KEYS),
-    };
-    let shared_mail = services.ports().mail.clone();
-    let mut state = AppState::builder(services, spawn, auth, presence, http).list_cache(list_cache);
-    if let Some(r) = &redis {
-        state = state.probe(Arc::new(RedisProbe(r.clone())));
     }
-    if let (Some(s), Some(sb)) = (&supabase, &cfg.supabase) {
-        state = state.probe(Arc::new(SupabaseProbe(s.clone())));
-        // Signed-in users act through repositories bound to their own token (RLS).
-        let (client, anon, storage) = (
-            s.client().clone(),
-            sb.anon_key.clone(),
-            Arc::new(sb.storage(DOCS_BUCKET)),
-        );
-        let supabase_mail = cfg.mail_backend == MailBackend::Supabase;
-        let shared_mail = shared_mail.clone();
-        let scope: maestro_http::scope::UserScope = Arc::new(move |jwt: &str| {
-            let user = SupabaseRepos::new(client.as_user(&anon, jwt))
-                .with_doc_blobs(storage.clone(), DEFAULT_DOC_THRESHOLD);
-            let mut repos = user.repositories();
-            if !supabase_mail {
-                repos.mail = shared_mail.clone();
-            }
-            repos
-        });
-        state = state.user_scope(scope, supabase_mail);
-    }
-    Ok(Wired {
-        state: state.build(),
-        store,
-        redis,
+}
+
+/// Signed-in users act through repositories bound to their own token (RLS); mail stays in
+/// the shared store unless it is on Supabase too.
+fn user_scope(
+    s: &SupabaseRepos,
+    sb: &maestro_supabase::SupabaseConfig,
+    supabase_mail: bool,
+    shared_mail: Arc<dyn MailRepo>,
+) -> maestro_http::scope::UserScope {
+    let (client, anon, storage) = (
+        s.client().clone(),
+        sb.anon_key.clone(),
+        Arc::new(sb.storage(DOCS_BUCKET)),
+    );
+    Arc::new(move |jwt: &str| {
+        let user = SupabaseRepos::new(client.as_user(&anon, jwt))
+            .with_doc_blobs(storage.clone(), DEFAULT_DOC_THRESHOLD);
+        let mut repos = user.repositories();
+        if !supabase_mail {
+            repos.mail = shared_mail.clone();
+        }
+        repos
     })
 }
 
