@@ -1,0 +1,185 @@
+//! The command line and environment variables, as clap parses them (strings; validated by
+//! [`Config::from_args`](super::Config::from_args)).
+
+use clap::Parser;
+
+/// Maestro Server: coordination hub for fleets of AI coding agents.
+///
+/// Every option can be given as a flag or as the environment variable shown in brackets.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "maestro-server", version, about, long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Listen port (1-65535).
+    #[arg(long, env = "PORT", default_value = "3000")]
+    pub port: String,
+
+    /// Listen address. Anything but loopback requires MAESTRO_API_TOKEN.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// URL agents use to reach this server [default: `http://localhost:PORT`].
+    #[arg(long, env = "SERVER_URL")]
+    pub server_url: Option<String>,
+
+    /// Data directory (FileSystem repositories; `server-url` file; modals).
+    #[arg(long, env = "DATA_DIR", default_value = "~/.maestro/data")]
+    pub data_dir: String,
+
+    /// Where spawned sessions' manifests are written.
+    #[arg(long, env = "SESSION_DIR", default_value = "~/.maestro/sessions")]
+    pub session_dir: String,
+
+    /// Skills directory (`<dir>/<skill>/SKILL.md`).
+    #[arg(long, env = "SKILLS_DIR", default_value = "~/.claude/skills")]
+    pub skills_dir: String,
+
+    /// The maestro CLI used to generate spawn manifests [default: `maestro` on PATH].
+    #[arg(long, env = "MAESTRO_CLI_PATH", default_value = "maestro")]
+    pub cli_path: String,
+
+    /// Seconds before a manifest generation is killed.
+    #[arg(long, env = "MANIFEST_TIMEOUT_SECS", default_value = "60")]
+    pub manifest_timeout_secs: String,
+
+    /// Bearer token every client must send (`Authorization: Bearer …` or `?token=`).
+    /// Required when HOST is not loopback or EXTERNAL_URL/CLOUDFLARE_TUNNEL_URL is set.
+    #[arg(long, env = "MAESTRO_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Extra allowed browser origins, comma-separated (`*` = any origin; not recommended).
+    #[arg(long, env = "CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+
+    /// Public URL of this server (e.g. the Cloudflare Tunnel hostname); allowed as an origin.
+    #[arg(long, env = "EXTERNAL_URL")]
+    pub external_url: Option<String>,
+
+    /// Alias of EXTERNAL_URL used by the tunnel docs.
+    #[arg(long, env = "CLOUDFLARE_TUNNEL_URL")]
+    pub cloudflare_tunnel_url: Option<String>,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value = "8388608")]
+    pub max_body_bytes: String,
+
+    /// What to do with a corrupt data file at start-up: `skip` (report, keep a .corrupt copy)
+    /// or `refuse` (do not start).
+    #[arg(long, env = "CORRUPT_FILES", default_value = "skip")]
+    pub corrupt_files: String,
+
+    /// Log threshold: error, warn, info or debug.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Log line format: pretty or compact.
+    #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
+    pub log_format: String,
+
+    /// `true` forces LOG_LEVEL=debug.
+    #[arg(long, env = "DEBUG", default_value = "false")]
+    pub debug: String,
+
+    /// Accepted for compatibility with the desktop launcher: development, production or test.
+    #[arg(long, env = "NODE_ENV", default_value = "development")]
+    pub node_env: String,
+
+    /// Use Redis for events, presence, locks (and mail, see MAIL_BACKEND).
+    #[arg(long, env = "REDIS_ENABLED", default_value = "false")]
+    pub redis_enabled: String,
+
+    /// Redis connection URL.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key and channel.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "maestro:")]
+    pub redis_key_prefix: String,
+
+    /// Use Supabase (PostgREST, Auth, Storage) for durable data.
+    #[arg(long, env = "SUPABASE_ENABLED", default_value = "false")]
+    pub supabase_enabled: String,
+
+    /// `https://<ref>.supabase.co`.
+    #[arg(long, env = "SUPABASE_URL")]
+    pub supabase_url: Option<String>,
+
+    /// Supabase anon key.
+    #[arg(long, env = "SUPABASE_ANON_KEY", hide_env_values = true)]
+    pub supabase_anon_key: Option<String>,
+
+    /// Supabase service-role key.
+    #[arg(long, env = "SUPABASE_SERVICE_ROLE_KEY", hide_env_values = true)]
+    pub supabase_service_role_key: Option<String>,
+
+    /// Legacy HS256 JWT secret of the Supabase project, if its tokens are still signed with it
+    /// (asymmetric keys are fetched from the project's JWKS).
+    #[arg(long, env = "SUPABASE_JWT_SECRET", hide_env_values = true)]
+    pub supabase_jwt_secret: Option<String>,
+
+    /// PostgREST base URL [default: `SUPABASE_URL/rest/v1`]; for self-hosted PostgREST.
+    #[arg(long, env = "SUPABASE_REST_URL")]
+    pub supabase_rest_url: Option<String>,
+
+    /// Mail storage: fs, redis or supabase [default: supabase if enabled, else redis if
+    /// enabled, else fs].
+    #[arg(long, env = "MAIL_BACKEND")]
+    pub mail_backend: Option<String>,
+
+    /// Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For /
+    /// CF-Connecting-IP headers are believed for the client address.
+    #[arg(long, env = "TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+
+    /// Extra host names accepted in the Host header (comma-separated), besides localhost,
+    /// loopback addresses, HOST and the hosts of SERVER_URL and EXTERNAL_URL.
+    #[arg(long, env = "ALLOWED_HOSTS")]
+    pub allowed_hosts: Option<String>,
+
+    /// Seconds a client has to send a request's header.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value = "10")]
+    pub header_read_timeout_secs: String,
+
+    /// Seconds an open connection may sit idle (no request in flight, no bytes).
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value = "75")]
+    pub idle_timeout_secs: String,
+
+    /// Seconds a client may leave its socket unread (send buffer full) before it is
+    /// disconnected.
+    #[arg(long, env = "CLIENT_WRITE_TIMEOUT_SECS", default_value = "10")]
+    pub client_write_timeout_secs: String,
+
+    /// Connections served at once (more are closed at accept).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value = "4096")]
+    pub max_connections: String,
+
+    /// Mail long-poll waits pending at once across all sessions (429 beyond).
+    #[arg(long, env = "MAX_MAIL_WAITS", default_value = "1024")]
+    pub max_mail_waits: String,
+}
+
+/// Subcommands (none: run the server).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Copy data between backends.
+    Migrate {
+        #[command(subcommand)]
+        target: MigrateTarget,
+    },
+}
+
+/// Where `migrate` copies to.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum MigrateTarget {
+    /// Copy a FileSystem data directory into Supabase (SUPABASE_URL and keys), idempotently.
+    ToSupabase {
+        /// The data directory to read [default: DATA_DIR].
+        #[arg(long = "data-dir", value_name = "DIR")]
+        source: Option<String>,
+        /// Report what would change without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}

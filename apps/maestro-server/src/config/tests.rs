@@ -1,0 +1,177 @@
+use super::*;
+use clap::Parser;
+
+fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+    let mut v = vec!["maestro-server"];
+    v.extend_from_slice(args);
+    Config::from_args(Args::parse_from(v), Some(Path::new("/home/u")))
+}
+
+#[test]
+fn defaults_are_embedded_and_loopback() {
+    let c = parse(&[]).unwrap();
+    assert_eq!(c.host, LOOPBACK);
+    assert_eq!(c.port, 3000);
+    assert_eq!(c.data_dir, PathBuf::from("/home/u/.maestro/data"));
+    assert_eq!(c.server_url, "http://localhost:3000");
+    assert_eq!(c.mail_backend, MailBackend::Fs);
+    assert!(c.allowed_origins.contains(&"tauri://localhost".to_string()));
+}
+
+#[test]
+fn bad_values_name_their_variable() {
+    assert_eq!(parse(&["--port", "abc"]).unwrap_err().var, "PORT");
+    assert_eq!(parse(&["--port", "0"]).unwrap_err().var, "PORT");
+    assert_eq!(
+        parse(&["--log-level", "loud"]).unwrap_err().var,
+        "LOG_LEVEL"
+    );
+    assert_eq!(parse(&["--host", "nowhere"]).unwrap_err().var, "HOST");
+    assert_eq!(
+        parse(&["--mail-backend", "x"]).unwrap_err().var,
+        "MAIL_BACKEND"
+    );
+}
+
+#[test]
+fn redis_enabled_defaults_mail_to_redis_unless_overridden() {
+    let c = parse(&["--redis-enabled", "true"]).unwrap();
+    assert_eq!(c.mail_backend, MailBackend::Redis);
+    assert_eq!(c.redis_key_prefix, "maestro:");
+    let c = parse(&["--redis-enabled", "true", "--mail-backend", "fs"]).unwrap();
+    assert_eq!(c.mail_backend, MailBackend::Fs);
+}
+
+#[test]
+fn supabase_settings_are_required_and_named() {
+    assert_eq!(
+        parse(&["--supabase-enabled", "true"]).unwrap_err().var,
+        "SUPABASE_URL"
+    );
+    let e = parse(&[
+        "--supabase-enabled",
+        "true",
+        "--supabase-url",
+        "https://x.supabase.co",
+    ]);
+    assert_eq!(e.unwrap_err().var, "SUPABASE_SERVICE_ROLE_KEY");
+    let c = parse(&[
+        "--supabase-enabled",
+        "true",
+        "--supabase-url",
+        "https://x.supabase.co",
+        "--supabase-service-role-key",
+        "a.b.c",
+        "--supabase-anon-key",
+        "d.e.f",
+    ])
+    .unwrap();
+    assert_eq!(c.mail_backend, MailBackend::Supabase);
+    assert!(c.supabase.is_some());
+    assert_eq!(
+        parse(&["migrate", "to-supabase"]).unwrap_err().var,
+        "SUPABASE_URL"
+    );
+}
+
+#[test]
+fn network_exposure_requires_a_token() {
+    assert_eq!(
+        parse(&["--host", "0.0.0.0"]).unwrap_err().var,
+        "MAESTRO_API_TOKEN"
+    );
+    assert_eq!(
+        parse(&["--external-url", "https://m.example.com"])
+            .unwrap_err()
+            .var,
+        "MAESTRO_API_TOKEN"
+    );
+    let c = parse(&["--host", "0.0.0.0", "--api-token", GOOD_TOKEN]).unwrap();
+    assert!(c.api_token.is_some());
+}
+
+const GOOD_TOKEN: &str = "4f9c2e7a1b8d3f6e0a5c2b9d4e7f1a3c";
+
+#[test]
+fn weak_tokens_are_refused_with_a_recipe() {
+    for weak in [
+        " ".repeat(16),
+        "a".repeat(16),
+        "a".repeat(40),
+        "0123456789abcdef".into(),
+        "abababababababababababababababab".into(),
+        "4f9c2e7a1b8d3f6e 0a5c2b9d4e7f1a3c".into(),
+    ] {
+        let e = parse(&["--api-token", &weak]).unwrap_err();
+        assert_eq!(e.var, "MAESTRO_API_TOKEN", "{weak:?}");
+        assert!(e.message.contains("openssl rand -hex 32"), "{}", e.message);
+    }
+    assert!(parse(&["--api-token", GOOD_TOKEN]).is_ok());
+    assert!(
+        token_weakness("9b1f6c0d2e8a4f7b3c5d9e1a0f2b4c6d8e0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c")
+            .is_none()
+    );
+}
+
+#[test]
+fn cors_origins_extend_the_allow_list() {
+    let c = parse(&[
+        "--cors-origins",
+        "https://a.example, *",
+        "--api-token",
+        GOOD_TOKEN,
+    ])
+    .unwrap();
+    assert!(c.allowed_origins.contains(&"https://a.example".to_string()));
+    assert!(c.allow_any_origin);
+}
+
+#[test]
+fn any_origin_needs_authentication() {
+    assert_eq!(
+        parse(&["--cors-origins", "*"]).unwrap_err().var,
+        "CORS_ORIGINS"
+    );
+}
+
+#[test]
+fn hosts_proxies_and_limits() {
+    let c = parse(&[
+        "--external-url",
+        "https://Maestro.Example.com/x",
+        "--api-token",
+        GOOD_TOKEN,
+        "--allowed-hosts",
+        "box.lan, other:8080",
+        "--trusted-proxies",
+        "127.0.0.1, 10.0.0.0/8",
+    ])
+    .unwrap();
+    for h in [
+        "maestro.example.com",
+        "localhost",
+        "127.0.0.1",
+        "box.lan",
+        "other",
+    ] {
+        assert!(
+            c.allowed_hosts.contains(&h.to_string()),
+            "{h}: {:?}",
+            c.allowed_hosts
+        );
+    }
+    assert_eq!(c.trusted_proxies.len(), 2);
+    assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(
+        parse(&["--trusted-proxies", "nope"]).unwrap_err().var,
+        "TRUSTED_PROXIES"
+    );
+    assert_eq!(
+        parse(&["--max-connections", "1"]).unwrap_err().var,
+        "MAX_CONNECTIONS"
+    );
+    assert_eq!(
+        parse(&["--header-read-timeout-secs", "0"]).unwrap_err().var,
+        "HEADER_READ_TIMEOUT_SECS"
+    );
+}
