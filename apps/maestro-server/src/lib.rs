@@ -415,26 +415,32 @@ pub async fn migrate_to_supabase(
     let target = supabase_repos(cfg, supabase);
     target.ping().await.map_err(StartError::Supabase)?;
     let mut last = std::time::Instant::now();
-    let report = maestro_supabase::migrate_fs_to_supabase(&store, &target, dry_run, |p| {
-        if p.done == p.total || last.elapsed() > std::time::Duration::from_millis(100) {
-            last = std::time::Instant::now();
-            let width = 30;
-            let filled = (p.done * width)
-                .checked_div(p.total)
-                .unwrap_or(width)
-                .min(width);
-            let bar: String = "#".repeat(filled) + &"-".repeat(width - filled);
-            eprint!(
-                "\r{:<14} [{bar}] {}/{}   ",
-                p.entity.as_str(),
-                p.done,
-                p.total
-            );
-            if p.done == p.total {
-                eprintln!();
+    let report = maestro_supabase::migrate(
+        &store.repositories(),
+        &target.repositories(),
+        &store.orphan_project_ids(),
+        dry_run,
+        |p| {
+            if p.done == p.total || last.elapsed() > std::time::Duration::from_millis(100) {
+                last = std::time::Instant::now();
+                let width = 30;
+                let filled = (p.done * width)
+                    .checked_div(p.total)
+                    .unwrap_or(width)
+                    .min(width);
+                let bar: String = "#".repeat(filled) + &"-".repeat(width - filled);
+                eprint!(
+                    "\r{:<14} [{bar}] {}/{}   ",
+                    p.entity.as_str(),
+                    p.done,
+                    p.total
+                );
+                if p.done == p.total {
+                    eprintln!();
+                }
             }
-        }
-    })
+        },
+    )
     .await
     .map_err(StartError::Supabase)?;
     Ok(report)

@@ -98,6 +98,34 @@ impl FsStore {
         self.layout.root()
     }
 
+    /// Project ids that only the directory layout reveals — `team-members/<projectId>/` and
+    /// `ordering/{task,session}/<projectId>.json` — whose projects may be gone (a migration
+    /// copies their records too).
+    pub fn orphan_project_ids(&self) -> Vec<String> {
+        let root = self.data_dir();
+        let mut ids = Vec::new();
+        let names = |dir: &Path| -> Vec<std::fs::DirEntry> {
+            std::fs::read_dir(dir)
+                .map(|it| it.flatten().collect())
+                .unwrap_or_default()
+        };
+        for e in names(&root.join("team-members")) {
+            if e.path().is_dir()
+                && let Some(n) = e.file_name().to_str()
+            {
+                ids.push(n.to_owned());
+            }
+        }
+        for kind in ["task", "session"] {
+            for e in names(&root.join("ordering").join(kind)) {
+                if let Some(stem) = e.file_name().to_str().and_then(|n| n.strip_suffix(".json")) {
+                    ids.push(stem.to_owned());
+                }
+            }
+        }
+        ids
+    }
+
     /// What start-up found and did (counts, corrupt files, migrations).
     pub fn load_report(&self) -> &LoadReport {
         &self.report

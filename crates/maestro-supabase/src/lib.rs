@@ -12,7 +12,8 @@
 //!   `link_task_session`) change single entries atomically in the database.
 //! - [`BlobStore`] (port for document contents) with [`FsBlobStore`] and [`SupabaseStorage`],
 //!   and [`BlobDocsSessionRepo`], which keeps large session doc contents in a blob store.
-//! - [`migrate_fs_to_supabase`]: idempotent copy of a FileSystem data directory.
+//! - [`migrate`]: idempotent copy of one set of repositories (e.g. a FileSystem data
+//!   directory's) into another (these).
 //!
 //! The schema and its RLS policies are in `migrations/*.sql` (applied by `supabase db push`);
 //! `migrations/shim/` recreates the Supabase pieces (roles, `auth` schema) on plain PostgreSQL
@@ -36,9 +37,7 @@ pub use client::PostgrestClient;
 pub use config::{ConfigError, SupabaseConfig};
 pub use docs::{BLOB_DOCS_KEY, BlobDocsSessionRepo, DEFAULT_DOC_THRESHOLD};
 pub use error::PostgrestError;
-pub use migrate::{
-    Entity, EntityCounts, MigrationReport, Progress, migrate, migrate_fs_to_supabase,
-};
+pub use migrate::{Entity, EntityCounts, MigrationReport, Progress, migrate};
 pub use query::{Cond, Query};
 pub use repos::{
     SupabaseMailRepo, SupabaseOrderingRepo, SupabaseProjectRepo, SupabaseRepos,

@@ -6,16 +6,12 @@
 //! With `dry_run` nothing is written and the report says what would happen.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use maestro_domain::Result;
 use maestro_domain::builtin::DEFAULT_MEMBER_TYPES;
 use maestro_domain::model::EntityType;
 use maestro_domain::ports::{SessionFilter, TaskFilter};
 use maestro_domain::services::Repositories;
-use maestro_fs::FsStore;
-
-use crate::repos::SupabaseRepos;
 
 /// The kinds of records the migration copies, in copy order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -147,51 +143,6 @@ pub struct Progress<'a> {
     pub total: usize,
     pub id: &'a str,
     pub outcome: Outcome,
-}
-
-/// Project ids that only the directory layout reveals: `team-members/<projectId>/` and
-/// `ordering/{task,session}/<projectId>.json` (their projects may be gone).
-fn project_ids_on_disk(data_dir: &Path) -> Vec<String> {
-    let mut ids = Vec::new();
-    let names = |dir: &Path| -> Vec<std::fs::DirEntry> {
-        std::fs::read_dir(dir)
-            .map(|it| it.flatten().collect())
-            .unwrap_or_default()
-    };
-    for e in names(&data_dir.join("team-members")) {
-        if e.path().is_dir()
-            && let Some(n) = e.file_name().to_str()
-        {
-            ids.push(n.to_owned());
-        }
-    }
-    for kind in ["task", "session"] {
-        for e in names(&data_dir.join("ordering").join(kind)) {
-            if let Some(stem) = e.file_name().to_str().and_then(|n| n.strip_suffix(".json")) {
-                ids.push(stem.to_owned());
-            }
-        }
-    }
-    ids
-}
-
-/// Copies the data directory opened as `source` into `target` (see the module docs).
-/// `progress` is called after each record.
-pub async fn migrate_fs_to_supabase(
-    source: &FsStore,
-    target: &SupabaseRepos,
-    dry_run: bool,
-    progress: impl FnMut(&Progress<'_>),
-) -> Result<MigrationReport> {
-    let extra = project_ids_on_disk(source.data_dir());
-    migrate(
-        &source.repositories(),
-        &target.repositories(),
-        &extra,
-        dry_run,
-        progress,
-    )
-    .await
 }
 
 /// Creates `wanted` when `existing` is `None`, overwrites it when it differs.

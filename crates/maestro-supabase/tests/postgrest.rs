@@ -16,7 +16,7 @@ use maestro_domain::model::{
 };
 use maestro_domain::ports::{InboxQuery, SessionFilter, TaskFilter};
 use maestro_fs::{FsConfig, FsStore};
-use maestro_supabase::{Entity, PostgrestClient, Query, SupabaseRepos, migrate_fs_to_supabase};
+use maestro_supabase::{Entity, PostgrestClient, Query, SupabaseRepos, migrate};
 use maestro_testkit::fixtures::{
     mail, now_ms, ordering, project, session, task, team_member, unique_id,
 };
@@ -761,9 +761,15 @@ async fn migration_of_the_fixture_copies_everything_once() {
         16,
     );
 
-    let dry = migrate_fs_to_supabase(&source, &target, true, |_| {})
-        .await
-        .unwrap();
+    let dry = migrate(
+        &source.repositories(),
+        &target.repositories(),
+        &source.orphan_project_ids(),
+        true,
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert!(dry.dry_run);
     assert!(dry.changed() > 0);
     assert!(
@@ -778,10 +784,16 @@ async fn migration_of_the_fixture_copies_everything_once() {
     );
 
     let mut seen = 0;
-    let first = migrate_fs_to_supabase(&source, &target, false, |p| {
-        assert!(p.done <= p.total);
-        seen += 1;
-    })
+    let first = migrate(
+        &source.repositories(),
+        &target.repositories(),
+        &source.orphan_project_ids(),
+        false,
+        |p| {
+            assert!(p.done <= p.total);
+            seen += 1;
+        },
+    )
     .await
     .unwrap();
     println!("{first}");
@@ -848,9 +860,15 @@ async fn migration_of_the_fixture_copies_everything_once() {
     }
 
     // A second run changes nothing.
-    let second = migrate_fs_to_supabase(&source, &target, false, |_| {})
-        .await
-        .unwrap();
+    let second = migrate(
+        &source.repositories(),
+        &target.repositories(),
+        &source.orphan_project_ids(),
+        false,
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(second.changed(), 0, "{second}");
     for (e, c) in &second.counts {
         assert_eq!(c.unchanged, c.total, "{e:?}");
@@ -864,9 +882,15 @@ async fn migration_of_the_fixture_copies_everything_once() {
         })
         .await
         .unwrap();
-    let third = migrate_fs_to_supabase(&source, &target, false, |_| {})
-        .await
-        .unwrap();
+    let third = migrate(
+        &source.repositories(),
+        &target.repositories(),
+        &source.orphan_project_ids(),
+        false,
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(third.get(Entity::Tasks).updated, 1);
     assert_eq!(third.changed(), 1);
 }
