@@ -375,6 +375,45 @@ where
 }
 
 // ---------------------------------------------------------------------------------------------
+// Blobs
+// ---------------------------------------------------------------------------------------------
+
+/// Opaque bytes under keys (large session documents).
+///
+/// Guarantees: `put` replaces the whole content of a key atomically (a concurrent `get` sees
+/// the old or the new bytes, never a mix) and the content is durable when it returns; `get`
+/// of a missing key is `None`; `delete` returns whether something was deleted.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    async fn delete(&self, key: &str) -> Result<bool>;
+}
+
+/// Checks a blob key: `/`-separated relative path whose segments match `^[A-Za-z0-9._-]+$`
+/// (not `.` or `..`), at most 1024 bytes; anything else is a `Validation` error before any I/O.
+pub fn validate_blob_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 1024
+        && key.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::invalid_field(
+            "key",
+            format!("invalid blob key '{key}'"),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Auth
 // ---------------------------------------------------------------------------------------------
 

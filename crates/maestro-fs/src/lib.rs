@@ -52,6 +52,7 @@
 //!
 //! I/O failures reach the ports as `DomainError::Unavailable` naming the path.
 
+mod blob;
 mod config;
 mod dirlock;
 mod durable;
@@ -62,6 +63,7 @@ mod load;
 mod repo;
 mod store;
 
+pub use blob::FsBlobStore;
 pub use config::{CorruptPolicy, FsConfig};
 pub use error::{CorruptFile, FsError};
 pub use load::LoadReport;

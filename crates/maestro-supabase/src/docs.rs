@@ -23,7 +23,7 @@ use maestro_domain::{DomainError, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::blob::BlobStore;
+use maestro_domain::ports::BlobStore;
 
 /// The `extra` key of a stored session listing its offloaded docs.
 pub const BLOB_DOCS_KEY: &str = "maestroBlobDocs";

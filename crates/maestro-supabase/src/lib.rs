@@ -10,7 +10,7 @@
 //!   parts, `extra` for unknown keys; `update` is an optimistic read-modify-write on a `version`
 //!   column (retried on a lost race), and the RPC functions (`set_session_status`, `append_*`,
 //!   `link_task_session`) change single entries atomically in the database.
-//! - [`BlobStore`] (port for document contents) with [`FsBlobStore`] and [`SupabaseStorage`],
+//! - [`SupabaseStorage`], the Supabase adapter of the domain's [`BlobStore`] port,
 //!   and [`BlobDocsSessionRepo`], which keeps large session doc contents in a blob store.
 //! - [`migrate`]: idempotent copy of one set of repositories (e.g. a FileSystem data
 //!   directory's) into another (these).
@@ -20,7 +20,6 @@
 //! for tests. See `docs/DECISIONS.md` (D7) for why this crate has its own PostgREST client.
 
 pub mod auth;
-pub mod blob;
 pub mod client;
 pub mod config;
 pub mod docs;
@@ -32,11 +31,11 @@ mod rows;
 pub mod storage;
 
 pub use auth::SupabaseAuth;
-pub use blob::{BlobStore, FsBlobStore};
 pub use client::PostgrestClient;
 pub use config::{ConfigError, SupabaseConfig};
 pub use docs::{BLOB_DOCS_KEY, BlobDocsSessionRepo, DEFAULT_DOC_THRESHOLD};
 pub use error::PostgrestError;
+pub use maestro_domain::ports::BlobStore;
 pub use migrate::{Entity, EntityCounts, MigrationReport, Progress, migrate};
 pub use query::{Cond, Query};
 pub use repos::{

@@ -19,8 +19,8 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::sync::OnceCell;
 
-use crate::blob::{BlobStore, validate_key};
 use crate::error::PostgrestError;
+use maestro_domain::ports::{BlobStore, validate_blob_key as validate_key};
 
 /// A private bucket of a Supabase project's Storage.
 #[derive(Debug)]

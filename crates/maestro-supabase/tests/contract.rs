@@ -7,7 +7,8 @@ mod support;
 
 use std::sync::Arc;
 
-use maestro_supabase::{FsBlobStore, SupabaseRepos};
+use maestro_fs::FsBlobStore;
+use maestro_supabase::SupabaseRepos;
 
 fn repos() -> SupabaseRepos {
     support::env().service_repos()

@@ -756,10 +756,9 @@ async fn migration_of_the_fixture_copies_everything_once() {
         .await
         .unwrap();
     let blobs = tempfile::tempdir().unwrap();
-    let target = env.service_repos().with_doc_blobs(
-        Arc::new(maestro_supabase::FsBlobStore::new(blobs.path())),
-        16,
-    );
+    let target = env
+        .service_repos()
+        .with_doc_blobs(Arc::new(maestro_fs::FsBlobStore::new(blobs.path())), 16);
 
     let dry = migrate(
         &source.repositories(),

@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 pub use entities::{SupabaseMailRepo, SupabaseProjectRepo, SupabaseSessionRepo, SupabaseTaskRepo};
 pub use team::{SupabaseOrderingRepo, SupabaseTeamMemberRepo};
 
-use crate::blob::BlobStore;
 use crate::client::PostgrestClient;
 use crate::docs::BlobDocsSessionRepo;
 use crate::rows::{SESSIONS, TASKS};
+use maestro_domain::ports::BlobStore;
 
 /// The six repositories on one [`PostgrestClient`] (service role, or one user's JWT).
 ///

@@ -1,48 +1,12 @@
-//! [`BlobStore`]: the port for document contents (bytes under a key), and [`FsBlobStore`], its
-//! FileSystem adapter. The Supabase Storage adapter is [`crate::storage::SupabaseStorage`].
-//!
-//! Keys are `/`-separated relative paths whose segments match `^[A-Za-z0-9._-]+$` (not `.` or
-//! `..`), at most 1024 bytes; anything else is a `Validation` error before any I/O.
+//! [`FsBlobStore`]: the FileSystem adapter of the [`BlobStore`] port (bytes under a key, as
+//! files under a root directory).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use maestro_domain::ports::{BlobStore, validate_blob_key};
 use maestro_domain::{DomainError, Result};
-
-/// Opaque bytes under keys.
-///
-/// Guarantees: `put` replaces the whole content of a key atomically (a concurrent `get` sees
-/// the old or the new bytes, never a mix) and the content is durable when it returns; `get`
-/// of a missing key is `None`; `delete` returns whether something was deleted.
-#[async_trait]
-pub trait BlobStore: Send + Sync {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()>;
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
-    async fn delete(&self, key: &str) -> Result<bool>;
-}
-
-/// Checks a blob key (see the module docs).
-pub fn validate_key(key: &str) -> Result<()> {
-    let ok = !key.is_empty()
-        && key.len() <= 1024
-        && key.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(DomainError::invalid_field(
-            "key",
-            format!("invalid blob key '{key}'"),
-        ))
-    }
-}
 
 /// Blobs as files under a root directory: `<root>/<key>`. Writes go to a temp file in the
 /// same directory, are fsynced and renamed over the target.
@@ -67,7 +31,7 @@ impl FsBlobStore {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf> {
-        validate_key(key)?;
+        validate_blob_key(key)?;
         Ok(self.root.join(key))
     }
 }
@@ -135,9 +99,9 @@ mod tests {
 
     #[test]
     fn keys_are_checked() {
-        assert!(validate_key("sessions/sess_1/docs/doc_1-abc.md").is_ok());
+        assert!(validate_blob_key("sessions/sess_1/docs/doc_1-abc.md").is_ok());
         for bad in ["", "/a", "a/", "a//b", "../a", "a/./b", "a b", "a\\b", "ü"] {
-            assert!(validate_key(bad).is_err(), "{bad:?}");
+            assert!(validate_blob_key(bad).is_err(), "{bad:?}");
         }
     }
 
