@@ -15,9 +15,9 @@ use maestro_domain::services::{HostInfo, Ports, Services, SpawnService, SpawnSet
 use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{
     AppState, AuthMode, CliManifestGenerator, ConnLimits, HttpConfig, SecurityConfig,
-    SupabasePublic,
+    SupabasePublic, TokenAuth,
 };
-use maestro_memory::{MemoryEventBus, MemoryPresence, TokenAuth};
+use maestro_memory::{MemoryEventBus, MemoryPresence};
 use maestro_redis::RedisBackend;
 use maestro_supabase::{DEFAULT_DOC_THRESHOLD, PostgrestClient, SupabaseAuth, SupabaseRepos};
 

@@ -20,6 +20,7 @@ pub mod scope;
 pub mod security;
 pub mod skills;
 pub mod state;
+pub mod token_auth;
 pub mod web;
 pub mod ws;
 
@@ -41,6 +42,7 @@ pub use state::{
     AppState, AuthMode, ConnLimits, DEFAULT_BODY_LIMIT, HealthProbe, HttpConfig, SecurityConfig,
     SupabasePublic,
 };
+pub use token_auth::TokenAuth;
 
 /// The router with every route, the origin/auth middleware and the raw WebSocket fallback.
 pub fn router(state: AppState) -> Router {

@@ -16,20 +16,17 @@
 //! | [`OrderingRepo`](maestro_domain::ports::OrderingRepo) | [`MemoryOrderingRepo`] | |
 //! | [`Presence`](maestro_domain::ports::Presence) | [`MemoryPresence`] | background sweeper; **needs a tokio runtime** |
 //! | [`Lock`](maestro_domain::ports::Lock) | [`MemoryLock`] | process-local SET-NX-PX |
-//! | [`Auth`](maestro_domain::ports::Auth) | [`TokenAuth`] | one optional shared API token |
 //!
 //! Repositories keep records behind a `std::sync::RwLock` and never hold it across an
 //! `.await`. An update runs its mutator on a clone under the write lock and stores the clone
 //! only when the mutator succeeded and changed something, so a panicking mutator cannot leave
 //! a half-changed record: a poisoned lock is therefore recovered, not propagated.
 
-mod auth;
 mod bus;
 mod lock;
 mod presence;
 mod repos;
 
-pub use auth::TokenAuth;
 pub use bus::{DEFAULT_CAPACITY, MemoryEventBus};
 pub use lock::MemoryLock;
 pub use presence::MemoryPresence;

@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use maestro_domain::ports::{
-    Auth, EventBus, MailRepo, OrderingRepo, Presence, ProjectRepo, SessionRepo, TaskRepo,
-    TeamMemberRepo,
+    EventBus, MailRepo, OrderingRepo, Presence, ProjectRepo, SessionRepo, TaskRepo, TeamMemberRepo,
 };
 use maestro_memory::{
     MemoryEventBus, MemoryLock, MemoryMailRepo, MemoryOrderingRepo, MemoryPresence,
-    MemoryProjectRepo, MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo, TokenAuth,
+    MemoryProjectRepo, MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
 };
 
 const BUS_CAPACITY: usize = 64;
@@ -57,14 +56,6 @@ maestro_testkit::presence_contract!(|| async {
 
 // A factory may also return the concrete adapter; it is coerced to the port.
 maestro_testkit::lock_contract!(|| async { Arc::new(MemoryLock::new()) });
-
-maestro_testkit::auth_contract!(|| async {
-    let token = "s3cret-Token_123".to_string();
-    (
-        Arc::new(TokenAuth::new(Some(token.clone()))) as Arc<dyn Auth>,
-        token,
-    )
-});
 
 /// Every port in memory, for the mail long-poll contract.
 async fn wait_ports() -> maestro_domain::services::Ports {

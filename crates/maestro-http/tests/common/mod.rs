@@ -15,10 +15,12 @@ use maestro_domain::ids::{RandomIds, SystemClock};
 use maestro_domain::ports::{BoxStream, BusMessage, EventBus, Presence};
 use maestro_domain::services::{HostInfo, Ports, Services, SpawnService, SpawnSettings};
 use maestro_fs::{FsConfig, FsStore};
-use maestro_http::{AppState, AuthMode, CliManifestGenerator, HttpConfig, SecurityConfig};
+use maestro_http::{
+    AppState, AuthMode, CliManifestGenerator, HttpConfig, SecurityConfig, TokenAuth,
+};
 use maestro_memory::{
     MemoryEventBus, MemoryMailRepo, MemoryOrderingRepo, MemoryPresence, MemoryProjectRepo,
-    MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo, TokenAuth,
+    MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;

@@ -1,4 +1,5 @@
-//! [`TokenAuth`]: one optional server-wide API token.
+//! [`TokenAuth`]: the `Auth` adapter of one optional server-wide API token (`MAESTRO_API_TOKEN`),
+//! beside the edge's principal rule (`security::resolve`) that uses it.
 
 use std::fmt;
 
