@@ -177,6 +177,10 @@ struct GuardedIo {
     last_activity: Instant,
     idle: Option<Pin<Box<Sleep>>>,
     stall: Option<Pin<Box<Sleep>>>,
+    /// Set when the client was evicted: every later read or write fails at once.
+    dead: bool,
+    /// Woken on eviction, so a reader parked on this socket ends too and the socket closes.
+    read_waker: Option<std::task::Waker>,
 }
 
 impl GuardedIo {
@@ -196,7 +200,13 @@ impl GuardedIo {
             last_activity: Instant::now(),
             idle: None,
             stall: None,
+            dead: false,
+            read_waker: None,
         }
+    }
+
+    fn evicted_error() -> io::Error {
+        io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")
     }
 
     /// `Pending` from a write: starts (or checks) the stall deadline.
@@ -206,16 +216,17 @@ impl GuardedIo {
             .stall
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         if stall.as_mut().poll(cx).is_ready() {
+            self.dead = true;
             self.evicted.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 peer = %self.peer,
                 seconds = timeout.as_secs_f64(),
                 "client stopped reading (send buffer full); disconnected"
             );
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "client stopped reading",
-            )));
+            if let Some(w) = self.read_waker.take() {
+                w.wake();
+            }
+            return Poll::Ready(Err(Self::evicted_error()));
         }
         Poll::Pending
     }
@@ -235,6 +246,9 @@ impl AsyncRead for GuardedIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if this.dead {
+            return Poll::Ready(Err(Self::evicted_error()));
+        }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
@@ -245,6 +259,7 @@ impl AsyncRead for GuardedIo {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
+                this.read_waker = Some(cx.waker().clone());
                 // A request in flight (e.g. a mail long-poll) is not idleness.
                 if this.in_flight.load(Ordering::SeqCst) == 0 {
                     let deadline = this.last_activity + this.limits.idle_timeout;
@@ -275,6 +290,9 @@ impl AsyncWrite for GuardedIo {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        if this.dead {
+            return Poll::Ready(Err(Self::evicted_error()));
+        }
         match Pin::new(&mut this.inner).poll_write(cx, data) {
             Poll::Ready(Ok(n)) => {
                 this.wrote(n);
@@ -291,6 +309,9 @@ impl AsyncWrite for GuardedIo {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        if this.dead {
+            return Poll::Ready(Err(Self::evicted_error()));
+        }
         match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
             Poll::Ready(Ok(n)) => {
                 this.wrote(n);

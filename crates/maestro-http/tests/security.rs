@@ -555,3 +555,79 @@ async fn records_for_missing_projects_or_sessions_are_refused() {
         assert_eq!(r.status, 400, "session id {bad}: {}", r.body);
     }
 }
+
+/// A masked client text frame (RFC 6455 §5.2).
+fn client_text_frame(payload: &[u8]) -> Vec<u8> {
+    let mask = [0x12u8, 0x34, 0x56, 0x78];
+    let mut f = vec![0x81];
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_io_client_that_stops_reading_is_evicted() {
+    let s = Builder::new(Adapters::Memory)
+        .security(limits(|l| l.write_timeout = Duration::from_secs(1)))
+        .start()
+        .await;
+    let p = id(&s.project("P").await);
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(s.addr).await.unwrap();
+    stalled
+        .write_all(
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\n\
+              Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    // Read the upgrade and the Engine.IO open packet, join /ui, read its connect answer.
+    let mut buf = vec![0u8; 4096];
+    let n = stalled.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"));
+    stalled
+        .write_all(&client_text_frame(b"40/ui,"))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while s.state.socket_io_clients("/ui") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/ui connect did not happen"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(100), stalled.read(&mut buf)).await;
+    }
+    // From now on the client reads nothing; ~12 MB of events go to every /ui socket.
+    let description = "x".repeat(60 * 1024);
+    for i in 0..200 {
+        s.post(
+            "/api/tasks",
+            json!({"projectId": p, "title": format!("t{i}"), "description": description}),
+        )
+        .await
+        .ok(201);
+    }
+    let started = std::time::Instant::now();
+    let deadline = started + Duration::from_secs(30);
+    while (s.state.socket_io_clients("/ui") > 0 || s.state.evicted_slow_clients() == 0)
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        s.state.evicted_slow_clients(),
+        1,
+        "the stalled socket (and only it) was evicted, once"
+    );
+    assert_eq!(s.state.socket_io_clients("/ui"), 0, "and unregistered");
+    drop(stalled);
+}
