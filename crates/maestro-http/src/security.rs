@@ -328,7 +328,7 @@ pub async fn resolve(
             Err(rejection) => {
                 let ip = client_ip(state, peer, headers);
                 if let Some(ip) = ip
-                    && let Err(retry) = state.0.auth_failures.fail(ip)
+                    && let Err(retry) = state.0.auth_failures.fail(ip, token)
                 {
                     tracing::warn!(client = %ip, "authentication failures rate-limited");
                     return Err(ApiError::RateLimited {
