@@ -62,10 +62,8 @@ impl FailureLimiter {
     }
 
     fn fail_at(&self, ip: IpAddr, token: &str, now: Instant) -> Result<(), Duration> {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let mut h = self.hasher.build_hasher();
-        token.hash(&mut h);
-        let hash = h.finish();
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(token);
         let mut buckets = self
             .buckets
             .lock()
