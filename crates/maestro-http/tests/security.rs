@@ -421,6 +421,33 @@ async fn the_connection_cap_refuses_more_and_recovers() {
     assert_eq!(r.status, 200);
 }
 
+/// A WebSocket upgrade of `path` from a client with a 4 KB receive window, which the test
+/// then never reads from (the upgrade answer is left to the caller).
+async fn upgrade_with_tiny_window(s: &TestServer, path: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(s.addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+}
+
+/// 200 `task:created` events of ~60 KB each (~12 MB): far more than socket buffers hold.
+async fn flood_with_events(s: &TestServer, project_id: &str) {
+    let description = "x".repeat(60 * 1024);
+    for i in 0..200 {
+        s.post(
+            "/api/tasks",
+            json!({"projectId": project_id, "title": format!("t{i}"), "description": description}),
+        )
+        .await
+        .ok(201);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_client_that_stops_reading_is_evicted_without_delaying_others() {
     let s = Builder::new(Adapters::Memory)
@@ -429,16 +456,7 @@ async fn a_websocket_client_that_stops_reading_is_evicted_without_delaying_other
         .await;
     let p = id(&s.project("P").await);
     // A client with a tiny receive window that never reads after the handshake.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut stalled = socket.connect(s.addr).await.unwrap();
-    stalled
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        )
-        .await
-        .unwrap();
+    let mut stalled = upgrade_with_tiny_window(&s, "/").await;
     let mut head = [0u8; 256];
     let n = stalled.read(&mut head).await.unwrap();
     assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 101"));
@@ -452,17 +470,8 @@ async fn a_websocket_client_that_stops_reading_is_evicted_without_delaying_other
         }
         reader
     });
-    // ~12 MB of events: far more than the socket buffers hold.
-    let description = "x".repeat(60 * 1024);
     let started = std::time::Instant::now();
-    for i in 0..200 {
-        s.post(
-            "/api/tasks",
-            json!({"projectId": p, "title": format!("t{i}"), "description": description}),
-        )
-        .await
-        .ok(201);
-    }
+    flood_with_events(&s, &p).await;
     // The reading client gets every event promptly.
     let _reader = tokio::time::timeout(Duration::from_secs(20), reading)
         .await
@@ -579,17 +588,7 @@ async fn a_socket_io_client_that_stops_reading_is_evicted() {
         .start()
         .await;
     let p = id(&s.project("P").await);
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut stalled = socket.connect(s.addr).await.unwrap();
-    stalled
-        .write_all(
-            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\n\
-              Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        )
-        .await
-        .unwrap();
+    let mut stalled = upgrade_with_tiny_window(&s, "/socket.io/?EIO=4&transport=websocket").await;
     // Read the upgrade and the Engine.IO open packet, join /ui, read its connect answer.
     let mut buf = vec![0u8; 4096];
     let n = stalled.read(&mut buf).await.unwrap();
@@ -607,15 +606,7 @@ async fn a_socket_io_client_that_stops_reading_is_evicted() {
         let _ = tokio::time::timeout(Duration::from_millis(100), stalled.read(&mut buf)).await;
     }
     // From now on the client reads nothing; ~12 MB of events go to every /ui socket.
-    let description = "x".repeat(60 * 1024);
-    for i in 0..200 {
-        s.post(
-            "/api/tasks",
-            json!({"projectId": p, "title": format!("t{i}"), "description": description}),
-        )
-        .await
-        .ok(201);
-    }
+    flood_with_events(&s, &p).await;
     let started = std::time::Instant::now();
     let deadline = started + Duration::from_secs(30);
     while (s.state.socket_io_clients("/ui") > 0 || s.state.evicted_slow_clients() == 0)
