@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, launch, project, withApp } from "./harness.mjs";
 
@@ -98,6 +98,15 @@ async function coldLoad(url, ready) {
     await b.page.waitForTimeout(300); // late script responses
     return { ...marks, wall, scripts, page: b.page, close: () => b.close() };
   } catch (e) {
+    // Say what the cold browser showed: the harness's own page is another one.
+    e.message += `\n--- cold browser errors ---\n${b.errors.join("\n")}`;
+    try {
+      const text = await b.page.locator("body").innerText({ timeout: 2000 });
+      e.message += `\n--- cold browser text ---\n${text.slice(0, 2000)}`;
+      const shot = join(tmpdir(), `maestro-cold-failure-${Date.now()}.png`);
+      await b.page.screenshot({ path: shot, timeout: 5000 });
+      e.message += `\n(cold browser screenshot: ${shot})`;
+    } catch {}
     await b.close();
     throw e;
   }

@@ -198,7 +198,8 @@ export async function withApp(opts, fn) {
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   // Transient toasts would hide the screen: dismiss them first, as a person would.
-  for (const x of await page.locator(".toast-x").all()) await x.click().catch(() => {});
+  // A toast may leave while being clicked: a short timeout, not the 30 s default.
+  for (const x of await page.locator(".toast-x").all()) await x.click({ timeout: 1000 }).catch(() => {});
   await page.locator(".toast").first().waitFor({ state: "detached", timeout: 2000 }).catch(() => {});
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }

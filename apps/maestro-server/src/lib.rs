@@ -10,13 +10,15 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use maestro_domain::ids::{RandomIds, SystemClock};
-use maestro_domain::ports::{EventBus, MailRepo, Presence};
-use maestro_domain::services::{HostInfo, Ports, Services, SpawnService, SpawnSettings};
+use maestro_domain::ports::{EventBus, MailRepo, ManifestGenerator, Presence};
+use maestro_domain::services::{
+    AgentPorts, AgentService, HostInfo, Ports, Services, SpawnService, SpawnSettings,
+};
 use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{
-    AppState, AuthMode, CliManifestGenerator, ConnLimits, HttpConfig, SecurityConfig,
-    SupabasePublic, TokenAuth,
+    AppState, AuthMode, ConnLimits, HttpConfig, SecurityConfig, SupabasePublic, TokenAuth,
 };
+use maestro_local::{CliManifestGenerator, FsModalPages, FsSkillCatalog};
 use maestro_memory::{MemoryEventBus, MemoryPresence};
 use maestro_redis::RedisBackend;
 use maestro_supabase::{DEFAULT_DOC_THRESHOLD, PostgrestClient, SupabaseAuth, SupabaseRepos};
@@ -148,18 +150,16 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         },
     );
     let passed = config::PassedEnv::from_vars(env);
-    let spawn = spawn_service(cfg, &services, &passed);
+    let (spawn, agents) = agent_services(cfg, &services, presence, &passed);
     let http = HttpConfig {
         body_limit: cfg.max_body_bytes,
         allowed_origins: cfg.allowed_origins.clone(),
         allow_any_origin: cfg.allow_any_origin,
         security: security_config(cfg, supabase.is_some()),
-        data_dir: cfg.data_dir.clone(),
-        skills_dir: cfg.skills_dir.clone(),
         spawn_secrets: passed.spawn_secrets,
     };
     let shared_mail = services.ports().mail.clone();
-    let mut state = AppState::builder(services, spawn, auth, presence, http).list_cache(list_cache);
+    let mut state = AppState::builder(services, spawn, agents, auth, http).list_cache(list_cache);
     if let Some(r) = &redis {
         state = state.probe(Arc::new(RedisProbe(r.clone())));
     }
@@ -299,28 +299,46 @@ fn choose_auth(
     auth
 }
 
-/// The spawn use case with the CLI manifest generator.
-fn spawn_service(cfg: &Config, services: &Services, passed: &config::PassedEnv) -> SpawnService {
+/// The spawn and agent-side use cases, on the local adapters: the CLI manifest generator,
+/// modal pages in `DATA_DIR/modals` and the skills of `SKILLS_DIR`.
+fn agent_services(
+    cfg: &Config,
+    services: &Services,
+    presence: Arc<dyn Presence>,
+    passed: &config::PassedEnv,
+) -> (SpawnService, AgentService) {
     let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let generator = CliManifestGenerator {
+    let manifests: Arc<dyn ManifestGenerator> = Arc::new(CliManifestGenerator {
         program: cfg.cli_path.clone(),
         session_dir: abs(&cfg.session_dir),
         data_dir: abs(&cfg.data_dir),
         server_url: cfg.server_url.clone(),
         timeout: cfg.manifest_timeout,
         env: passed.child_env.clone(),
-    };
+    });
     tracing::info!(port = "ManifestGenerator", adapter = "cli", program = %cfg.cli_path.display(), "port wired");
-    SpawnService::new(
+    tracing::info!(port = "ModalPages", adapter = "filesystem", dir = %cfg.data_dir.join("modals").display(), "port wired");
+    tracing::info!(port = "SkillCatalog", adapter = "filesystem", dir = %cfg.skills_dir.display(), "port wired");
+    let spawn = SpawnService::new(
         services,
-        Arc::new(generator),
+        manifests.clone(),
         SpawnSettings {
             server_url: cfg.server_url.clone(),
             data_dir: abs(&cfg.data_dir).display().to_string(),
             session_dir: abs(&cfg.session_dir).display().to_string(),
             flags: passed.spawn_flags.clone(),
         },
-    )
+    );
+    let agents = AgentService::new(
+        services,
+        AgentPorts {
+            presence,
+            manifests,
+            modals: Arc::new(FsModalPages::new(cfg.data_dir.join("modals"))),
+            skills: Arc::new(FsSkillCatalog::new(cfg.skills_dir.clone())),
+        },
+    );
+    (spawn, agents)
 }
 
 /// The edge's authentication, Host and connection settings.

@@ -540,5 +540,53 @@ pub struct WorkflowPhase {
     pub instruction: String,
 }
 
+/// What a skill is for: defining an agent mode (frontmatter `role: orchestrator`, loaded by
+/// coordinators) or a custom skill (loaded by workers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkillKind {
+    Mode,
+    Custom,
+}
+
+impl SkillKind {
+    /// The wire value (`type` of `GET /api/skills/:id`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mode => "mode",
+            Self::Custom => "custom",
+        }
+    }
+}
+
+/// One skill of the catalog (API.md §8): `SKILLS_DIR/<id>/SKILL.md`, YAML frontmatter plus a
+/// Markdown body of instructions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skill {
+    /// The directory name.
+    pub id: String,
+    /// The frontmatter `name`, else the id.
+    pub name: String,
+    pub description: String,
+    /// The frontmatter `version` as a string, `1.0.0` when absent.
+    pub version: String,
+    pub kind: SkillKind,
+    /// The optional frontmatter fields that were present (`triggers`, `role`, `scope`,
+    /// `outputFormat`, `language`, `framework`, `tags`, `category`, `license`), by wire name.
+    pub attributes: JsonObject,
+    /// The Markdown body.
+    pub instructions: String,
+    /// Whether the skill has a `references/` directory, and how many entries it holds.
+    pub has_references: bool,
+    pub reference_count: usize,
+}
+
+impl Skill {
+    /// Whether an agent of `mode` loads this skill (`GET /api/skills/mode/:mode`):
+    /// coordinators load mode skills, workers custom ones.
+    pub fn fits(&self, mode: AgentMode) -> bool {
+        (self.kind == SkillKind::Mode) == (mode == AgentMode::Coordinate)
+    }
+}
+
 #[cfg(test)]
 mod tests;

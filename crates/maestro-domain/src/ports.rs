@@ -510,44 +510,7 @@ pub trait IdGenerator: Send + Sync {
     fn generate(&self, prefix: &str, now_ms: Millis) -> String;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Manifest generation (spawn)
-// ---------------------------------------------------------------------------------------------
-
-/// Arguments of `maestro manifest generate` (API.md §6.1 step 7), already validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestRequest {
-    pub session_id: String,
-    pub mode: crate::model::AgentMode,
-    pub project_id: String,
-    pub task_ids: Vec<String>,
-    pub skills: Vec<String>,
-    pub model: Option<String>,
-    pub agent_tool: crate::model::AgentTool,
-    pub reference_task_ids: Vec<String>,
-    /// Passed as `--team-member-ids` (more than one member, or delegates).
-    pub team_member_ids: Vec<String>,
-    /// Passed as `--team-member-id` (exactly one member).
-    pub team_member_id: Option<String>,
-}
-
-/// A generated manifest.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Manifest {
-    /// Absolute path of `manifest.json`, handed to the agent as `MAESTRO_MANIFEST_PATH`.
-    pub path: String,
-    /// The parsed JSON.
-    pub content: serde_json::Value,
-}
-
-/// Produces an agent manifest for a new session (by running the CLI, in production).
-///
-/// Guarantees: either returns a manifest whose file is complete at `path`, or fails with
-/// [`DomainError::Spawn`] (`manifest_generation_failed`) within the adapter's timeout, leaving
-/// nothing behind. `discard` removes what `generate` wrote for a session (spawn rollback).
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait ManifestGenerator: Send + Sync {
-    async fn generate(&self, request: &ManifestRequest) -> Result<Manifest>;
-    async fn discard(&self, session_id: &str) -> Result<()>;
-}
+mod agent;
+pub use agent::{Manifest, ManifestGenerator, ManifestRequest, ModalPages, SkillCatalog};
+#[cfg(any(test, feature = "mocks"))]
+pub use agent::{MockManifestGenerator, MockModalPages, MockSkillCatalog};

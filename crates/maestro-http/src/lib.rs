@@ -1,8 +1,7 @@
 //! # maestro-http
 //!
 //! The HTTP edge of Maestro Server: every REST route of the original (API.md), the raw
-//! WebSocket bridge (EVENTS.md §4), origin/auth checks, the OpenAPI document and the CLI
-//! runner used by spawn. Handlers are thin: parse, call a domain service, map the result.
+//! WebSocket bridge (EVENTS.md §4), origin/auth checks and the OpenAPI document. Handlers are thin: parse, call a domain service, map the result.
 //! Errors become HTTP responses in one place, [`error`].
 
 pub mod cache;
@@ -10,15 +9,12 @@ pub mod conn;
 pub mod error;
 pub mod extract;
 pub mod limit;
-pub mod manifest;
-pub mod modal;
 pub mod normalize;
 pub mod realtime;
 pub mod requests;
 pub mod routes;
 pub mod scope;
 pub mod security;
-pub mod skills;
 pub mod state;
 pub mod token_auth;
 pub mod web;
@@ -37,7 +33,6 @@ use tower::Layer;
 use tower::util::MapRequestLayer;
 
 pub use error::ApiError;
-pub use manifest::CliManifestGenerator;
 pub use state::{
     AppState, AuthMode, ConnLimits, DEFAULT_BODY_LIMIT, HealthProbe, HttpConfig, SecurityConfig,
     SupabasePublic,

@@ -9,7 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use maestro_domain::model::MailMessage;
 use maestro_domain::ports::{Auth, InboxQuery, MailRepo, Principal};
-use maestro_domain::services::{Services, SpawnService};
+use maestro_domain::services::{AgentService, Services, SpawnService};
 use maestro_domain::{DomainError, Result};
 
 use crate::state::AppState;
@@ -35,6 +35,15 @@ impl Scoped {
             self.state.spawn_service().clone()
         } else {
             self.state.spawn_service().scoped(&self.services)
+        }
+    }
+
+    /// The agent-side use cases, acting as the caller.
+    pub fn agent_service(&self) -> AgentService {
+        if self.principal.is_unrestricted() {
+            self.state.agent_service().clone()
+        } else {
+            self.state.agent_service().scoped(&self.services)
         }
     }
 

@@ -1,17 +1,11 @@
 //! Shared state of the HTTP edge.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use maestro_domain::ports::{Auth, Presence};
-use maestro_domain::services::{Services, SpawnService};
-
-use maestro_domain::services::Repositories;
-
-use crate::modal::ModalStore;
-use crate::skills::SkillStore;
+use maestro_domain::services::{AgentService, Repositories, Services, SpawnService};
 
 /// Builds the repositories of one signed-in user from their access token.
 pub type UserScope = Arc<dyn Fn(&str) -> Repositories + Send + Sync>;
@@ -46,8 +40,6 @@ pub struct HttpConfig {
     pub allow_any_origin: bool,
     /// Authentication, Host and proxy rules.
     pub security: SecurityConfig,
-    pub data_dir: PathBuf,
-    pub skills_dir: PathBuf,
     /// Provider keys from the server environment, delivered only in `session:spawn` frames to
     /// trusted local connections (DEFECTS S3).
     pub spawn_secrets: std::collections::BTreeMap<String, String>,
@@ -175,11 +167,9 @@ pub struct AppState(pub(crate) Arc<Inner>);
 pub(crate) struct Inner {
     pub services: Services,
     pub spawn: SpawnService,
+    pub agents: AgentService,
     pub auth: Arc<dyn Auth>,
-    pub presence: Arc<dyn Presence>,
     pub config: HttpConfig,
-    pub modals: ModalStore,
-    pub skills: SkillStore,
     pub ws: WsRegistry,
     pub started: Instant,
     pub probes: Vec<Arc<dyn HealthProbe>>,
@@ -242,25 +232,23 @@ impl AppState {
     pub fn new(
         services: Services,
         spawn: SpawnService,
+        agents: AgentService,
         auth: Arc<dyn Auth>,
-        presence: Arc<dyn Presence>,
         config: HttpConfig,
     ) -> Self {
-        Self::builder(services, spawn, auth, presence, config).build()
+        Self::builder(services, spawn, agents, auth, config).build()
     }
 
     pub fn builder(
         services: Services,
         spawn: SpawnService,
+        agents: AgentService,
         auth: Arc<dyn Auth>,
-        presence: Arc<dyn Presence>,
         config: HttpConfig,
     ) -> AppStateBuilder {
         services.set_max_mail_waits(config.security.max_mail_waits);
         AppStateBuilder {
             inner: Inner {
-                modals: ModalStore::new(config.data_dir.join("modals")),
-                skills: SkillStore::new(config.skills_dir.clone()),
                 ws: WsRegistry::default(),
                 started: Instant::now(),
                 io: std::sync::OnceLock::new(),
@@ -273,21 +261,11 @@ impl AppState {
                 evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
                 services,
                 spawn,
+                agents,
                 auth,
-                presence,
                 config,
             },
         }
-    }
-
-    /// Modal pages of sessions (`DATA_DIR/modals`).
-    pub fn modals(&self) -> &ModalStore {
-        &self.0.modals
-    }
-
-    /// The skills directory.
-    pub fn skills(&self) -> &SkillStore {
-        &self.0.skills
     }
 
     /// The task listing cache, when configured.
@@ -317,8 +295,13 @@ impl AppState {
         &self.0.auth
     }
 
+    /// The agent-side use cases (heartbeat, modals, skills, session clean-up).
+    pub fn agent_service(&self) -> &AgentService {
+        &self.0.agents
+    }
+
     pub fn presence(&self) -> &Arc<dyn Presence> {
-        &self.0.presence
+        self.0.agents.presence()
     }
 
     pub fn config(&self) -> &HttpConfig {

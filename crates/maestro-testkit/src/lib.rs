@@ -26,6 +26,7 @@
 //! | [`ordering_repo_contract!`] | `Arc<dyn OrderingRepo>` |
 //! | [`presence_contract!`] | `Arc<dyn Presence>` |
 //! | [`lock_contract!`] | `Arc<dyn Lock>` |
+//! | [`modal_pages_contract!`] | `Arc<dyn ModalPages>` |
 //! | [`auth_contract!`] | `(Arc<dyn Auth>, String)`: an adapter that requires a token, and a valid token |
 //!
 //! The factory may return the concrete `Arc<Adapter>` too (it is coerced). A crate using the
@@ -48,6 +49,7 @@ pub mod event_bus;
 pub mod lock;
 pub mod mail_repo;
 pub mod mail_wait;
+pub mod modal_pages;
 pub mod ordering_repo;
 pub mod presence;
 pub mod project_repo;
@@ -199,5 +201,10 @@ mod tests {
         check("presence", include_str!("presence.rs"), presence::ALL_CASES);
         check("lock", include_str!("lock.rs"), lock::ALL_CASES);
         check("auth", include_str!("auth.rs"), auth::ALL_CASES);
+        check(
+            "modal_pages",
+            include_str!("modal_pages.rs"),
+            modal_pages::ALL_CASES,
+        );
     }
 }

@@ -207,6 +207,19 @@ macro_rules! __lock_cases {
 
 #[doc(hidden)]
 #[macro_export]
+macro_rules! __modal_pages_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            saved_page_is_owned_by_its_session,
+            saving_again_replaces_page_and_owner,
+            remove_session_removes_only_its_pages,
+            unsafe_modal_ids_are_refused,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
 macro_rules! __auth_cases {
     ($($head:tt)*) => {
         $crate::__contract_tests! { $($head)* [
@@ -362,6 +375,20 @@ macro_rules! lock_contract {
             use super::*;
 
             $crate::__lock_cases!(store lock, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`modal_pages`](crate::modal_pages) case, in
+/// `mod modal_pages_contract`; `$factory` returns a future of `Arc<dyn ModalPages>`.
+#[macro_export]
+macro_rules! modal_pages_contract {
+    ($factory:expr $(,)?) => {
+        mod modal_pages_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__modal_pages_cases!(store modal_pages, $factory,);
         }
     };
 }

@@ -5,6 +5,7 @@
 //! concurrent requests never lose each other's changes, and every use case publishes its
 //! events in the order of EVENTS.md §5 before it returns.
 
+mod agent;
 mod flows;
 mod links;
 mod mail;
@@ -19,6 +20,7 @@ use crate::error::{DomainError, Result as DomainResult};
 use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
+pub use agent::{AgentPorts, AgentService, Beat, DEFAULT_MODAL_TITLE, HEARTBEAT_TTL, ShowModal};
 pub use flows::{PHONE_SENDER, ProjectSnapshot, Reply};
 pub use mail::{
     DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MAX_WAITS_PER_SESSION, MailService,

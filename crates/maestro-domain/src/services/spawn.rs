@@ -115,11 +115,6 @@ impl SpawnService {
         &self.settings
     }
 
-    /// Removes a deleted session's manifest directory (DEFECTS O8).
-    pub async fn discard_manifest(&self, session_id: &str) -> Result<()> {
-        self.generator.discard(session_id).await
-    }
-
     /// Runs the whole spawn flow; emits `session:updated`, `session:spawn`, then
     /// `task:session_added` per task.
     pub async fn spawn(&self, input: SpawnInput) -> Result<SpawnOutcome> {

@@ -6,12 +6,12 @@ use axum::http::Method;
 use axum::routing::{get, post, put};
 use maestro_domain::DomainError;
 use maestro_domain::builtin::workflow_templates;
-use maestro_domain::model::{AgentMode, EntityType, Ordering, WorkflowTemplate};
+use maestro_domain::model::{AgentMode, EntityType, Ordering, Skill, WorkflowTemplate};
 use maestro_domain::ports::PresenceEntry;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
 use crate::scope::Scoped;
@@ -127,55 +127,59 @@ async fn ws_status(s: Scoped) -> Json<Value> {
     }))
 }
 
-async fn skills(s: Scoped) -> Json<Vec<Value>> {
-    Json(
-        s.state()
-            .skills()
-            .list()
-            .iter()
-            .map(|k| k.list_item())
-            .collect(),
-    )
-}
-
-fn skill_not_found(id: &str) -> ApiError {
-    DomainError::not_found("Skill", id).into()
+async fn skills(s: Scoped) -> ApiResult<Json<Vec<Value>>> {
+    let all = s.agent_service().skills().await?;
+    Ok(Json(all.iter().map(skill_list_item).collect()))
 }
 
 async fn skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let skill = s
-        .state()
-        .skills()
-        .load(&id)?
-        .ok_or_else(|| skill_not_found(&id))?;
-    Ok(Json(skill.detail()))
+    let skill = s.agent_service().skill(&id).await?;
+    Ok(Json(json!({
+        "id": skill.id,
+        "name": skill.name,
+        "description": skill.description,
+        "type": skill.kind.as_str(),
+        "version": skill.version,
+        "instructions": skill.instructions,
+    })))
 }
 
 async fn skills_for_mode(s: Scoped, Path(mode): Path<String>) -> ApiResult<Json<Vec<Value>>> {
-    let mode = AgentMode::parse(&mode).ok_or_else(|| {
-        DomainError::invalid_field("mode", "mode must be \"execute\" or \"coordinate\"")
-    })?;
-    let items = s
-        .state()
-        .skills()
-        .list()
-        .into_iter()
-        .filter(|k| (k.kind() == "mode") == (mode == AgentMode::Coordinate))
-        .map(|k| k.mode_item())
-        .collect();
-    Ok(Json(items))
+    let fitting = s.agent_service().skills_for_mode(&mode).await?;
+    Ok(Json(fitting.iter().map(skill_mode_item).collect()))
 }
 
 async fn reload_skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let skill = s
-        .state()
-        .skills()
-        .reload(&id)?
-        .ok_or_else(|| skill_not_found(&id))?;
-    let mut v = skill.mode_item();
+    let skill = s.agent_service().reload_skill(&id).await?;
+    let mut v = skill_mode_item(&skill);
     v["id"] = json!(skill.id);
     v["reloaded"] = json!(true);
     Ok(Json(v))
+}
+
+/// Item of `GET /api/skills`.
+fn skill_list_item(skill: &Skill) -> Value {
+    let mut o = serde_json::Map::new();
+    o.insert("id".into(), json!(skill.id));
+    o.insert("name".into(), json!(skill.name));
+    o.insert("description".into(), json!(skill.description));
+    o.insert("version".into(), json!(skill.version));
+    o.extend(skill.attributes.clone());
+    o.insert("content".into(), json!(skill.instructions));
+    o.insert("hasReferences".into(), json!(skill.has_references));
+    o.insert("referenceCount".into(), json!(skill.reference_count));
+    Value::Object(o)
+}
+
+/// Item of `GET /api/skills/mode/:mode` (its `id` is the frontmatter name).
+fn skill_mode_item(skill: &Skill) -> Value {
+    json!({
+        "id": skill.name,
+        "name": skill.name,
+        "description": skill.description,
+        "type": skill.kind.as_str(),
+        "version": skill.version,
+    })
 }
 
 fn entity_type(v: &str) -> ApiResult<EntityType> {

@@ -1,18 +1,16 @@
 //! `/api/sessions` (API.md §6) and the agent heartbeat.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use axum::Json;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use maestro_domain::DomainError;
-use maestro_domain::events::{DomainEvent, ModalAction, ModalClosed, ModalShown};
 use maestro_domain::model::{
     DocEntry, JsonObject, NeedsInput, Session, SessionEvent, SessionStatus, TimelineEvent,
 };
-use maestro_domain::ports::Heartbeat;
-use maestro_domain::services::{DocInput, NewSession, SessionPatch, SessionQuery, TimelineInput};
+use maestro_domain::services::{
+    DocInput, NewSession, SessionPatch, SessionQuery, ShowModal, TimelineInput,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,9 +18,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
 use crate::scope::Scoped;
-
-/// Presence time-to-live of one heartbeat (agents beat every 10 s).
-pub const HEARTBEAT_TTL: Duration = Duration::from_secs(15);
 
 pub(super) fn routes(api: Api) -> Api {
     const T: &str = "sessions";
@@ -280,15 +275,7 @@ async fn update(
 }
 
 async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    s.services().sessions.delete(&id).await?;
-    if let Err(e) = s.state().presence().remove(&id).await {
-        tracing::warn!(session = %id, error = %e, "could not clear presence of deleted session");
-    }
-    // Files the session left behind (DEFECTS O8): its manifest directory and modal pages.
-    if let Err(e) = s.spawn_service().discard_manifest(&id).await {
-        tracing::warn!(session = %id, error = %e, "could not remove manifest directory");
-    }
-    s.state().modals().remove_session(&id).await;
+    s.agent_service().delete_session(&id).await?;
     Ok(Json(json!({"success": true, "id": id})))
 }
 
@@ -404,46 +391,24 @@ async fn modal(
     Path(id): Path<String>,
     Body(b): Body<ModalBody>,
 ) -> ApiResult<Json<Value>> {
-    let modal_id = b
-        .modal_id
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| DomainError::invalid_field("modalId", "modalId is required"))?;
-    let html = b
-        .html
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| DomainError::invalid_field("html", "html content is required"))?;
-    maestro_domain::validate::safe_id("modalId", &modal_id)?;
-    let session = s.services().sessions.get(&id).await?;
-    let path = s.state().modals().save(&id, &modal_id, &html).await?;
-    let ctx = s.services().context();
-    ctx.emit(DomainEvent::SessionModal(ModalShown {
-        session_id: id.clone(),
-        modal_id: modal_id.clone(),
-        title: b
-            .title
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "Agent Modal".into()),
-        html,
-        file_path: b.file_path.filter(|f| !f.is_empty()).unwrap_or(path),
-        timestamp: ctx.now(),
-        project_id: session.project_id,
-    }))
-    .await;
+    let modal_id = s
+        .agent_service()
+        .show_modal(
+            &id,
+            ShowModal {
+                modal_id: b.modal_id,
+                html: b.html,
+                title: b.title,
+                file_path: b.file_path,
+            },
+        )
+        .await?;
     Ok(Json(json!({
         "success": true,
         "modalId": modal_id,
         "sessionId": id,
         "message": "Modal sent to UI",
     })))
-}
-
-/// The session, if it exists and showed this modal (DEFECTS S7).
-async fn shown_modal(s: &Scoped, id: &str, modal_id: &str) -> ApiResult<Session> {
-    let session = s.services().sessions.get(id).await?;
-    if !s.state().modals().shown_by(id, modal_id).await {
-        return Err(DomainError::not_found("Modal", modal_id).into());
-    }
-    Ok(session)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -457,21 +422,10 @@ async fn modal_action(
     Path((id, modal_id)): Path<(String, String)>,
     Body(b): Body<ActionBody>,
 ) -> ApiResult<Json<Value>> {
-    let action = b
-        .action
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| DomainError::invalid_field("action", "action is required"))?;
-    let session = shown_modal(&s, &id, &modal_id).await?;
-    let ctx = s.services().context();
-    ctx.emit(DomainEvent::SessionModalAction(ModalAction {
-        session_id: id,
-        modal_id: modal_id.clone(),
-        action: action.clone(),
-        data: b.data.unwrap_or_else(|| json!({})),
-        timestamp: ctx.now(),
-        project_id: session.project_id,
-    }))
-    .await;
+    let action = s
+        .agent_service()
+        .modal_action(&id, &modal_id, b.action, b.data)
+        .await?;
     Ok(Json(
         json!({"success": true, "modalId": modal_id, "action": action}),
     ))
@@ -481,15 +435,7 @@ async fn modal_close(
     s: Scoped,
     Path((id, modal_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let session = shown_modal(&s, &id, &modal_id).await?;
-    let ctx = s.services().context();
-    ctx.emit(DomainEvent::SessionModalClosed(ModalClosed {
-        session_id: id,
-        modal_id: modal_id.clone(),
-        timestamp: ctx.now(),
-        project_id: session.project_id,
-    }))
-    .await;
+    s.agent_service().close_modal(&id, &modal_id).await?;
     Ok(Json(json!({"success": true, "modalId": modal_id})))
 }
 
@@ -514,23 +460,11 @@ async fn spawn(s: Scoped, Body(b): Body<Value>) -> ApiResult<(StatusCode, Json<V
 }
 
 async fn heartbeat(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let session = s.services().sessions.get(&id).await?;
-    let now = s.services().context().now();
-    s.state()
-        .presence()
-        .heartbeat(
-            &Heartbeat {
-                session_id: id.clone(),
-                project_id: session.project_id,
-                last_seen: now,
-            },
-            HEARTBEAT_TTL,
-        )
-        .await?;
+    let beat = s.agent_service().heartbeat(&id).await?;
     Ok(Json(json!({
         "success": true,
         "sessionId": id,
-        "ttlMs": HEARTBEAT_TTL.as_millis() as u64,
-        "expiresAt": now + HEARTBEAT_TTL.as_millis() as i64,
+        "ttlMs": beat.ttl.as_millis() as u64,
+        "expiresAt": beat.expires_at,
     })))
 }

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use maestro_domain::ids::{RandomIds, SystemClock};
+use maestro_domain::ports::ManifestGenerator;
 use maestro_domain::ports::{BoxStream, BusMessage, EventBus, Presence};
-use maestro_domain::services::{HostInfo, Ports, Services, SpawnService, SpawnSettings};
-use maestro_fs::{FsConfig, FsStore};
-use maestro_http::{
-    AppState, AuthMode, CliManifestGenerator, HttpConfig, SecurityConfig, TokenAuth,
+use maestro_domain::services::{
+    AgentPorts, AgentService, HostInfo, Ports, Services, SpawnService, SpawnSettings,
 };
+use maestro_fs::{FsConfig, FsStore};
+use maestro_http::{AppState, AuthMode, HttpConfig, SecurityConfig, TokenAuth};
+use maestro_local::{CliManifestGenerator, FsModalPages, FsSkillCatalog};
 use maestro_memory::{
     MemoryEventBus, MemoryMailRepo, MemoryOrderingRepo, MemoryPresence, MemoryProjectRepo,
     MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
@@ -190,17 +192,17 @@ impl Builder {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server_url = format!("http://{addr}");
-        let generator = CliManifestGenerator {
+        let manifests: Arc<dyn ManifestGenerator> = Arc::new(CliManifestGenerator {
             program: self.cli.script(),
             session_dir: session_dir.clone(),
             data_dir: data_dir.clone(),
             server_url: server_url.clone(),
             timeout: self.cli_timeout,
-            env: maestro_http::manifest::child_env(&std::env::vars().collect::<BTreeMap<_, _>>()),
-        };
+            env: maestro_local::child_env(&std::env::vars().collect::<BTreeMap<_, _>>()),
+        });
         let spawn = SpawnService::new(
             &services,
-            Arc::new(generator),
+            manifests.clone(),
             SpawnSettings {
                 server_url,
                 data_dir: data_dir.display().to_string(),
@@ -208,7 +210,15 @@ impl Builder {
                 flags: BTreeMap::new(),
             },
         );
-        let presence: Arc<dyn Presence> = Arc::new(MemoryPresence::new());
+        let agents = AgentService::new(
+            &services,
+            AgentPorts {
+                presence: Arc::new(MemoryPresence::new()) as Arc<dyn Presence>,
+                manifests,
+                modals: Arc::new(FsModalPages::new(data_dir.join("modals"))),
+                skills: Arc::new(FsSkillCatalog::new(skills_dir.clone())),
+            },
+        );
         let config = HttpConfig {
             body_limit: self.body_limit,
             allowed_origins: vec![ALLOWED_ORIGIN.to_string(), "tauri://localhost".to_string()],
@@ -221,15 +231,13 @@ impl Builder {
                 }
                 sec
             },
-            data_dir: data_dir.clone(),
-            skills_dir: skills_dir.clone(),
             spawn_secrets: BTreeMap::from([(SECRET_KEY.to_string(), SECRET_VALUE.to_string())]),
         };
         let state = AppState::new(
             services,
             spawn,
+            agents,
             Arc::new(TokenAuth::new(self.token.clone())),
-            presence,
             config,
         );
         let events = EventLog::new(state.services().ports().bus.subscribe());
