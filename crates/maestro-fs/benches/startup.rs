@@ -63,6 +63,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+// Long on purpose: the benchmark's cases in the order they run, each a few lines.
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)

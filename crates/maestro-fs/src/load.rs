@@ -181,28 +181,7 @@ pub(crate) fn load(layout: &Layout, policy: CorruptPolicy) -> Result<Loaded, FsE
             )?,
         }
     }
-    // Legacy root-level tasks last: a copy in the project folder is newer (the original
-    // wrote it on every save and left the legacy file behind).
-    for (path, task) in legacy {
-        if loaded.tasks.get(&task.id).is_some() {
-            actions.push(Action::MoveAside {
-                to: layout.backup_dir("legacy-tasks").join(file_name(&path)),
-                from: path,
-                why: "stale legacy task file (a newer copy is in its project folder)",
-                task_id: None,
-            });
-            continue;
-        }
-        let to = layout.task_file(safe(&task.project_id)?, safe(&task.id)?);
-        actions.push(Action::MigrateLegacy {
-            id: task.id.clone(),
-            from: path,
-            to,
-            bytes: to_json(&*task, "Task")?,
-        });
-        loaded.tasks.insert(*task);
-    }
-
+    place_legacy_tasks(layout, &mut loaded, &mut actions, legacy)?;
     if !corrupt.is_empty() {
         for c in &corrupt {
             tracing::warn!(path = %c.path.display(), reason = %c.reason, "corrupt data file");
@@ -228,6 +207,37 @@ pub(crate) fn load(layout: &Layout, policy: CorruptPolicy) -> Result<Loaded, FsE
     report.elapsed = started.elapsed();
     loaded.report = report;
     Ok(loaded)
+}
+
+/// Legacy root-level tasks go last: a copy in the project folder is newer (the original wrote
+/// it on every save and left the legacy file behind), so the legacy file is moved aside;
+/// otherwise it is migrated into its project folder.
+fn place_legacy_tasks(
+    layout: &Layout,
+    loaded: &mut Loaded,
+    actions: &mut Vec<Action>,
+    legacy: Vec<(PathBuf, Box<Task>)>,
+) -> Result<(), FsError> {
+    for (path, task) in legacy {
+        if loaded.tasks.get(&task.id).is_some() {
+            actions.push(Action::MoveAside {
+                to: layout.backup_dir("legacy-tasks").join(file_name(&path)),
+                from: path,
+                why: "stale legacy task file (a newer copy is in its project folder)",
+                task_id: None,
+            });
+            continue;
+        }
+        let to = layout.task_file(safe(&task.project_id)?, safe(&task.id)?);
+        actions.push(Action::MigrateLegacy {
+            id: task.id.clone(),
+            from: path,
+            to,
+            bytes: to_json(&*task, "Task")?,
+        });
+        loaded.tasks.insert(*task);
+    }
+    Ok(())
 }
 
 /// Re-wraps an id the parser already checked (an error here would be a bug).
@@ -422,6 +432,7 @@ fn entry_path(e: &Entry) -> &Path {
     }
 }
 
+// About 80 lines: one arm per directory of the layout (STORAGE.md §1), in layout order.
 fn scan(
     layout: &Layout,
     actions: &mut Vec<Action>,

@@ -56,8 +56,7 @@ where
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Every connection task holds a sender; `recv` returns `None` once all are gone.
     let (alive_tx, mut alive_rx) = tokio::sync::mpsc::channel::<()>(1);
-    let last_cap_log = AtomicU64::new(0);
-    let started = Instant::now();
+    let cap_warning = CapWarning::default();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -76,25 +75,62 @@ where
             () = &mut shutdown => break,
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            let now = started.elapsed().as_secs() + 10;
-            let last = last_cap_log.load(Ordering::Relaxed);
-            if now >= last + 10
-                && last_cap_log
-                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok()
-            {
-                tracing::warn!(
-                    max_connections = limits.max_connections,
-                    "connection limit reached (MAX_CONNECTIONS); new connections are closed"
-                );
-            }
+            cap_warning.warn(limits.max_connections);
             drop(stream);
             continue;
         };
+        let conn = Connection {
+            peer,
+            limits,
+            evicted: evicted.clone(),
+            permit,
+            stop: stop_rx.clone(),
+            alive: alive_tx.clone(),
+        };
+        conn.spawn(stream, &builder, app.clone());
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    drop(alive_tx);
+    let _ = alive_rx.recv().await;
+    Ok(())
+}
+
+/// One accepted connection: served until it ends or the server stops (then gracefully).
+struct Connection {
+    peer: SocketAddr,
+    limits: ConnLimits,
+    evicted: Arc<AtomicUsize>,
+    /// Its place under `MAX_CONNECTIONS`, released when the connection ends.
+    permit: tokio::sync::OwnedSemaphorePermit,
+    stop: tokio::sync::watch::Receiver<bool>,
+    /// Dropped when the connection ends; the server waits for all of them on shutdown.
+    alive: tokio::sync::mpsc::Sender<()>,
+}
+
+impl Connection {
+    fn spawn<S>(self, stream: TcpStream, builder: &hyper::server::conn::http1::Builder, app: S)
+    where
+        S: tower::Service<
+                axum::http::Request<axum::body::Body>,
+                Response = axum::response::Response,
+                Error = Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        let Self {
+            peer,
+            limits,
+            evicted,
+            permit,
+            mut stop,
+            alive,
+        } = self;
         let _ = stream.set_nodelay(true);
         let in_flight = Arc::new(AtomicUsize::new(0));
-        let io = GuardedIo::new(stream, peer, limits, in_flight.clone(), evicted.clone());
-        let app = app.clone();
+        let io = GuardedIo::new(stream, peer, limits, in_flight.clone(), evicted);
         let service = hyper::service::service_fn(move |req: axum::http::Request<Incoming>| {
             let mut req = req.map(axum::body::Body::new);
             req.extensions_mut().insert(ConnectInfo(peer));
@@ -109,8 +145,6 @@ where
         let conn = builder
             .serve_connection(TokioIo::new(io), service)
             .with_upgrades();
-        let mut stop = stop_rx.clone();
-        let alive = alive_tx.clone();
         tokio::spawn(async move {
             tokio::pin!(conn);
             let stopped = async move {
@@ -130,11 +164,32 @@ where
             drop(alive);
         });
     }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    drop(alive_tx);
-    let _ = alive_rx.recv().await;
-    Ok(())
+}
+
+/// Logs "connection limit reached" at most every 10 s.
+#[derive(Default)]
+struct CapWarning {
+    /// Seconds (since `started`, plus 10) of the last warning.
+    last: AtomicU64,
+    started: std::sync::OnceLock<Instant>,
+}
+
+impl CapWarning {
+    fn warn(&self, max_connections: usize) {
+        let now = self.started.get_or_init(Instant::now).elapsed().as_secs() + 10;
+        let last = self.last.load(Ordering::Relaxed);
+        if now >= last + 10
+            && self
+                .last
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                max_connections,
+                "connection limit reached (MAX_CONNECTIONS); new connections are closed"
+            );
+        }
+    }
 }
 
 /// Errors of `accept`: per-connection ones are skipped; others (e.g. out of file

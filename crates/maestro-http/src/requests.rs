@@ -45,112 +45,16 @@ pub fn send_mail(v: &Value) -> Result<SendMail, Vec<FieldError>> {
         )]);
     };
     let mut errors = Vec::new();
-    let mut id = |key: &str, required: bool, nullable: bool| -> Option<String> {
-        match obj.get(key) {
-            None if !required => None,
-            Some(Value::Null) if nullable => None,
-            Some(Value::String(s)) if maestro_domain::validate::is_safe_id(s) => Some(s.clone()),
-            Some(Value::String(_)) => {
-                errors.push(FieldError::new(
-                    key,
-                    "ID must be alphanumeric with hyphens/underscores only",
-                ));
-                None
-            }
-            other => {
-                errors.push(FieldError::new(
-                    key,
-                    format!(
-                        "Invalid input: expected string, received {}",
-                        received(other)
-                    ),
-                ));
-                None
-            }
-        }
-    };
-    let project_id = id("projectId", true, false);
-    let from_session_id = id("fromSessionId", true, false);
-    let to_session_id = id("toSessionId", false, true);
-    let to_team_member_id = id("toTeamMemberId", false, false);
-    let reply_to_mail_id = id("replyToMailId", false, true);
-    let kind = match obj
-        .get("type")
-        .and_then(Value::as_str)
-        .and_then(MailMessageType::parse)
-    {
-        Some(k) => Some(k),
-        None => {
-            let options = MailMessageType::ALL
-                .iter()
-                .map(|k| format!("\"{}\"", k.as_str()))
-                .collect::<Vec<_>>()
-                .join("|");
-            errors.push(FieldError::new(
-                "type",
-                format!("Invalid option: expected one of {options}"),
-            ));
-            None
-        }
-    };
-    let max = maestro_domain::services::MAX_SUBJECT_CHARS;
-    let subject = match obj.get("subject") {
-        Some(Value::String(s)) if s.is_empty() => {
-            errors.push(FieldError::new(
-                "subject",
-                "Too small: expected string to have >=1 characters",
-            ));
-            None
-        }
-        Some(Value::String(s)) if s.chars().count() > max => {
-            errors.push(FieldError::new(
-                "subject",
-                format!("Too big: expected string to have <={max} characters"),
-            ));
-            None
-        }
-        Some(Value::String(s)) => Some(s.clone()),
-        other => {
-            errors.push(FieldError::new(
-                "subject",
-                format!(
-                    "Invalid input: expected string, received {}",
-                    received(other)
-                ),
-            ));
-            None
-        }
-    };
-    let body = match obj.get("body") {
-        None => None,
-        Some(b @ Value::Object(_)) => Some(b.clone()),
-        other => {
-            errors.push(FieldError::new(
-                "body",
-                format!(
-                    "Invalid input: expected record, received {}",
-                    received(other)
-                ),
-            ));
-            None
-        }
-    };
-    let unknown: Vec<String> = obj
-        .keys()
-        .filter(|k| !SEND_KEYS.contains(&k.as_str()))
-        .map(|k| format!("\"{k}\""))
-        .collect();
-    match unknown.len() {
-        0 => {}
-        1 => errors.push(FieldError::new(
-            "",
-            format!("Unrecognized key: {}", unknown[0]),
-        )),
-        _ => errors.push(FieldError::new(
-            "",
-            format!("Unrecognized keys: {}", unknown.join(", ")),
-        )),
-    }
+    let e = &mut errors;
+    let project_id = mail_id(obj, "projectId", true, false, e);
+    let from_session_id = mail_id(obj, "fromSessionId", true, false, e);
+    let to_session_id = mail_id(obj, "toSessionId", false, true, e);
+    let to_team_member_id = mail_id(obj, "toTeamMemberId", false, false, e);
+    let reply_to_mail_id = mail_id(obj, "replyToMailId", false, true, e);
+    let kind = mail_type(obj, e);
+    let subject = mail_subject(obj, e);
+    let body = mail_body(obj, e);
+    unknown_keys(obj, e);
     match (project_id, from_session_id, kind, subject) {
         (Some(project_id), Some(from_session_id), Some(kind), Some(subject))
             if errors.is_empty() =>
@@ -167,6 +71,115 @@ pub fn send_mail(v: &Value) -> Result<SendMail, Vec<FieldError>> {
             })
         }
         _ => Err(errors),
+    }
+}
+
+type Object = serde_json::Map<String, Value>;
+
+/// An id field of a mail: absent (when not `required`), `null` (when `nullable`) or a safe id.
+fn mail_id(
+    obj: &Object,
+    key: &str,
+    required: bool,
+    nullable: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    match obj.get(key) {
+        None if !required => None,
+        Some(Value::Null) if nullable => None,
+        Some(Value::String(s)) if maestro_domain::validate::is_safe_id(s) => Some(s.clone()),
+        Some(Value::String(_)) => {
+            errors.push(FieldError::new(
+                key,
+                "ID must be alphanumeric with hyphens/underscores only",
+            ));
+            None
+        }
+        other => {
+            errors.push(FieldError::new(
+                key,
+                format!(
+                    "Invalid input: expected string, received {}",
+                    received(other)
+                ),
+            ));
+            None
+        }
+    }
+}
+
+fn mail_type(obj: &Object, errors: &mut Vec<FieldError>) -> Option<MailMessageType> {
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(MailMessageType::parse);
+    if kind.is_none() {
+        let options = MailMessageType::ALL
+            .iter()
+            .map(|k| format!("\"{}\"", k.as_str()))
+            .collect::<Vec<_>>()
+            .join("|");
+        errors.push(FieldError::new(
+            "type",
+            format!("Invalid option: expected one of {options}"),
+        ));
+    }
+    kind
+}
+
+fn mail_subject(obj: &Object, errors: &mut Vec<FieldError>) -> Option<String> {
+    let max = maestro_domain::services::MAX_SUBJECT_CHARS;
+    let problem = match obj.get("subject") {
+        Some(Value::String(s)) if s.is_empty() => {
+            "Too small: expected string to have >=1 characters".to_string()
+        }
+        Some(Value::String(s)) if s.chars().count() > max => {
+            format!("Too big: expected string to have <={max} characters")
+        }
+        Some(Value::String(s)) => return Some(s.clone()),
+        other => format!(
+            "Invalid input: expected string, received {}",
+            received(other)
+        ),
+    };
+    errors.push(FieldError::new("subject", problem));
+    None
+}
+
+fn mail_body(obj: &Object, errors: &mut Vec<FieldError>) -> Option<Value> {
+    match obj.get("body") {
+        None => None,
+        Some(b @ Value::Object(_)) => Some(b.clone()),
+        other => {
+            errors.push(FieldError::new(
+                "body",
+                format!(
+                    "Invalid input: expected record, received {}",
+                    received(other)
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// Keys a mail may not carry (the original's strict schema).
+fn unknown_keys(obj: &Object, errors: &mut Vec<FieldError>) {
+    let unknown: Vec<String> = obj
+        .keys()
+        .filter(|k| !SEND_KEYS.contains(&k.as_str()))
+        .map(|k| format!("\"{k}\""))
+        .collect();
+    match unknown.len() {
+        0 => {}
+        1 => errors.push(FieldError::new(
+            "",
+            format!("Unrecognized key: {}", unknown[0]),
+        )),
+        _ => errors.push(FieldError::new(
+            "",
+            format!("Unrecognized keys: {}", unknown.join(", ")),
+        )),
     }
 }
 

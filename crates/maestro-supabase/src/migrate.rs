@@ -240,6 +240,28 @@ pub async fn migrate(
         });
     };
 
+    let mut project_ids = copy_records(source, target, &mut report, &mut step, dry_run).await?;
+    project_ids.extend(extra_project_ids.iter().cloned());
+    copy_project_parts(
+        source,
+        target,
+        &project_ids,
+        &mut report,
+        &mut step,
+        dry_run,
+    )
+    .await?;
+    Ok(report)
+}
+
+/// Copies projects, tasks, sessions and mail; returns every project id they name.
+async fn copy_records(
+    source: &Repositories,
+    target: &Repositories,
+    report: &mut MigrationReport,
+    step: &mut impl FnMut(&mut MigrationReport, Entity, usize, usize, &str, Outcome),
+    dry_run: bool,
+) -> Result<BTreeSet<String>> {
     let projects = source.projects.list().await?;
     let tasks = source.tasks.list(&TaskFilter::default()).await?;
     let sessions = source.sessions.list(&SessionFilter::default()).await?;
@@ -248,11 +270,10 @@ pub async fn migrate(
     project_ids.extend(tasks.iter().map(|t| t.project_id.clone()));
     project_ids.extend(sessions.iter().map(|s| s.project_id.clone()));
     project_ids.extend(mail.iter().map(|m| m.project_id.clone()));
-    project_ids.extend(extra_project_ids.iter().cloned());
 
     copy_entity(
-        &mut report,
-        &mut step,
+        report,
+        step,
         Entity::Projects,
         &projects,
         dry_run,
@@ -263,8 +284,8 @@ pub async fn migrate(
     )
     .await?;
     copy_entity(
-        &mut report,
-        &mut step,
+        report,
+        step,
         Entity::Tasks,
         &tasks,
         dry_run,
@@ -275,8 +296,8 @@ pub async fn migrate(
     )
     .await?;
     copy_entity(
-        &mut report,
-        &mut step,
+        report,
+        step,
         Entity::Sessions,
         &sessions,
         dry_run,
@@ -287,8 +308,8 @@ pub async fn migrate(
     )
     .await?;
     copy_entity(
-        &mut report,
-        &mut step,
+        report,
+        step,
         Entity::Mail,
         &mail,
         dry_run,
@@ -303,10 +324,23 @@ pub async fn migrate(
     )
     .await?;
 
+    Ok(project_ids)
+}
+
+// About 80 lines: three per-project copies in their order (members, overrides, orderings).
+/// Copies each project's team members, default-member overrides and orderings.
+async fn copy_project_parts(
+    source: &Repositories,
+    target: &Repositories,
+    project_ids: &BTreeSet<String>,
+    report: &mut MigrationReport,
+    step: &mut impl FnMut(&mut MigrationReport, Entity, usize, usize, &str, Outcome),
+    dry_run: bool,
+) -> Result<()> {
     let mut members = Vec::new();
     let mut overrides = Vec::new();
     let mut orderings = Vec::new();
-    for p in &project_ids {
+    for p in project_ids {
         members.extend(source.team_members.list(p).await?);
         for kind in DEFAULT_MEMBER_TYPES {
             let id = format!("tm_{p}_{kind}");
@@ -322,8 +356,8 @@ pub async fn migrate(
     }
 
     copy_entity(
-        &mut report,
-        &mut step,
+        report,
+        step,
         Entity::TeamMembers,
         &members,
         dry_run,
@@ -355,7 +389,7 @@ pub async fn migrate(
         };
         let outcome = sync(existing, o, dry_run, write, write).await?;
         step(
-            &mut report,
+            report,
             Entity::TeamMemberOverrides,
             i + 1,
             overrides.len(),
@@ -365,8 +399,8 @@ pub async fn migrate(
     }
 
     copy_entity(
-        &mut report,
-        &mut step,
+        report,
+        step,
         Entity::Orderings,
         &orderings,
         dry_run,
@@ -377,5 +411,5 @@ pub async fn migrate(
     )
     .await?;
 
-    Ok(report)
+    Ok(())
 }

@@ -105,36 +105,8 @@ impl MailService {
             tokio::join!(self.ctx.require_project(&input.project_id), recipient);
         project?;
         recipient?;
-        let recipients: Vec<Option<String>> = match (&input.to_session_id, &input.to_team_member_id)
-        {
-            (None, Some(member)) => {
-                let sessions = self
-                    .ctx
-                    .ports
-                    .sessions
-                    .list(&SessionFilter {
-                        project_id: Some(input.project_id.clone()),
-                        task_id: None,
-                        statuses: Some(vec![
-                            SessionStatus::Working,
-                            SessionStatus::Idle,
-                            SessionStatus::Spawning,
-                        ]),
-                    })
-                    .await?;
-                let ids: Vec<Option<String>> = sessions
-                    .into_iter()
-                    .filter(|s| s.serves_team_member(member))
-                    .map(|s| Some(s.id))
-                    .collect();
-                if ids.is_empty() {
-                    return Err(DomainError::not_found(
-                        "Active session for team member",
-                        member,
-                    ));
-                }
-                ids
-            }
+        let recipients = match (&input.to_session_id, &input.to_team_member_id) {
+            (None, Some(member)) => self.sessions_of_member(&input.project_id, member).await?,
             (to, _) => vec![to.clone()],
         };
         let mut sent = Vec::with_capacity(recipients.len());
@@ -155,6 +127,41 @@ impl MailService {
             sent.push(mail);
         }
         Ok(sent)
+    }
+
+    /// The active sessions of `project_id` serving team member `member` (each gets a copy of
+    /// mail sent to the member); `404` when none is active.
+    async fn sessions_of_member(
+        &self,
+        project_id: &str,
+        member: &str,
+    ) -> Result<Vec<Option<String>>> {
+        let sessions = self
+            .ctx
+            .ports
+            .sessions
+            .list(&SessionFilter {
+                project_id: Some(project_id.to_string()),
+                task_id: None,
+                statuses: Some(vec![
+                    SessionStatus::Working,
+                    SessionStatus::Idle,
+                    SessionStatus::Spawning,
+                ]),
+            })
+            .await?;
+        let ids: Vec<Option<String>> = sessions
+            .into_iter()
+            .filter(|s| s.serves_team_member(member))
+            .map(|s| Some(s.id))
+            .collect();
+        if ids.is_empty() {
+            return Err(DomainError::not_found(
+                "Active session for team member",
+                member,
+            ));
+        }
+        Ok(ids)
     }
 
     /// The inbox of `session_id`: addressed mail and other sessions' broadcasts of the

@@ -166,52 +166,14 @@ impl SessionService {
             validate::safe_id("id", id)?;
         }
         let ports = &self.ctx.ports;
-        if ports.projects.get(&project_id).await?.is_none() {
-            return Err(DomainError::not_found("Project", &project_id));
-        }
-        let mut unique: Vec<String> = Vec::with_capacity(task_ids.len());
-        for task_id in task_ids {
-            let task = ports
-                .tasks
-                .get(&task_id)
-                .await?
-                .ok_or_else(|| DomainError::not_found("Task", &task_id))?;
-            if task.project_id != project_id {
-                return Err(DomainError::BusinessRule(format!(
-                    "Task '{task_id}' belongs to another project"
-                )));
-            }
-            if !unique.contains(&task_id) {
-                unique.push(task_id);
-            }
-        }
+        self.ctx.require_project(&project_id).await?;
+        let unique = self.tasks_of_project(&project_id, task_ids).await?;
         let now = self.ctx.now();
         let id = match input.id {
             Some(id) => id,
             None => self.ctx.new_id("sess"),
         };
-        let mut timeline = vec![TimelineEvent {
-            id: self.ctx.new_id("evt"),
-            kind: "session_started".into(),
-            timestamp: now,
-            message: Some("Session created".into()),
-            task_id: None,
-            metadata: None,
-        }];
-        for task_id in &unique {
-            push_capped(
-                &mut timeline,
-                TimelineEvent {
-                    id: self.ctx.new_id("evt"),
-                    kind: "task_started".into(),
-                    timestamp: now,
-                    message: Some(message.to_string()),
-                    task_id: Some(task_id.clone()),
-                    metadata: None,
-                },
-                MAX_TIMELINE_ENTRIES,
-            );
-        }
+        let timeline = self.opening_timeline(now, &unique, message);
         let session = Session {
             id: id.clone(),
             project_id,
@@ -249,6 +211,60 @@ impl SessionService {
             links::add_session_to_task(&self.ctx, task_id, &session.id).await?;
         }
         Ok(session)
+    }
+
+    /// `task_ids` without repeats, each checked to exist in `project_id`.
+    async fn tasks_of_project(
+        &self,
+        project_id: &str,
+        task_ids: Vec<String>,
+    ) -> Result<Vec<String>> {
+        let mut unique: Vec<String> = Vec::with_capacity(task_ids.len());
+        for task_id in task_ids {
+            let task = self
+                .ctx
+                .ports
+                .tasks
+                .get(&task_id)
+                .await?
+                .ok_or_else(|| DomainError::not_found("Task", &task_id))?;
+            if task.project_id != project_id {
+                return Err(DomainError::BusinessRule(format!(
+                    "Task '{task_id}' belongs to another project"
+                )));
+            }
+            if !unique.contains(&task_id) {
+                unique.push(task_id);
+            }
+        }
+        Ok(unique)
+    }
+
+    /// A new session's first timeline: `session_started`, then one `task_started` per task.
+    fn opening_timeline(&self, now: i64, task_ids: &[String], message: &str) -> Vec<TimelineEvent> {
+        let mut timeline = vec![TimelineEvent {
+            id: self.ctx.new_id("evt"),
+            kind: "session_started".into(),
+            timestamp: now,
+            message: Some("Session created".into()),
+            task_id: None,
+            metadata: None,
+        }];
+        for task_id in task_ids {
+            push_capped(
+                &mut timeline,
+                TimelineEvent {
+                    id: self.ctx.new_id("evt"),
+                    kind: "task_started".into(),
+                    timestamp: now,
+                    message: Some(message.to_string()),
+                    task_id: Some(task_id.clone()),
+                    metadata: None,
+                },
+                MAX_TIMELINE_ENTRIES,
+            );
+        }
+        timeline
     }
 
     /// `PATCH /api/sessions/:id` with the stop guard, terminal stamp, propagation into the

@@ -228,31 +228,14 @@ impl SpawnService {
         };
         let (project, tasks) = self.project_and_tasks(&project_id, &task_ids).await?;
         let args = cli_arguments(&input, defaults)?;
-        // 6. Reference tasks: ordered, de-duplicated union.
-        let mut reference_task_ids: Vec<String> = Vec::new();
-        for task in tasks {
-            for r in task.reference_task_ids {
-                if !reference_task_ids.contains(&r) {
-                    reference_task_ids.push(r);
-                }
-            }
-        }
+        let reference_task_ids = reference_union(tasks);
         let session_id = self.ctx.new_id("sess");
         let (team_member_ids, team_member_id) = match members.len() {
             0 => (args.delegates, None),
             1 => (args.delegates, Some(members[0].clone())),
             _ => (members.clone(), None),
         };
-        let name = input
-            .session_name
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| {
-                let verb = match mode {
-                    AgentMode::Execute => "Execute",
-                    AgentMode::Coordinate => "Coordinate",
-                };
-                format!("{verb} for {}", task_ids[0])
-            });
+        let name = session_name(input.session_name, mode, &task_ids[0]);
         let metadata = json!({
             "skills": args.skills,
             "spawnedBy": parent,
@@ -465,6 +448,30 @@ struct Plan {
     cwd: String,
     source: SpawnSource,
     parent: Option<String>,
+}
+
+/// 6. Reference tasks: the ordered, de-duplicated union of the tasks' references.
+fn reference_union(tasks: Vec<crate::model::Task>) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for task in tasks {
+        for r in task.reference_task_ids {
+            if !ids.contains(&r) {
+                ids.push(r);
+            }
+        }
+    }
+    ids
+}
+
+/// The session name asked for, else `<Execute|Coordinate> for <first task>`.
+fn session_name(asked: Option<String>, mode: AgentMode, first_task: &str) -> String {
+    asked.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+        let verb = match mode {
+            AgentMode::Execute => "Execute",
+            AgentMode::Coordinate => "Coordinate",
+        };
+        format!("{verb} for {first_task}")
+    })
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
 use crate::scope::Scoped;
 
+// Long on purpose: the route table, one declarative entry per route of API.md §6.
 pub(super) fn routes(api: Api) -> Api {
     const T: &str = "sessions";
     api.add(
