@@ -34,24 +34,39 @@ use tower::ServiceExt;
 
 use crate::state::ConnLimits;
 
+/// What [`serve`] serves: an axum router (or any service like it), cloned per connection.
+pub trait AppService:
+    tower::Service<
+        axum::http::Request<axum::body::Body>,
+        Response = axum::response::Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> AppService for S where
+    S: tower::Service<
+            axum::http::Request<axum::body::Body>,
+            Response = axum::response::Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then drains.
-pub async fn serve<S>(
+pub async fn serve<S: AppService>(
     listener: TcpListener,
     app: S,
     limits: ConnLimits,
     evicted: Arc<AtomicUsize>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()>
-where
-    S: tower::Service<
-            axum::http::Request<axum::body::Body>,
-            Response = axum::response::Response,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+) -> io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Every connection task holds a sender; `recv` returns `None` once all are gone.
@@ -109,17 +124,12 @@ struct Connection {
 }
 
 impl Connection {
-    fn spawn<S>(self, stream: TcpStream, builder: &hyper::server::conn::http1::Builder, app: S)
-    where
-        S: tower::Service<
-                axum::http::Request<axum::body::Body>,
-                Response = axum::response::Response,
-                Error = Infallible,
-            > + Clone
-            + Send
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    fn spawn<S: AppService>(
+        self,
+        stream: TcpStream,
+        builder: &hyper::server::conn::http1::Builder,
+        app: S,
+    ) {
         let Self {
             peer,
             limits,
