@@ -25,6 +25,11 @@ doc:
 bench-fs:
     cargo bench -p maestro-fs
 
+# Expose the server through a Cloudflare Tunnel (edit deploy/cloudflared/config.yml first;
+# docs/DEPLOYMENT.md walks through it).
+tunnel:
+    cloudflared tunnel --config deploy/cloudflared/config.yml run
+
 # Everything CI does, from a fresh machine.
 ci:
     bash .ci/run

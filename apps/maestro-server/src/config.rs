@@ -3,6 +3,8 @@
 //! validated here, at start-up, with a message naming the variable.
 
 use std::net::{IpAddr, Ipv4Addr};
+
+use maestro_http::AuthMode;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,6 +35,11 @@ pub struct Config {
     pub cli_path: PathBuf,
     pub manifest_timeout: Duration,
     pub api_token: Option<String>,
+    /// `AUTH_MODE` (validated against the token and Supabase settings).
+    pub auth_mode: AuthMode,
+    /// `AUTH_TRUST_LOOPBACK`: direct loopback callers without a token are the local user
+    /// (always in mode `none`; opt-in in mode `supabase`; never in mode `token`).
+    pub trust_loopback: bool,
     pub allowed_origins: Vec<String>,
     pub allow_any_origin: bool,
     pub external_url: Option<String>,
@@ -95,7 +102,6 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Validates parsed arguments.
     /// Validates parsed arguments: each group of settings in its own function, in order, so
     /// the first invalid variable is the one reported.
     pub fn from_args(a: Args, home: Option<&Path>) -> Result<Self, ConfigError> {
@@ -143,6 +149,8 @@ impl Config {
             cli_path: expand_home(&a.cli_path, home),
             manifest_timeout,
             api_token: access.api_token,
+            auth_mode: access.auth_mode,
+            trust_loopback: access.trust_loopback,
             allowed_origins: access.allowed_origins,
             allow_any_origin: access.allow_any_origin,
             external_url: net.external_url,
@@ -256,6 +264,8 @@ fn logging(a: &Args) -> Result<(String, bool), ConfigError> {
 /// names and trusted proxies.
 struct Access {
     api_token: Option<String>,
+    auth_mode: AuthMode,
+    trust_loopback: bool,
     allowed_origins: Vec<String>,
     allow_any_origin: bool,
     allowed_hosts: Vec<String>,
@@ -271,7 +281,23 @@ impl Access {
                 format!("{why}; generate one with `openssl rand -hex 32`"),
             ));
         }
-        if api_token.is_none() {
+        let auth_mode = auth_mode(a, api_token.is_some(), supabase_enabled)?;
+        let trust_loopback = match (
+            auth_mode,
+            boolean("AUTH_TRUST_LOOPBACK", &a.auth_trust_loopback)?,
+        ) {
+            (AuthMode::None, _) => true,
+            (AuthMode::Supabase, trust) => trust,
+            (AuthMode::Token, false) => false,
+            (AuthMode::Token, true) => {
+                return Err(err(
+                    "AUTH_TRUST_LOOPBACK",
+                    "applies to AUTH_MODE=supabase only; in AUTH_MODE=token every caller sends \
+                     MAESTRO_API_TOKEN",
+                ));
+            }
+        };
+        if auth_mode == AuthMode::None {
             if !net.host.is_loopback() {
                 return Err(err(
                     "MAESTRO_API_TOKEN",
@@ -310,7 +336,7 @@ impl Access {
         allowed_origins.push(url_origin("SERVER_URL", &net.server_url)?);
         allowed_origins.sort();
         allowed_origins.dedup();
-        if allow_any_origin && api_token.is_none() && !supabase_enabled {
+        if allow_any_origin && auth_mode == AuthMode::None {
             return Err(err(
                 "CORS_ORIGINS",
                 "'*' lets any web page drive the API; it needs authentication \
@@ -319,11 +345,53 @@ impl Access {
         }
         Ok(Self {
             api_token,
+            auth_mode,
+            trust_loopback,
             allowed_origins,
             allow_any_origin,
             allowed_hosts: allowed_hosts(a, net)?,
             trusted_proxies: proxies(a.trusted_proxies.as_deref())?,
         })
+    }
+}
+
+/// `AUTH_MODE`, or its default; checked against the settings each mode needs.
+fn auth_mode(a: &Args, has_token: bool, supabase_enabled: bool) -> Result<AuthMode, ConfigError> {
+    let mode = match a
+        .auth_mode
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        None if supabase_enabled => return Ok(AuthMode::Supabase),
+        None if has_token => return Ok(AuthMode::Token),
+        None => return Ok(AuthMode::None),
+        Some(m) => match m.to_ascii_lowercase().as_str() {
+            "none" => AuthMode::None,
+            "token" => AuthMode::Token,
+            "supabase" => AuthMode::Supabase,
+            other => {
+                return Err(err(
+                    "AUTH_MODE",
+                    format!("expected none, token or supabase, got '{other}'"),
+                ));
+            }
+        },
+    };
+    match mode {
+        AuthMode::None if has_token => Err(err(
+            "AUTH_MODE",
+            "AUTH_MODE=none but MAESTRO_API_TOKEN is set: remove one of them",
+        )),
+        AuthMode::Token if !has_token => Err(err(
+            "AUTH_MODE",
+            "AUTH_MODE=token needs MAESTRO_API_TOKEN (generate one with `openssl rand -hex 32`)",
+        )),
+        AuthMode::Supabase if !supabase_enabled => Err(err(
+            "AUTH_MODE",
+            "AUTH_MODE=supabase needs SUPABASE_ENABLED=true with SUPABASE_URL and its keys",
+        )),
+        mode => Ok(mode),
     }
 }
 

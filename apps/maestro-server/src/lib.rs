@@ -4,6 +4,7 @@
 //! services and serves the HTTP edge. Everything else lives in the library crates.
 
 pub mod config;
+pub mod phone;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -155,7 +156,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         body_limit: cfg.max_body_bytes,
         allowed_origins: cfg.allowed_origins.clone(),
         allow_any_origin: cfg.allow_any_origin,
-        security: security_config(cfg, supabase.is_some()),
+        security: security_config(cfg),
         spawn_secrets: passed.spawn_secrets,
     };
     let shared_mail = services.ports().mail.clone();
@@ -277,6 +278,7 @@ fn choose_auth(
     cfg: &Config,
     supabase: Option<&SupabaseRepos>,
 ) -> Arc<dyn maestro_domain::ports::Auth> {
+    let supabase = supabase.filter(|_| cfg.auth_mode == AuthMode::Supabase);
     let auth: Arc<dyn maestro_domain::ports::Auth> = match (supabase, &cfg.supabase) {
         (Some(repos), Some(sb)) => Arc::new(SupabaseAuth::new(
             &sb.url,
@@ -342,16 +344,16 @@ fn agent_services(
 }
 
 /// The edge's authentication, Host and connection settings.
-fn security_config(cfg: &Config, supabase: bool) -> SecurityConfig {
-    let auth_mode = match (supabase, &cfg.api_token) {
-        (true, _) => AuthMode::Supabase,
-        (false, Some(_)) => AuthMode::Token,
-        (false, None) => AuthMode::None,
-    };
-    tracing::info!(auth_mode = auth_mode.as_str(), "authentication");
+fn security_config(cfg: &Config) -> SecurityConfig {
+    let auth_mode = cfg.auth_mode;
+    tracing::info!(
+        auth_mode = auth_mode.as_str(),
+        trust_loopback = cfg.trust_loopback,
+        "authentication"
+    );
     SecurityConfig {
         auth_mode,
-        trust_loopback: cfg.api_token.is_none(),
+        trust_loopback: cfg.trust_loopback,
         allowed_hosts: cfg.allowed_hosts.clone(),
         any_ip_host: cfg.host.is_unspecified(),
         trusted_proxies: cfg.trusted_proxies.clone(),
@@ -364,7 +366,7 @@ fn security_config(cfg: &Config, supabase: bool) -> SecurityConfig {
         supabase: cfg
             .supabase
             .as_ref()
-            .filter(|_| supabase)
+            .filter(|_| auth_mode == AuthMode::Supabase)
             .map(|s| SupabasePublic {
                 url: s.url.clone(),
                 anon_key: s.anon_key.clone(),
@@ -518,6 +520,7 @@ pub async fn run(
         .map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(%local, server_url = %cfg.server_url, "listening");
+    phone::announce(cfg.external_url.as_deref());
     let url_file = cfg.data_dir.join("server-url");
     if let Err(e) = tokio::fs::write(&url_file, cfg.server_url.as_bytes()).await {
         tracing::warn!(path = %url_file.display(), error = %e, "could not write server-url");

@@ -29,6 +29,8 @@ fn base_command(dir: &std::path::Path) -> Command {
         .env_remove("REDIS_ENABLED")
         .env_remove("SUPABASE_ENABLED")
         .env_remove("MAESTRO_API_TOKEN")
+        .env_remove("AUTH_MODE")
+        .env_remove("AUTH_TRUST_LOOPBACK")
         .env_remove("CORS_ORIGINS")
         .env_remove("EXTERNAL_URL")
         .env_remove("CLOUDFLARE_TUNNEL_URL");
@@ -77,6 +79,78 @@ fn any_origin_without_auth_stops_start_up() {
         &[("CORS_ORIGINS", "*")],
         "CORS_ORIGINS",
         "MAESTRO_API_TOKEN",
+    );
+}
+
+#[test]
+fn auth_mode_conflicts_stop_start_up() {
+    refuses(&[("AUTH_MODE", "token")], "AUTH_MODE", "MAESTRO_API_TOKEN");
+    refuses(
+        &[("AUTH_MODE", "supabase")],
+        "AUTH_MODE",
+        "SUPABASE_ENABLED",
+    );
+    refuses(
+        &[("AUTH_MODE", "none"), ("MAESTRO_API_TOKEN", TOKEN)],
+        "AUTH_MODE",
+        "remove one",
+    );
+    refuses(
+        &[
+            ("MAESTRO_API_TOKEN", TOKEN),
+            ("AUTH_TRUST_LOOPBACK", "true"),
+        ],
+        "AUTH_TRUST_LOOPBACK",
+        "AUTH_MODE=supabase",
+    );
+}
+
+/// With `EXTERNAL_URL` the server says which URL to open on the phone (no QR code when
+/// standard error is not a terminal, as here).
+#[test]
+fn the_phone_url_is_printed_at_start_up() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = base_command(dir.path())
+        .env("PORT", free_port().to_string())
+        .env("MAESTRO_API_TOKEN", TOKEN)
+        .env("EXTERNAL_URL", "https://maestro.example.com")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line)
+                if line.contains("Open Maestro on your phone: https://maestro.example.com") =>
+            {
+                break true;
+            }
+            Ok(line) => seen.push(line),
+            Err(_) => break false,
+        }
+    };
+    // The rest of the banner, if any, follows at once.
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        seen.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "no phone URL in: {seen:?}");
+    assert!(
+        !seen.iter().any(|l| l.contains('\u{2588}')),
+        "a QR code on a non-terminal: {seen:?}"
     );
 }
 

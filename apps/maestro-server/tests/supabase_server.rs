@@ -46,16 +46,25 @@ fn command(env: &support::Env, rest_url: &str) -> Command {
         .env("LOG_LEVEL", "error")
         .env_remove("REDIS_ENABLED")
         .env_remove("MAIL_BACKEND")
-        .env_remove("MAESTRO_API_TOKEN");
+        .env_remove("MAESTRO_API_TOKEN")
+        .env_remove("AUTH_MODE")
+        .env_remove("AUTH_TRUST_LOOPBACK");
     cmd
 }
 
+/// The server as a desktop app that cannot sign in yet runs it (`AUTH_TRUST_LOOPBACK=true`),
+/// so these tests may call it from loopback without a token.
 async fn start(env: &support::Env, rest_url: &str) -> Server {
+    start_with(env, rest_url, &[("AUTH_TRUST_LOOPBACK", "true")]).await
+}
+
+async fn start_with(env: &support::Env, rest_url: &str, vars: &[(&str, &str)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let child = command(env, rest_url)
         .env("PORT", port.to_string())
         .env("DATA_DIR", dir.path().join("data"))
+        .envs(vars.iter().copied())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -123,6 +132,29 @@ async fn server_on_supabase_reports_postgrest_and_persists_through_it() {
         .await
         .unwrap();
     assert_eq!(listed[0]["title"], "persisted");
+}
+
+/// `AUTH_MODE=supabase` (the default with `SUPABASE_ENABLED=true`): loopback is no proof of a
+/// user, so the API needs an access token there too; only public routes answer without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supabase_mode_needs_a_token_on_loopback_too() {
+    let env = support::env();
+    let server = start_with(env, &env.rest_url, &[]).await;
+    let get = |path: &str| reqwest::get(format!("{}{path}", server.base));
+    let r = get("/api/projects").await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHORIZED", "{body}");
+    assert_eq!(get("/health").await.unwrap().status(), 200);
+    let config: Value = get("/api/auth/config").await.unwrap().json().await.unwrap();
+    assert_eq!(config["authMode"], "supabase", "{config}");
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/projects", server.base))
+        .bearer_auth("not-a-jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,10 +44,22 @@ pub struct Args {
     #[arg(long, env = "MANIFEST_TIMEOUT_SECS", default_value = "60")]
     pub manifest_timeout_secs: String,
 
-    /// Bearer token every client must send (`Authorization: Bearer …` or `?token=`).
-    /// Required when HOST is not loopback or EXTERNAL_URL/CLOUDFLARE_TUNNEL_URL is set.
+    /// Bearer token every client must send (`Authorization: Bearer …` or `?token=`) in
+    /// AUTH_MODE=token; a server credential in AUTH_MODE=supabase.
     #[arg(long, env = "MAESTRO_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
+
+    /// How callers authenticate: `none` (direct loopback callers only), `token` (the shared
+    /// MAESTRO_API_TOKEN) or `supabase` (a Supabase Auth access token on every request)
+    /// [default: supabase with SUPABASE_ENABLED=true, else token with MAESTRO_API_TOKEN, else
+    /// none].
+    #[arg(long, env = "AUTH_MODE")]
+    pub auth_mode: Option<String>,
+
+    /// With AUTH_MODE=supabase only: a direct loopback caller without a token acts as the
+    /// local user (for a desktop app that cannot sign in yet). Proxied requests never do.
+    #[arg(long, env = "AUTH_TRUST_LOOPBACK", default_value = "false")]
+    pub auth_trust_loopback: String,
 
     /// Extra allowed browser origins, comma-separated (`*` = any origin; not recommended).
     #[arg(long, env = "CORS_ORIGINS")]

@@ -175,3 +175,77 @@ fn hosts_proxies_and_limits() {
         "HEADER_READ_TIMEOUT_SECS"
     );
 }
+
+const SUPABASE: [&str; 8] = [
+    "--supabase-enabled",
+    "true",
+    "--supabase-url",
+    "https://x.supabase.co",
+    "--supabase-service-role-key",
+    "a.b.c",
+    "--supabase-anon-key",
+    "d.e.f",
+];
+
+fn with_supabase(extra: &[&'static str]) -> Result<Config, ConfigError> {
+    let mut args = SUPABASE.to_vec();
+    args.extend_from_slice(extra);
+    parse(&args)
+}
+
+#[test]
+fn auth_mode_defaults_follow_the_settings() {
+    let c = parse(&[]).unwrap();
+    assert_eq!((c.auth_mode, c.trust_loopback), (AuthMode::None, true));
+    let c = parse(&["--api-token", GOOD_TOKEN]).unwrap();
+    assert_eq!((c.auth_mode, c.trust_loopback), (AuthMode::Token, false));
+    // Supabase: every request needs an access token, loopback included, unless opted out.
+    let c = with_supabase(&[]).unwrap();
+    assert_eq!((c.auth_mode, c.trust_loopback), (AuthMode::Supabase, false));
+    let c = with_supabase(&["--auth-trust-loopback", "true"]).unwrap();
+    assert_eq!((c.auth_mode, c.trust_loopback), (AuthMode::Supabase, true));
+    // Supabase storage with the shared token as the only credential.
+    let c = with_supabase(&["--auth-mode", "token", "--api-token", GOOD_TOKEN]).unwrap();
+    assert_eq!(c.auth_mode, AuthMode::Token);
+}
+
+#[test]
+fn auth_mode_conflicts_are_named() {
+    let var = |r: Result<Config, ConfigError>| r.unwrap_err().var;
+    assert_eq!(var(parse(&["--auth-mode", "open"])), "AUTH_MODE");
+    assert_eq!(var(parse(&["--auth-mode", "token"])), "AUTH_MODE");
+    assert_eq!(var(parse(&["--auth-mode", "supabase"])), "AUTH_MODE");
+    assert_eq!(
+        var(parse(&["--auth-mode", "none", "--api-token", GOOD_TOKEN])),
+        "AUTH_MODE"
+    );
+    assert_eq!(
+        var(parse(&[
+            "--api-token",
+            GOOD_TOKEN,
+            "--auth-trust-loopback",
+            "true"
+        ])),
+        "AUTH_TRUST_LOOPBACK"
+    );
+    assert_eq!(
+        var(parse(&["--auth-trust-loopback", "maybe"])),
+        "AUTH_TRUST_LOOPBACK"
+    );
+}
+
+#[test]
+fn supabase_mode_may_be_exposed_without_the_shared_token() {
+    let c = with_supabase(&["--external-url", "https://m.example.com"]).unwrap();
+    assert_eq!(c.auth_mode, AuthMode::Supabase);
+    assert!(c.api_token.is_none());
+    let c = with_supabase(&["--host", "0.0.0.0", "--cors-origins", "*"]).unwrap();
+    assert!(c.allow_any_origin);
+    // Mode none is never exposed.
+    assert_eq!(
+        parse(&["--auth-mode", "none", "--host", "0.0.0.0"])
+            .unwrap_err()
+            .var,
+        "MAESTRO_API_TOKEN"
+    );
+}
