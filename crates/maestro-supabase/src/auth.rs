@@ -3,7 +3,7 @@
 //! A bearer token is accepted as:
 //! - the server's own API token (`MAESTRO_API_TOKEN`) → [`Principal::Service`];
 //! - a Supabase JWT verified locally: ES256/RS256 against the project's JWKS
-//!   (`/auth/v1/.well-known/jwks.json`, cached 10 minutes and re-fetched on an unknown `kid`),
+//!   (`/auth/v1/.well-known/jwks.json`, cached 10 minutes and re-fetched on an unknown `kid` at most every 30 s),
 //!   or HS256 with the legacy JWT secret when one is configured. `exp` is enforced (no
 //!   leeway beyond 30 s), `role: authenticated` with `aud` containing `authenticated` and a
 //!   `sub` → [`Principal::User`]; `role: service_role` → [`Principal::Service`]; anything else
@@ -28,6 +28,8 @@ use crate::query::Query;
 
 /// How long a fetched JWKS is trusted before it is fetched again.
 pub const JWKS_TTL: Duration = Duration::from_secs(600);
+/// Least time between two key-set fetches caused by a token naming an unknown `kid`.
+pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Deserialize)]
 struct Claims {
@@ -47,6 +49,9 @@ pub struct SupabaseAuth {
     issuer: Option<String>,
     http: reqwest::Client,
     jwks: RwLock<Option<(Instant, JwkSet)>>,
+    /// Least time between two fetches caused by an unknown `kid`, so tokens naming made-up
+    /// keys cannot make the server hammer the project's JWKS endpoint.
+    refetch_interval: Duration,
     /// PostgREST with the anon key, used `as_user` for access checks.
     rest: PostgrestClient,
     anon_key: String,
@@ -83,9 +88,18 @@ impl SupabaseAuth {
                 .build()
                 .unwrap_or_default(),
             jwks: RwLock::new(None),
+            refetch_interval: JWKS_REFETCH_INTERVAL,
             rest,
             anon_key: anon_key.to_string(),
         }
+    }
+
+    /// Sets the least time between two key-set fetches caused by an unknown `kid`
+    /// (default [`JWKS_REFETCH_INTERVAL`]).
+    #[must_use]
+    pub fn with_jwks_refetch_interval(mut self, interval: Duration) -> Self {
+        self.refetch_interval = interval;
+        self
     }
 
     /// Does not check `iss` even when present (self-hosted setups with other issuers).
@@ -110,19 +124,30 @@ impl SupabaseAuth {
         Ok(set)
     }
 
+    /// The key `kid` from the cached key set; the set is fetched again when it is older than
+    /// [`JWKS_TTL`], or when it lacks `kid` (a rotation) and was fetched more than
+    /// `refetch_interval` ago.
     async fn key_for(&self, kid: &str) -> std::result::Result<DecodingKey, AuthRejection> {
+        let unknown = || AuthRejection::Invalid(format!("unknown signing key '{kid}'"));
         let cached = self.jwks.read().await.clone();
-        let fresh = cached
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < JWKS_TTL)
-            .and_then(|(_, set)| set.find(kid).cloned());
-        let jwk =
-            match fresh {
-                Some(jwk) => jwk,
-                None => self.fetch_jwks().await?.find(kid).cloned().ok_or_else(|| {
-                    AuthRejection::Invalid(format!("unknown signing key '{kid}'"))
-                })?,
-            };
+        let jwk = match &cached {
+            Some((at, set)) if at.elapsed() < JWKS_TTL => match set.find(kid) {
+                Some(jwk) => jwk.clone(),
+                None if at.elapsed() < self.refetch_interval => return Err(unknown()),
+                None => self
+                    .fetch_jwks()
+                    .await?
+                    .find(kid)
+                    .cloned()
+                    .ok_or_else(unknown)?,
+            },
+            _ => self
+                .fetch_jwks()
+                .await?
+                .find(kid)
+                .cloned()
+                .ok_or_else(unknown)?,
+        };
         DecodingKey::from_jwk(&jwk).map_err(|e| AuthRejection::Invalid(e.to_string()))
     }
 

@@ -182,3 +182,126 @@ async fn es256_tokens_are_verified_against_the_jwks() {
         Err(AuthRejection::Invalid(_))
     ));
 }
+
+/// An ES256 key pair: its JWK (public) and a signer of claims with a `kid`.
+struct EcKey {
+    jwk: serde_json::Value,
+    encoding: jsonwebtoken::EncodingKey,
+}
+
+impl EcKey {
+    fn new(seed: u8, kid: &str) -> Self {
+        let secret = p256::SecretKey::from_slice(&[seed; 32]).unwrap();
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+            &secret.public_key(),
+            false,
+        );
+        let der = secret.to_pkcs8_der().unwrap();
+        Self {
+            jwk: json!({
+                "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+                "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+                "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+            }),
+            encoding: jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes()),
+        }
+    }
+
+    fn sign(&self, claims: &serde_json::Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = self.jwk["kid"].as_str().map(str::to_string);
+        jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
+    }
+}
+
+/// Key rotation, the unknown-`kid` refetch limit and the tokens an attacker would try:
+/// expired, `alg: none`, HS256 against an ES256 key, garbage.
+#[tokio::test]
+async fn rotation_refetch_limit_and_forged_tokens() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let env = support::env();
+    let (old_key, new_key) = (EcKey::new(7, "key-1"), EcKey::new(9, "key-2"));
+    let served = Arc::new(Mutex::new(json!({"keys": [old_key.jwk.clone()]})));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let app = {
+        let (served, fetches) = (served.clone(), fetches.clone());
+        axum::Router::new().route(
+            "/auth/v1/.well-known/jwks.json",
+            axum::routing::get(move || {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                let set = served.lock().unwrap().clone();
+                async move { axum::Json(set) }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let interval = std::time::Duration::from_millis(400);
+    let auth = SupabaseAuth::new(&base, env.service_client(), &env.anon_jwt, None, None)
+        .with_jwks_refetch_interval(interval);
+    let user = "5d1c7e0a-2b3f-4a6e-8c9d-0e1f2a3b4c5d";
+    let claims = |exp: u64| {
+        json!({"sub": user, "role": "authenticated", "aud": "authenticated", "exp": exp,
+               "iss": format!("{base}/auth/v1")})
+    };
+    let invalid = |r: Result<Principal, AuthRejection>| matches!(r, Err(AuthRejection::Invalid(_)));
+
+    assert!(
+        auth.authenticate(Some(&old_key.sign(&claims(now() + 600))))
+            .await
+            .is_ok()
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // Tokens naming a key the set does not have: refused, and no new fetch within the interval.
+    let rotated = new_key.sign(&claims(now() + 600));
+    for _ in 0..5 {
+        assert!(invalid(auth.authenticate(Some(&rotated)).await));
+    }
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "unknown kids must not hammer the JWKS"
+    );
+    // The project rotates its key; after the interval the new kid is fetched once and accepted.
+    *served.lock().unwrap() = json!({"keys": [old_key.jwk.clone(), new_key.jwk.clone()]});
+    tokio::time::sleep(interval + std::time::Duration::from_millis(100)).await;
+    assert!(auth.authenticate(Some(&rotated)).await.is_ok());
+    assert!(auth.authenticate(Some(&rotated)).await.is_ok());
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+
+    // Expired beyond the leeway.
+    assert!(matches!(
+        auth.authenticate(Some(&old_key.sign(&claims(now() - 120))))
+            .await,
+        Err(AuthRejection::Expired)
+    ));
+    // `alg: none`, unsigned.
+    let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"key-1"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims(now() + 600).to_string());
+    assert!(invalid(
+        auth.authenticate(Some(&format!("{none_header}.{payload}.")))
+            .await
+    ));
+    // HS256 naming the ES256 key, signed with the public key's bytes as the HMAC secret (the
+    // classic algorithm confusion).
+    let mut hs_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    hs_header.kid = Some("key-1".into());
+    let public_bytes = serde_json::to_vec(&old_key.jwk).unwrap();
+    let confused = jsonwebtoken::encode(
+        &hs_header,
+        &claims(now() + 600),
+        &jsonwebtoken::EncodingKey::from_secret(&public_bytes),
+    )
+    .unwrap();
+    assert!(invalid(auth.authenticate(Some(&confused)).await));
+    // Garbage.
+    for junk in ["abc", "a.b.c", "....", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"] {
+        assert!(invalid(auth.authenticate(Some(junk)).await), "{junk}");
+    }
+    assert!(matches!(
+        auth.authenticate(None).await,
+        Err(AuthRejection::Missing)
+    ));
+}
