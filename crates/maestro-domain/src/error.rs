@@ -64,6 +64,11 @@ pub enum DomainError {
     #[error("{resource} with id '{id}' not found")]
     NotFound { resource: &'static str, id: String },
 
+    /// Something looked up by another key than an id is absent (e.g. a user by email): code
+    /// `NOT_FOUND`, with a message saying what was looked for.
+    #[error("{0}")]
+    Absent(String),
+
     /// Bad input: code `VALIDATION_ERROR`; `details` lists the offending fields (may be empty).
     #[error("{message}")]
     Validation {
@@ -144,7 +149,7 @@ impl DomainError {
     /// The upper-case code of the E1 body.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::NotFound { .. } => "NOT_FOUND",
+            Self::NotFound { .. } | Self::Absent(_) => "NOT_FOUND",
             Self::Validation { .. } => "VALIDATION_ERROR",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Unauthorized(_) => "UNAUTHORIZED",

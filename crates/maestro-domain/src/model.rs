@@ -588,5 +588,32 @@ impl Skill {
     }
 }
 
+string_enum!(
+    /// A person's role on a shared project, weakest first: viewers read; editors also write
+    /// tasks, sessions, mail and team members; owners also manage members and delete it.
+    ProjectRole { Viewer = "viewer", Editor = "editor", Owner = "owner" }
+);
+
+/// A person a project is shared with (seed 000 "Multi-User Data Model").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectMember {
+    pub project_id: String,
+    /// The user's id (Supabase Auth `sub`).
+    pub user_id: String,
+    pub role: ProjectRole,
+    /// The user's email, when the store knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub added_at: Millis,
+}
+
+/// A user account, as found by email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: String,
+    pub email: Option<String>,
+}
+
 #[cfg(test)]
 mod tests;

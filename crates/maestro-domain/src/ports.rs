@@ -257,6 +257,30 @@ pub trait OrderingRepo: Send + Sync {
     async fn delete_project(&self, project_id: &str) -> Result<()>;
 }
 
+/// Who a project is shared with, and the user accounts one may share it with.
+///
+/// Guarantees: `list` returns every member of a project once (its owner included), sorted by
+/// `added_at`; `put` inserts a member or replaces the role of an existing one (`added_at`
+/// kept) and returns the stored member; `remove` answers whether the user was a member;
+/// `user_by_email` (exact email) and `user_by_id` find an account, `None` when there is none
+/// or the store has no user accounts. Writes are not conditional: rules such as "a project
+/// keeps an owner" are the caller's (the membership service checks them).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MemberRepo: Send + Sync {
+    async fn list(&self, project_id: &str) -> Result<Vec<crate::model::ProjectMember>>;
+    async fn get(
+        &self,
+        project_id: &str,
+        user_id: &str,
+    ) -> Result<Option<crate::model::ProjectMember>>;
+    async fn put(&self, member: crate::model::ProjectMember)
+    -> Result<crate::model::ProjectMember>;
+    async fn remove(&self, project_id: &str, user_id: &str) -> Result<bool>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<crate::model::UserRef>>;
+    async fn user_by_id(&self, user_id: &str) -> Result<Option<crate::model::UserRef>>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Presence
 // ---------------------------------------------------------------------------------------------

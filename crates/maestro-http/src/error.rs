@@ -118,7 +118,7 @@ impl ApiError {
 /// The HTTP status of a domain error: the one place the domain's errors meet HTTP.
 pub fn domain_status(e: &DomainError) -> StatusCode {
     match e {
-        DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
+        DomainError::NotFound { .. } | DomainError::Absent(_) => StatusCode::NOT_FOUND,
         DomainError::Validation { .. } => StatusCode::BAD_REQUEST,
         DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,

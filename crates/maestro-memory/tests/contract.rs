@@ -73,3 +73,28 @@ async fn wait_ports() -> maestro_domain::services::Ports {
 }
 
 maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });
+
+/// A memory member store with three registered users and an (implicit) empty project.
+async fn member_fixture() -> maestro_testkit::member_repo::MemberFixture {
+    use maestro_domain::model::UserRef;
+    let repo = maestro_memory::MemoryMemberRepo::new();
+    let users: Vec<UserRef> = (0..3)
+        .map(|_| {
+            let id = maestro_testkit::fixtures::unique_id("user");
+            UserRef {
+                email: Some(format!("{id}@example.test")),
+                id,
+            }
+        })
+        .collect();
+    for u in &users {
+        repo.add_user(u.clone());
+    }
+    maestro_testkit::member_repo::MemberFixture {
+        repo: Arc::new(repo),
+        project_id: maestro_testkit::fixtures::unique_id("proj"),
+        users,
+    }
+}
+
+maestro_testkit::member_repo_contract!(member_fixture);

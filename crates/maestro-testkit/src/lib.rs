@@ -26,6 +26,7 @@
 //! | [`ordering_repo_contract!`] | `Arc<dyn OrderingRepo>` |
 //! | [`presence_contract!`] | `Arc<dyn Presence>` |
 //! | [`lock_contract!`] | `Arc<dyn Lock>` |
+//! | [`member_repo_contract!`] | a `member_repo::MemberFixture`: the repository, an empty project, three users |
 //! | [`modal_pages_contract!`] | `Arc<dyn ModalPages>` |
 //! | [`auth_contract!`] | `(Arc<dyn Auth>, String)`: an adapter that requires a token, and a valid token |
 //!
@@ -49,6 +50,7 @@ pub mod event_bus;
 pub mod lock;
 pub mod mail_repo;
 pub mod mail_wait;
+pub mod member_repo;
 pub mod modal_pages;
 pub mod ordering_repo;
 pub mod presence;
@@ -93,6 +95,20 @@ pub mod __private {
     impl Provided for Option<maestro_domain::services::Ports> {
         type Adapter = maestro_domain::services::Ports;
         fn provided(self) -> Option<maestro_domain::services::Ports> {
+            self
+        }
+    }
+
+    impl Provided for crate::member_repo::MemberFixture {
+        type Adapter = Self;
+        fn provided(self) -> Option<Self> {
+            Some(self)
+        }
+    }
+
+    impl Provided for Option<crate::member_repo::MemberFixture> {
+        type Adapter = crate::member_repo::MemberFixture;
+        fn provided(self) -> Option<crate::member_repo::MemberFixture> {
             self
         }
     }
@@ -201,6 +217,11 @@ mod tests {
         check("presence", include_str!("presence.rs"), presence::ALL_CASES);
         check("lock", include_str!("lock.rs"), lock::ALL_CASES);
         check("auth", include_str!("auth.rs"), auth::ALL_CASES);
+        check(
+            "member_repo",
+            include_str!("member_repo.rs"),
+            member_repo::ALL_CASES,
+        );
         check(
             "modal_pages",
             include_str!("modal_pages.rs"),

@@ -220,6 +220,19 @@ macro_rules! __modal_pages_cases {
 
 #[doc(hidden)]
 #[macro_export]
+macro_rules! __member_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            put_then_get_and_list_in_added_order,
+            put_again_changes_only_the_role,
+            remove_answers_whether_it_was_a_member,
+            users_are_found_by_id_and_exact_email,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
 macro_rules! __auth_cases {
     ($($head:tt)*) => {
         $crate::__contract_tests! { $($head)* [
@@ -389,6 +402,21 @@ macro_rules! modal_pages_contract {
             use super::*;
 
             $crate::__modal_pages_cases!(store modal_pages, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`member_repo`](crate::member_repo) case, in
+/// `mod member_repo_contract`; `$factory` returns a future of a
+/// [`MemberFixture`](crate::member_repo::MemberFixture) (or `Option` of one).
+#[macro_export]
+macro_rules! member_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod member_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__member_repo_cases!(store member_repo, $factory,);
         }
     };
 }

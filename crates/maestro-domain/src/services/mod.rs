@@ -9,6 +9,7 @@ mod agent;
 mod flows;
 mod links;
 mod mail;
+mod member;
 mod ordering;
 mod project;
 mod session;
@@ -26,6 +27,7 @@ pub use mail::{
     DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MAX_WAITS_PER_SESSION, MailService,
     SendMail, WAIT_TIMEOUT_RANGE, WaitParams,
 };
+pub use member::{Actor, AddMember, MemberService};
 pub use ordering::OrderingService;
 
 pub use project::{NewProject, ProjectPatch, ProjectService};

@@ -242,6 +242,7 @@ mod tests {
         project_created: "project:created", project(), UNSCOPED, Some("P");
         project_updated: "project:updated", project(), UNSCOPED, Some("P");
         project_deleted: "project:deleted", json!({"id": "P"}), UNSCOPED, Some("P");
+        project_members_changed: "project:members_changed", json!({"projectId": "P", "userId": "U", "action": "added", "role": "viewer", "timestamp": 1}), UNSCOPED, Some("P");
         task_created: "task:created", task(), UNSCOPED, Some("P");
         task_updated: "task:updated", task(), UNSCOPED, Some("P");
         task_deleted: "task:deleted", json!({"id": "T", "projectId": "P"}), UNSCOPED, Some("P");

@@ -4,6 +4,7 @@
 //! orderings have composite keys and their own small stores.
 
 mod mail;
+mod member;
 mod ordering;
 mod project;
 mod session;
@@ -12,6 +13,7 @@ mod task;
 mod team_member;
 
 pub use mail::MemoryMailRepo;
+pub use member::MemoryMemberRepo;
 pub use ordering::MemoryOrderingRepo;
 pub use project::MemoryProjectRepo;
 pub use session::MemorySessionRepo;
