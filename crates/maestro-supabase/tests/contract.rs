@@ -59,3 +59,33 @@ mod with_doc_blobs {
 
     maestro_testkit::session_repo_contract!(|| async { super::sessions() });
 }
+
+/// A project created with the service role (no owner) and three users in `auth.users`.
+async fn member_fixture() -> maestro_testkit::member_repo::MemberFixture {
+    use maestro_domain::model::UserRef;
+    let env = support::env();
+    let repos = repos();
+    let project_id = maestro_testkit::fixtures::unique_id("proj");
+    repos
+        .projects()
+        .create(maestro_testkit::fixtures::project(&project_id, 1_000))
+        .await
+        .unwrap();
+    let users = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| {
+            let u = env.user(n);
+            UserRef {
+                id: u.id,
+                email: Some(u.email),
+            }
+        })
+        .collect();
+    maestro_testkit::member_repo::MemberFixture {
+        repo: repos.members(),
+        project_id,
+        users,
+    }
+}
+
+maestro_testkit::member_repo_contract!(member_fixture);

@@ -1,6 +1,7 @@
 //! The repositories over PostgREST, and [`SupabaseRepos`] which hands them out.
 
 mod entities;
+mod member;
 mod table;
 mod team;
 
@@ -14,6 +15,7 @@ use maestro_domain::{DomainError, Result};
 use serde_json::{Value, json};
 
 pub use entities::{SupabaseMailRepo, SupabaseProjectRepo, SupabaseSessionRepo, SupabaseTaskRepo};
+pub use member::SupabaseMemberRepo;
 pub use team::{SupabaseOrderingRepo, SupabaseTeamMemberRepo};
 
 use crate::client::PostgrestClient;
@@ -70,6 +72,12 @@ impl SupabaseRepos {
 
     pub fn client(&self) -> &PostgrestClient {
         &self.client
+    }
+
+    /// Project members on the same client (use the service role: the membership service
+    /// decides who may change them).
+    pub fn members(&self) -> Arc<SupabaseMemberRepo> {
+        Arc::new(SupabaseMemberRepo::new(self.client.clone()))
     }
 
     /// The six repositories as the domain's bundle.
