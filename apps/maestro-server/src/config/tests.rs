@@ -55,17 +55,7 @@ fn supabase_settings_are_required_and_named() {
         "https://x.supabase.co",
     ]);
     assert_eq!(e.unwrap_err().var, "SUPABASE_SERVICE_ROLE_KEY");
-    let c = parse(&[
-        "--supabase-enabled",
-        "true",
-        "--supabase-url",
-        "https://x.supabase.co",
-        "--supabase-service-role-key",
-        "a.b.c",
-        "--supabase-anon-key",
-        "d.e.f",
-    ])
-    .unwrap();
+    let c = with_supabase(&[]).unwrap();
     assert_eq!(c.mail_backend, MailBackend::Supabase);
     assert!(c.supabase.is_some());
     assert_eq!(

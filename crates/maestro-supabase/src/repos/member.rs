@@ -160,7 +160,10 @@ impl MemberRepo for SupabaseMemberRepo {
         if owner.as_deref() == Some(member.user_id.as_str()) && member.role != ProjectRole::Owner {
             self.set_owner(&member.project_id, None).await?;
         }
-        let added_at = existing.as_ref().map_or(member.added_at, |m| m.added_at);
+        let (added_at, email) = match existing {
+            Some(m) => (m.added_at, m.email.or(member.email)),
+            None => (member.added_at, member.email),
+        };
         self.client
             .upsert(
                 MEMBERS,
@@ -174,9 +177,11 @@ impl MemberRepo for SupabaseMemberRepo {
                 &Query::new(),
             )
             .await?;
-        self.get(&member.project_id, &member.user_id)
-            .await?
-            .ok_or_else(|| DomainError::Internal("member vanished after its write".into()))
+        Ok(ProjectMember {
+            added_at,
+            email,
+            ..member
+        })
     }
 
     async fn remove(&self, project_id: &str, user_id: &str) -> Result<bool> {
