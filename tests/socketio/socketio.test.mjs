@@ -369,6 +369,33 @@ test("every /mobile handler acknowledges success and failure without dropping th
   });
 });
 
+test("an event emitted the instant a socket connects is acknowledged, on both namespaces", async () => {
+  // socketioxide sends CONNECT before it runs an async connect handler; handlers registered
+  // there could miss the client's first emit (the web app syncs on "connect"). Many sockets at
+  // once make that window likely if it exists.
+  await withServer({}, async (server, connect) => {
+    const p = await project(server);
+    const N = 40;
+    const firstAck = (socket, event) =>
+      new Promise((ok, fail) => {
+        socket.once("connect_error", fail);
+        socket.once("connect", () => {
+          socket.timeout(5000).emitWithAck(event).then(ok, fail);
+        });
+      });
+    const acks = [];
+    for (let i = 0; i < N; i++) {
+      acks.push(firstAck(connect("/mobile", { auth: { projectId: p.id } }), "state:sync"));
+      acks.push(firstAck(connect("/ui"), "ping"));
+    }
+    const got = await Promise.all(acks);
+    for (const [i, a] of got.entries()) {
+      if (i % 2 === 0) assert.equal(a.success, true, JSON.stringify(a));
+      else assert.equal(typeof a.timestamp, "number");
+    }
+  });
+});
+
 test("after a server restart the client reconnects and state:sync is current", async () => {
   const server = new Server();
   await server.start();
@@ -398,4 +425,48 @@ test("after a server restart the client reconnects and state:sync is current", a
     m?.close();
     await server.stop();
   }
+});
+
+test("a spawned agent's session token: /mobile of its own project only, never /ui, and not after the session ended", async () => {
+  await withServer({ token: TOKEN }, async (server, connect) => {
+    const p = await project(server);
+    const other = await project(server, "Other");
+    const t = await server.api("POST", "/api/tasks", { projectId: p.id, title: "T" });
+    // The desktop app (trusted, local, with the server's token) receives the agent's token in
+    // session:spawn; nobody else does.
+    const desktop = await connected(connect("/ui", { auth: { token: TOKEN } }));
+    const phone = await connected(connect("/mobile", { auth: { token: TOKEN, projectId: p.id } }));
+    const phoneSpawn = nextEvent(phone, "session:spawn");
+    const spawnFrame = nextEvent(desktop, "session:spawn");
+    const spawned = await server.api("POST", "/api/sessions/spawn", { projectId: p.id, taskIds: [t.id] });
+    const frame = await spawnFrame;
+    const agentToken = frame.data.envVars.MAESTRO_SESSION_TOKEN;
+    assert.match(agentToken ?? "", /^mst1\./, JSON.stringify(frame.data.envVars));
+    assert.ok(!JSON.stringify(spawned).includes(agentToken), "not in the REST answer");
+    const stored = await server.api("GET", `/api/sessions/${spawned.sessionId}`);
+    assert.ok(!JSON.stringify(stored).includes(agentToken), "not in the stored session");
+    assert.equal((await phoneSpawn).data.envVars.MAESTRO_SESSION_TOKEN, undefined, "not to the phone");
+
+    // Its own project: live events and its handlers.
+    const agent = await connected(connect("/mobile", { auth: { token: agentToken, projectId: p.id } }));
+    const created = nextEvent(agent, "task:created");
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "seen" });
+    assert.equal((await created).data.title, "seen");
+    const sync = await ack(agent, "state:sync");
+    assert.equal(sync.success, true);
+    // Nothing else.
+    const elsewhere = await connectError(connect("/mobile", { auth: { token: agentToken, projectId: other.id } }));
+    assert.match(elsewhere.message, /forbidden/);
+    const ui = await connectError(connect("/ui", { auth: { token: agentToken } }));
+    assert.match(ui.message, /desktop app/);
+    const forged = await connectError(
+      connect("/mobile", { auth: { token: agentToken.replace(p.id, other.id), projectId: other.id } }),
+    );
+    assert.match(forged.message, /invalid token/);
+
+    // Once the session has ended its token no longer connects.
+    await server.api("PATCH", `/api/sessions/${spawned.sessionId}`, { status: "completed" });
+    const ended = await connectError(connect("/mobile", { auth: { token: agentToken, projectId: p.id } }));
+    assert.match(ended.message, /has ended/);
+  });
 });

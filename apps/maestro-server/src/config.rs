@@ -35,6 +35,8 @@ pub struct Config {
     pub cli_path: PathBuf,
     pub manifest_timeout: Duration,
     pub api_token: Option<String>,
+    /// `MAESTRO_SESSION_KEY`: signs agents' session tokens.
+    pub session_key: Option<String>,
     /// `AUTH_MODE` (validated against the token and Supabase settings).
     pub auth_mode: AuthMode,
     /// `AUTH_TRUST_LOOPBACK`: direct loopback callers without a token are the local user
@@ -149,6 +151,7 @@ impl Config {
             cli_path: expand_home(&a.cli_path, home),
             manifest_timeout,
             api_token: access.api_token,
+            session_key: access.session_key,
             auth_mode: access.auth_mode,
             trust_loopback: access.trust_loopback,
             allowed_origins: access.allowed_origins,
@@ -264,6 +267,7 @@ fn logging(a: &Args) -> Result<(String, bool), ConfigError> {
 /// names and trusted proxies.
 struct Access {
     api_token: Option<String>,
+    session_key: Option<String>,
     auth_mode: AuthMode,
     trust_loopback: bool,
     allowed_origins: Vec<String>,
@@ -278,6 +282,13 @@ impl Access {
         if let Some(why) = api_token.as_deref().and_then(token_weakness) {
             return Err(err(
                 "MAESTRO_API_TOKEN",
+                format!("{why}; generate one with `openssl rand -hex 32`"),
+            ));
+        }
+        let session_key = a.session_key.clone().filter(|t| !t.is_empty());
+        if let Some(why) = session_key.as_deref().and_then(token_weakness) {
+            return Err(err(
+                "MAESTRO_SESSION_KEY",
                 format!("{why}; generate one with `openssl rand -hex 32`"),
             ));
         }
@@ -345,6 +356,7 @@ impl Access {
         }
         Ok(Self {
             api_token,
+            session_key,
             auth_mode,
             trust_loopback,
             allowed_origins,

@@ -168,7 +168,13 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         let supabase_mail = cfg.mail_backend == MailBackend::Supabase;
         state = state
             .probe(Arc::new(SupabaseProbe(s.clone())))
-            .user_scope(user_scope(s, sb, supabase_mail, shared_mail), supabase_mail);
+            .user_scope(user_scope(s, sb, supabase_mail, shared_mail))
+            .members(s.members());
+    }
+    if let Some(key) = &cfg.session_key {
+        state = state.session_tokens(maestro_http::session_token::SessionTokens::new(
+            key.as_bytes().to_vec(),
+        ));
     }
     Ok(Wired {
         state: state.build(),
@@ -280,10 +286,8 @@ fn choose_auth(
 ) -> Arc<dyn maestro_domain::ports::Auth> {
     let supabase = supabase.filter(|_| cfg.auth_mode == AuthMode::Supabase);
     let auth: Arc<dyn maestro_domain::ports::Auth> = match (supabase, &cfg.supabase) {
-        (Some(repos), Some(sb)) => Arc::new(SupabaseAuth::new(
+        (Some(_), Some(sb)) => Arc::new(SupabaseAuth::new(
             &sb.url,
-            repos.client().clone(),
-            &sb.anon_key,
             cfg.api_token.clone(),
             cfg.supabase_jwt_secret.clone(),
         )),

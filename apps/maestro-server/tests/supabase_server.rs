@@ -225,8 +225,9 @@ async fn migrate_to_supabase_copies_the_fixture_once() {
 const API_TOKEN: &str = "srv-api-9f2c4e7a1b8d3f6e0a5c2b9d4e7f1a3c";
 
 /// Two signed-in users through the real server: each sees only their own projects (row-level
-/// security through their own tokens), over REST; the raw WebSocket refuses them; the
-/// server's API token still sees everything.
+/// security through their own tokens, and the domain's roles), over REST; sharing by email as
+/// viewer, promotion to editor and removal change what the other may do; the raw WebSocket
+/// refuses them; the server's API token still sees everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_in_users_see_only_their_projects() {
     let env = support::env();
@@ -357,6 +358,122 @@ async fn signed_in_users_see_only_their_projects() {
     )
     .await;
     assert_eq!(st, 404);
+
+    // Sharing: Alice adds Bob by email as a viewer; he reads but cannot write.
+    let members = format!("/api/projects/{pid}/members");
+    let (st, _) = call(
+        Method::POST,
+        &members,
+        &bob.jwt,
+        Some(json!({"email": alice.email, "role": "owner"})),
+    )
+    .await;
+    assert_eq!(
+        st, 404,
+        "Bob cannot even see the member list of Alice's project"
+    );
+    let (st, added) = call(
+        Method::POST,
+        &members,
+        &alice.jwt,
+        Some(json!({"email": bob.email, "role": "viewer"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{added}");
+    assert_eq!(added["userId"], bob.id.as_str());
+    assert_eq!(added["role"], "viewer");
+    let (st, unknown) = call(
+        Method::POST,
+        &members,
+        &alice.jwt,
+        Some(json!({"email": "nobody@example.test", "role": "viewer"})),
+    )
+    .await;
+    assert_eq!(st, 404, "{unknown}");
+    let (st, list) = call(Method::GET, &members, &bob.jwt, None).await;
+    assert_eq!(st, 200, "{list}");
+    let roles: Vec<(String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["userId"].as_str().unwrap().to_string(),
+                m["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        roles.contains(&(alice.id.clone(), "owner".into())),
+        "{list}"
+    );
+    assert!(roles.contains(&(bob.id.clone(), "viewer".into())), "{list}");
+    assert_eq!(
+        call(Method::GET, &format!("/api/tasks/{tid}"), &bob.jwt, None)
+            .await
+            .0,
+        200
+    );
+    let new_task = json!({"projectId": pid, "title": "by bob"});
+    let (st, refused) = call(Method::POST, "/api/tasks", &bob.jwt, Some(new_task.clone())).await;
+    assert_eq!(st, 403, "{refused}");
+    let (st, _) = call(
+        Method::PATCH,
+        &format!("{members}/{}", alice.id),
+        &bob.jwt,
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(st, 403, "a viewer cannot change roles");
+    // Promoted to editor, he writes.
+    let (st, promoted) = call(
+        Method::PATCH,
+        &format!("{members}/{}", bob.id),
+        &alice.jwt,
+        Some(json!({"role": "editor"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{promoted}");
+    let (st, created) = call(Method::POST, "/api/tasks", &bob.jwt, Some(new_task.clone())).await;
+    assert_eq!(st, 201, "{created}");
+    let (st, _) = call(
+        Method::DELETE,
+        &format!("/api/projects/{pid}"),
+        &bob.jwt,
+        None,
+    )
+    .await;
+    assert_eq!(st, 403, "only owners delete a project");
+    // The last owner stays.
+    let (st, last) = call(
+        Method::DELETE,
+        &format!("{members}/{}", alice.id),
+        &alice.jwt,
+        None,
+    )
+    .await;
+    assert_eq!(st, 409, "{last}");
+    // Removed, he loses access again.
+    let (st, _) = call(
+        Method::DELETE,
+        &format!("{members}/{}", bob.id),
+        &alice.jwt,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        call(Method::GET, &format!("/api/tasks/{tid}"), &bob.jwt, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(Method::POST, "/api/tasks", &bob.jwt, Some(new_task))
+            .await
+            .0,
+        404
+    );
 
     // The server's own token sees everything.
     let (_, all) = call(Method::GET, "/api/projects", API_TOKEN, None).await;

@@ -6,8 +6,10 @@
 //! - [`error`]: the one error enum, mapped to HTTP once at the edge;
 //! - [`ports`]: the traits adapters implement (event bus, repositories, presence, lock, auth,
 //!   clock, ids), each documenting its guarantees;
-//! - [`services`]: the use cases, which depend only on the ports.
+//! - [`services`]: the use cases, which depend only on the ports;
+//! - [`access`]: who may do what on a shared project, applied to every use case's repositories.
 
+pub mod access;
 pub mod builtin;
 pub mod error;
 pub mod events;

@@ -455,6 +455,12 @@ pub enum Principal {
         email: Option<String>,
         access_token: AccessToken,
     },
+    /// An agent, by the session token the server minted when it spawned the session: acts on
+    /// that session's project only, while the session has not ended.
+    Session {
+        session_id: String,
+        project_id: String,
+    },
 }
 
 impl Principal {
@@ -502,11 +508,11 @@ impl From<AuthRejection> for DomainError {
     }
 }
 
-/// Authentication and project authorisation.
+/// Authentication: who a bearer token belongs to. What that principal may then do on a
+/// project is the domain's rule ([`crate::access`]), the same for every adapter.
 ///
-/// Guarantees: `authenticate` never accepts a token it cannot verify; `can_access_project` is
-/// `true` for `Local` and `Service` principals and, for a user, only for projects the user owns
-/// or is a member of.
+/// Guarantees: `authenticate` never accepts a token it cannot verify, and answers
+/// [`Principal::Local`] only when the adapter has no credentials configured at all.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Auth: Send + Sync {
@@ -515,7 +521,6 @@ pub trait Auth: Send + Sync {
         &self,
         bearer: Option<&'a str>,
     ) -> std::result::Result<Principal, AuthRejection>;
-    async fn can_access_project(&self, principal: &Principal, project_id: &str) -> Result<bool>;
 }
 
 // ---------------------------------------------------------------------------------------------

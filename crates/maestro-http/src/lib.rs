@@ -15,6 +15,7 @@ pub mod requests;
 pub mod routes;
 pub mod scope;
 pub mod security;
+pub mod session_token;
 pub mod state;
 pub mod token_auth;
 pub mod web;

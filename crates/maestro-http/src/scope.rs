@@ -1,15 +1,11 @@
-//! Per-request scoping: a signed-in user acts through repositories bound to their own token
-//! (row-level security decides what they see), so a user sees only their projects over REST.
-//! The local user and server credentials use the server's services unchanged.
+//! Per-request scoping: a signed-in user or an agent's session token acts through repositories
+//! restricted by the domain's access rules, so a caller sees and changes only what their role
+//! allows. The local user and server credentials use the server's services unchanged.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use maestro_domain::model::MailMessage;
-use maestro_domain::ports::{Auth, InboxQuery, MailRepo, Principal};
-use maestro_domain::services::{AgentService, Services, SpawnService};
+use maestro_domain::ports::Principal;
+use maestro_domain::services::{AgentService, MemberService, Services, SpawnService};
 use maestro_domain::{DomainError, Result};
 
 use crate::state::AppState;
@@ -31,11 +27,7 @@ impl Scoped {
 
     /// The spawn use case, acting as the caller.
     pub fn spawn_service(&self) -> SpawnService {
-        if self.principal.is_unrestricted() {
-            self.state.spawn_service().clone()
-        } else {
-            self.state.spawn_service().scoped(&self.services)
-        }
+        spawn_service_for(&self.state, &self.principal, &self.services)
     }
 
     /// The agent-side use cases, acting as the caller.
@@ -45,6 +37,18 @@ impl Scoped {
         } else {
             self.state.agent_service().scoped(&self.services)
         }
+    }
+
+    /// The membership use cases, acting as the caller; `403` when this server has no member
+    /// store (sharing needs user accounts: `AUTH_MODE=supabase`).
+    pub fn member_service(&self) -> Result<MemberService> {
+        let Some(repo) = self.state.members() else {
+            return Err(DomainError::Forbidden(
+                "sharing projects needs user accounts: run the server with AUTH_MODE=supabase"
+                    .into(),
+            ));
+        };
+        Ok(MemberService::new(&self.services, repo.clone()))
     }
 
     pub fn principal(&self) -> &Principal {
@@ -84,112 +88,30 @@ impl FromRequestParts<AppState> for Scoped {
     }
 }
 
-/// The services for `principal`: the server's own for unrestricted principals; for a user,
-/// the same services on that user's repositories (mail guarded by project access when the
-/// mail store has no row-level security of its own).
+/// The services for `principal`: the server's own for unrestricted principals; for a user
+/// or a session token, the same services on repositories restricted by the domain's access
+/// rules ([`maestro_domain::access`]) — for a user, on top of their own token-bound
+/// repositories when the storage has them (row-level security as defence in depth).
 pub fn scoped_services(state: &AppState, principal: &Principal) -> Result<Services> {
-    let Principal::User { access_token, .. } = principal else {
+    let Some(access) = maestro_domain::access::access_for(principal, state.members())? else {
         return Ok(state.services().clone());
     };
-    let Some(scope) = &state.0.user_scope else {
-        return Err(DomainError::Forbidden(
-            "signed-in users are not supported by this server's storage".into(),
-        ));
+    let repos = match (principal, &state.0.user_scope) {
+        (Principal::User { access_token, .. }, Some(scope)) => scope(&access_token.0),
+        _ => state.services().ports().repositories(),
     };
-    let mut repos = scope(&access_token.0);
-    if !state.0.mail_has_rls {
-        repos.mail = Arc::new(GuardedMail {
-            inner: repos.mail,
-            auth: state.auth().clone(),
-            principal: principal.clone(),
-        });
-    }
-    Ok(state.services().scoped(repos))
+    Ok(state.services().restricted(repos, access))
 }
 
-/// A mail store without row-level security, restricted to the projects a user may access.
-struct GuardedMail {
-    inner: Arc<dyn MailRepo>,
-    auth: Arc<dyn Auth>,
-    principal: Principal,
-}
-
-impl GuardedMail {
-    async fn check(&self, project_id: &str) -> Result<()> {
-        if self
-            .auth
-            .can_access_project(&self.principal, project_id)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(DomainError::Forbidden(format!(
-                "no access to project '{project_id}'"
-            )))
-        }
-    }
-}
-
-#[async_trait]
-impl MailRepo for GuardedMail {
-    async fn create(&self, mail: MailMessage) -> Result<MailMessage> {
-        self.check(&mail.project_id).await?;
-        self.inner.create(mail).await
-    }
-
-    async fn create_stamped(&self, mail: MailMessage) -> Result<MailMessage> {
-        self.check(&mail.project_id).await?;
-        self.inner.create_stamped(mail).await
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<MailMessage>> {
-        match self.inner.get(id).await? {
-            Some(m)
-                if self
-                    .auth
-                    .can_access_project(&self.principal, &m.project_id)
-                    .await? =>
-            {
-                Ok(Some(m))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    async fn delete(&self, id: &str) -> Result<bool> {
-        match self.get(id).await? {
-            Some(_) => self.inner.delete(id).await,
-            None => Ok(false),
-        }
-    }
-
-    async fn inbox(&self, query: &InboxQuery) -> Result<Vec<MailMessage>> {
-        self.check(&query.project_id).await?;
-        self.inner.inbox(query).await
-    }
-
-    async fn list<'a>(&self, project_id: Option<&'a str>) -> Result<Vec<MailMessage>> {
-        match project_id {
-            Some(p) => {
-                self.check(p).await?;
-                self.inner.list(Some(p)).await
-            }
-            None => Err(DomainError::Forbidden(
-                "listing all mail needs a project".into(),
-            )),
-        }
-    }
-
-    fn supports_blocking_wait(&self) -> bool {
-        self.inner.supports_blocking_wait()
-    }
-
-    async fn wait_inbox(
-        &self,
-        query: &InboxQuery,
-        timeout: std::time::Duration,
-    ) -> Result<Vec<MailMessage>> {
-        self.check(&query.project_id).await?;
-        self.inner.wait_inbox(query, timeout).await
+/// The spawn use case for `principal`, on its `services` ([`scoped_services`]).
+pub fn spawn_service_for(
+    state: &AppState,
+    principal: &Principal,
+    services: &Services,
+) -> SpawnService {
+    if principal.is_unrestricted() {
+        state.spawn_service().clone()
+    } else {
+        state.spawn_service().scoped(services)
     }
 }

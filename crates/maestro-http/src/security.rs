@@ -20,6 +20,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use maestro_domain::ports::{AuthRejection, Principal};
 
+use crate::session_token::SessionTokens;
+
 use crate::error::ApiError;
 use crate::state::{AppState, AuthMode};
 
@@ -306,8 +308,10 @@ pub const SOCKET_IO_PATH: &str = "/socket.io/";
 /// raw WebSocket, Socket.IO) applies:
 ///
 /// 1. A presented token must verify; a bad or expired one is `401` (never more access than
-///    no token). Failed tokens are rate-limited per client address (`429` + retry-after); a
-///    valid token never is.
+///    no token). A session token (`mst1.…`, [`SessionTokens`]) is checked by this server's key
+///    and works only while its session exists and has not ended; any other token goes to the
+///    `Auth` adapter. Failed tokens are rate-limited per client address (`429` +
+///    retry-after); a valid token, or a genuine one of an ended session, never is.
 /// 2. Without a token: `401` unless the configuration trusts loopback callers (no auth, or
 ///    Supabase without an API token); then the caller is the unrestricted local user only if
 ///    the peer is a loopback address *and* the request carries no proxy header (a tunnel
@@ -320,14 +324,23 @@ pub async fn resolve(
 ) -> Result<Principal, ApiError> {
     let cfg = &state.config().security;
     if let Some(token) = token {
-        return match state.auth().authenticate(Some(token)).await {
+        let verified = if SessionTokens::is_session_token(token) {
+            session_principal(state, token).await?
+        } else {
+            state.auth().authenticate(Some(token)).await
+        };
+        return match verified {
             Ok(p) if p != Principal::Local => Ok(p),
             // An auth adapter without credentials (no token configured) answers `Local` for
             // anything: the token proved nothing, so the local rule below applies.
             Ok(_) => local_only(state, peer, headers),
             Err(rejection) => {
                 let ip = client_ip(state, peer, headers);
+                // A genuine session token of an ended session is no guess: not rate-limited.
+                let genuine = SessionTokens::is_session_token(token)
+                    && state.session_tokens().verify(token).is_some();
                 if let Some(ip) = ip
+                    && !genuine
                     && let Err(retry) = state.0.auth_failures.fail(ip, token)
                 {
                     tracing::warn!(client = %ip, "authentication failures rate-limited");
@@ -346,6 +359,33 @@ pub async fn resolve(
     } else {
         Err(ApiError::Domain(AuthRejection::Missing.into()))
     }
+}
+
+/// The agent a session token names, while its session exists and has not ended (a store
+/// failure is an error of its own, never a rejection of the token).
+async fn session_principal(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<Principal, AuthRejection>, ApiError> {
+    let Some((session_id, project_id)) = state.session_tokens().verify(token) else {
+        return Ok(Err(AuthRejection::Invalid("unknown session token".into())));
+    };
+    let session = state.services().ports().sessions.get(&session_id).await?;
+    Ok(match session {
+        Some(s) if s.project_id == project_id && !s.status.is_terminal() => {
+            Ok(Principal::Session {
+                session_id,
+                project_id,
+            })
+        }
+        Some(s) if s.project_id == project_id => Err(AuthRejection::Invalid(format!(
+            "session '{session_id}' has ended ({}); its token no longer works",
+            s.status
+        ))),
+        _ => Err(AuthRejection::Invalid(format!(
+            "session '{session_id}' no longer exists; its token no longer works"
+        ))),
+    })
 }
 
 /// The local user, for a direct loopback caller only.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use maestro_domain::ports::{Auth, Presence};
+use maestro_domain::ports::{Auth, MemberRepo, Presence, Principal};
 use maestro_domain::services::{AgentService, Repositories, Services, SpawnService};
 
 /// Builds the repositories of one signed-in user from their access token.
@@ -175,8 +175,10 @@ pub(crate) struct Inner {
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Repositories acting as a signed-in user (Supabase), if the storage supports it.
     pub user_scope: Option<UserScope>,
-    /// Whether the mail store enforces row-level security itself.
-    pub mail_has_rls: bool,
+    /// Who is on which project, when the storage has user accounts (Supabase).
+    pub members: Option<Arc<dyn MemberRepo>>,
+    /// Mints and verifies agents' session tokens.
+    pub session_tokens: crate::session_token::SessionTokens,
     /// Cache of serialised task listings (its bus must be an `InvalidatingBus`).
     pub list_cache: Option<Arc<crate::cache::ListCache>>,
     /// The Socket.IO handle, set when the router is built.
@@ -205,12 +207,26 @@ impl AppStateBuilder {
         self
     }
 
-    /// Lets signed-in users act through their own repositories (`mail_has_rls`: the user
-    /// repositories' mail store enforces row-level security itself).
+    /// Lets signed-in users act through their own repositories (row-level security as
+    /// defence in depth; the domain's access rules apply either way).
     #[must_use]
-    pub fn user_scope(mut self, scope: UserScope, mail_has_rls: bool) -> Self {
+    pub fn user_scope(mut self, scope: UserScope) -> Self {
         self.inner.user_scope = Some(scope);
-        self.inner.mail_has_rls = mail_has_rls;
+        self
+    }
+
+    /// The member store: signed-in users are served (with their roles) only when one is set,
+    /// and it backs the membership API.
+    #[must_use]
+    pub fn members(mut self, members: Arc<dyn MemberRepo>) -> Self {
+        self.inner.members = Some(members);
+        self
+    }
+
+    /// Signs session tokens with a configured key (default: a random key per process).
+    #[must_use]
+    pub fn session_tokens(mut self, tokens: crate::session_token::SessionTokens) -> Self {
+        self.inner.session_tokens = tokens;
         self
     }
 
@@ -254,7 +270,8 @@ impl AppState {
                 io: std::sync::OnceLock::new(),
                 probes: Vec::new(),
                 user_scope: None,
-                mail_has_rls: false,
+                members: None,
+                session_tokens: crate::session_token::SessionTokens::ephemeral(),
                 list_cache: None,
                 auth_failures: crate::limit::FailureLimiter::default(),
                 proxy_warned: std::sync::atomic::AtomicBool::new(false),
@@ -265,6 +282,28 @@ impl AppState {
                 auth,
                 config,
             },
+        }
+    }
+
+    /// The member store, when the storage has user accounts.
+    pub fn members(&self) -> Option<&Arc<dyn MemberRepo>> {
+        self.0.members.as_ref()
+    }
+
+    pub fn session_tokens(&self) -> &crate::session_token::SessionTokens {
+        &self.0.session_tokens
+    }
+
+    /// Whether `principal` sees `project_id` (the domain's access rule, for channels that
+    /// check a project before using any service: Socket.IO rooms, presence listings).
+    pub async fn can_read(
+        &self,
+        principal: &Principal,
+        project_id: &str,
+    ) -> maestro_domain::Result<bool> {
+        match maestro_domain::access::access_for(principal, self.members())? {
+            None => Ok(true),
+            Some(access) => access.can_read(project_id).await,
         }
     }
 

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use maestro_domain::Result;
 use maestro_domain::ports::{Auth, AuthRejection, Principal};
 
 /// [`Auth`] by a single shared API token (`API_TOKEN`), with no user accounts.
@@ -15,8 +14,6 @@ use maestro_domain::ports::{Auth, AuthRejection, Principal};
 /// - A token configured: no bearer (or a blank one) is [`AuthRejection::Missing`], a different
 ///   one is [`AuthRejection::Invalid`], the configured one (compared in constant time) is
 ///   [`Principal::Service`].
-/// - `can_access_project`: `true` for `Local` and `Service`; `false` for a `User`, since there
-///   is no membership data in memory.
 #[derive(Clone)]
 pub struct TokenAuth {
     token: Option<String>,
@@ -74,13 +71,6 @@ impl Auth for TokenAuth {
             Err(AuthRejection::Invalid("unknown API token".to_string()))
         }
     }
-
-    async fn can_access_project(&self, principal: &Principal, _project_id: &str) -> Result<bool> {
-        Ok(match principal {
-            Principal::Local | Principal::Service => true,
-            Principal::User { .. } => false,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -121,27 +111,6 @@ mod tests {
             auth.authenticate(Some("tok ")).await,
             Err(AuthRejection::Invalid(_))
         ));
-    }
-
-    #[tokio::test]
-    async fn users_have_no_project_access_in_memory() {
-        let auth = TokenAuth::new(None);
-        let user = Principal::User {
-            id: "u1".into(),
-            email: None,
-            access_token: maestro_domain::ports::AccessToken("t".into()),
-        };
-        assert!(
-            auth.can_access_project(&Principal::Local, "p")
-                .await
-                .unwrap()
-        );
-        assert!(
-            auth.can_access_project(&Principal::Service, "p")
-                .await
-                .unwrap()
-        );
-        assert!(!auth.can_access_project(&user, "p").await.unwrap());
     }
 
     #[test]

@@ -89,11 +89,24 @@ pub(crate) fn frame(state: &AppState, event: &DomainEvent, trusted: bool, now: i
     env
 }
 
-/// Adds the server's provider keys to `data.envVars` of a `session:spawn` payload.
+/// Adds the server's provider keys and the session's own token
+/// ([`crate::session_token::ENV_VAR`]) to `data.envVars` of a `session:spawn` payload.
 pub(crate) fn add_secrets(state: &AppState, data: &mut Value) {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let session_id = text(data.get("session").and_then(|s| s.get("id")));
+    let project_id = text(data.get("projectId"));
+    let token = session_id
+        .zip(project_id)
+        .and_then(|(s, p)| state.session_tokens().mint(&s, &p));
     if let Some(vars) = data.get_mut("envVars").and_then(Value::as_object_mut) {
         for (k, v) in &state.config().spawn_secrets {
             vars.insert(k.clone(), Value::String(v.clone()));
+        }
+        if let Some(token) = token {
+            vars.insert(
+                crate::session_token::ENV_VAR.to_string(),
+                Value::String(token),
+            );
         }
     }
 }

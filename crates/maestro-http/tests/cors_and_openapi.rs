@@ -223,6 +223,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/projects/:id"),
     ("PUT", "/api/projects/:id"),
     ("DELETE", "/api/projects/:id"),
+    ("GET", "/api/projects/:id/members"),
+    ("POST", "/api/projects/:id/members"),
+    ("PATCH", "/api/projects/:id/members/:userId"),
+    ("DELETE", "/api/projects/:id/members/:userId"),
     ("GET", "/api/tasks"),
     ("POST", "/api/tasks"),
     ("GET", "/api/tasks/:id"),
@@ -299,7 +303,11 @@ fn openapi_path(express: &str) -> String {
 
 #[tokio::test]
 async fn openapi_document_lists_every_route() {
-    assert_eq!(ROUTES.len(), 51 + 4);
+    assert_eq!(
+        ROUTES.len(),
+        51 + 4 + 4,
+        "the original's 51, 4 agent-side, 4 membership"
+    );
     let s = TestServer::memory().await;
     let doc = s.get("/api/openapi.json").await.ok(200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));

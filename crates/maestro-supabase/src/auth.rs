@@ -18,13 +18,9 @@ use async_trait::async_trait;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use maestro_domain::ports::{AccessToken, Auth, AuthRejection, Principal};
-use maestro_domain::{DomainError, Result};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::RwLock;
-
-use crate::client::PostgrestClient;
-use crate::query::Query;
 
 /// How long a fetched JWKS is trusted before it is fetched again.
 pub const JWKS_TTL: Duration = Duration::from_secs(600);
@@ -52,9 +48,6 @@ pub struct SupabaseAuth {
     /// Least time between two fetches caused by an unknown `kid`, so tokens naming made-up
     /// keys cannot make the server hammer the project's JWKS endpoint.
     refetch_interval: Duration,
-    /// PostgREST with the anon key, used `as_user` for access checks.
-    rest: PostgrestClient,
-    anon_key: String,
 }
 
 impl std::fmt::Debug for SupabaseAuth {
@@ -67,16 +60,9 @@ impl std::fmt::Debug for SupabaseAuth {
 }
 
 impl SupabaseAuth {
-    /// `supabase_url` is `https://<ref>.supabase.co`; `rest` is a PostgREST client (any key;
-    /// access checks re-key it with the user's token); `jwt_secret` is the legacy HS256 secret,
+    /// `supabase_url` is `https://<ref>.supabase.co`; `jwt_secret` is the legacy HS256 secret,
     /// if the project still signs with it.
-    pub fn new(
-        supabase_url: &str,
-        rest: PostgrestClient,
-        anon_key: &str,
-        api_token: Option<String>,
-        jwt_secret: Option<String>,
-    ) -> Self {
+    pub fn new(supabase_url: &str, api_token: Option<String>, jwt_secret: Option<String>) -> Self {
         let base = supabase_url.trim_end_matches('/');
         Self {
             api_token: api_token.filter(|t| !t.is_empty()),
@@ -89,8 +75,6 @@ impl SupabaseAuth {
                 .unwrap_or_default(),
             jwks: RwLock::new(None),
             refetch_interval: JWKS_REFETCH_INTERVAL,
-            rest,
-            anon_key: anon_key.to_string(),
         }
     }
 
@@ -256,20 +240,5 @@ impl Auth for SupabaseAuth {
             return Ok(Principal::Service);
         }
         self.verify(token).await
-    }
-
-    async fn can_access_project(&self, principal: &Principal, project_id: &str) -> Result<bool> {
-        match principal {
-            Principal::Local | Principal::Service => Ok(true),
-            Principal::User { access_token, .. } => {
-                let rows = self
-                    .rest
-                    .as_user(&self.anon_key, &access_token.0)
-                    .select("projects", &Query::new().select("id").eq("id", project_id))
-                    .await
-                    .map_err(DomainError::from)?;
-                Ok(!rows.is_empty())
-            }
-        }
     }
 }

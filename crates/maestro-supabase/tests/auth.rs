@@ -23,11 +23,9 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn hs256_auth(env: &support::Env) -> SupabaseAuth {
+fn hs256_auth() -> SupabaseAuth {
     SupabaseAuth::new(
         "http://127.0.0.1:9",
-        env.service_client(),
-        &env.anon_jwt,
         Some(API_TOKEN.into()),
         Some(support::JWT_SECRET.into()),
     )
@@ -35,9 +33,9 @@ fn hs256_auth(env: &support::Env) -> SupabaseAuth {
 }
 
 #[tokio::test]
-async fn hs256_tokens_map_to_principals_and_access_follows_rls() {
+async fn hs256_tokens_map_to_principals_and_the_creator_owns_the_project() {
     let env = support::env();
-    let auth = hs256_auth(env);
+    let auth = hs256_auth();
     assert_eq!(auth.authenticate(None).await, Err(AuthRejection::Missing));
     assert_eq!(
         auth.authenticate(Some(API_TOKEN)).await,
@@ -92,14 +90,23 @@ async fn hs256_tokens_map_to_principals_and_access_follows_rls() {
         .create(project.clone())
         .await
         .unwrap();
-    assert!(auth.can_access_project(&p, &project.id).await.unwrap());
+    // The domain's access rule, on the Supabase member store: the creator is its owner.
+    use maestro_domain::access::{Access, Grantee};
+    let members = maestro_supabase::SupabaseRepos::new(env.service_client()).members();
+    let grantee = |p: &Principal| Grantee::of(p).expect("a user is restricted");
+    let alice_access = Access::new(grantee(&p), members.clone());
+    assert_eq!(
+        alice_access.role(&project.id).await.unwrap(),
+        Some(maestro_domain::model::ProjectRole::Owner)
+    );
     let bob = env.user("bob");
     let bob_p = auth.authenticate(Some(&bob.jwt)).await.unwrap();
-    assert!(!auth.can_access_project(&bob_p, &project.id).await.unwrap());
-    assert!(
-        auth.can_access_project(&Principal::Service, &project.id)
-            .await
-            .unwrap()
+    let bob_access = Access::new(grantee(&bob_p), members);
+    assert!(!bob_access.can_read(&project.id).await.unwrap());
+    assert_eq!(
+        Grantee::of(&Principal::Service),
+        None,
+        "server credentials are unrestricted"
     );
 }
 
@@ -116,7 +123,6 @@ fn resign_hs256(header: &str, payload: &str) -> String {
 
 #[tokio::test]
 async fn es256_tokens_are_verified_against_the_jwks() {
-    let env = support::env();
     let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
     let point =
         p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&secret.public_key(), false);
@@ -136,7 +142,7 @@ async fn es256_tokens_are_verified_against_the_jwks() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let auth = SupabaseAuth::new(&base, env.service_client(), &env.anon_jwt, None, None);
+    let auth = SupabaseAuth::new(&base, None, None);
     let der = secret.to_pkcs8_der().unwrap();
     let key = jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes());
     let sign = |kid: &str, claims: serde_json::Value| {
@@ -220,7 +226,6 @@ impl EcKey {
 async fn rotation_refetch_limit_and_forged_tokens() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
-    let env = support::env();
     let (old_key, new_key) = (EcKey::new(7, "key-1"), EcKey::new(9, "key-2"));
     let served = Arc::new(Mutex::new(json!({"keys": [old_key.jwk.clone()]})));
     let fetches = Arc::new(AtomicUsize::new(0));
@@ -239,8 +244,7 @@ async fn rotation_refetch_limit_and_forged_tokens() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let interval = std::time::Duration::from_millis(400);
-    let auth = SupabaseAuth::new(&base, env.service_client(), &env.anon_jwt, None, None)
-        .with_jwks_refetch_interval(interval);
+    let auth = SupabaseAuth::new(&base, None, None).with_jwks_refetch_interval(interval);
     let user = "5d1c7e0a-2b3f-4a6e-8c9d-0e1f2a3b4c5d";
     let claims = |exp: u64| {
         json!({"sub": user, "role": "authenticated", "aud": "authenticated", "exp": exp,

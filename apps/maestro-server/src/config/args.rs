@@ -49,6 +49,12 @@ pub struct Args {
     #[arg(long, env = "MAESTRO_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
 
+    /// Key (≥ 32 characters) signing the session tokens spawned agents get as
+    /// MAESTRO_SESSION_TOKEN; the same on every instance [default: a random key per process,
+    /// so tokens stop working when it restarts].
+    #[arg(long, env = "MAESTRO_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+
     /// How callers authenticate: `none` (direct loopback callers only), `token` (the shared
     /// MAESTRO_API_TOKEN) or `supabase` (a Supabase Auth access token on every request)
     /// [default: supabase with SUPABASE_ENABLED=true, else token with MAESTRO_API_TOKEN, else

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Context, Services, SessionService};
+use crate::access::Need;
 use crate::error::{DomainError, Result};
 use crate::events::{DomainEvent, ModalAction, ModalClosed, ModalShown};
 use crate::model::{AgentMode, Millis, Session, Skill};
@@ -74,6 +75,7 @@ impl AgentService {
     /// `POST /api/sessions/:id/heartbeat`: the session is alive for [`HEARTBEAT_TTL`] more.
     pub async fn heartbeat(&self, session_id: &str) -> Result<Beat> {
         let session = self.sessions.get(session_id).await?;
+        self.ctx.authorize(&session.project_id, Need::Write).await?;
         let now = self.ctx.now();
         self.ports
             .presence
@@ -118,6 +120,7 @@ impl AgentService {
             .ok_or_else(|| DomainError::invalid_field("html", "html content is required"))?;
         validate::safe_id("modalId", &modal_id)?;
         let session = self.sessions.get(session_id).await?;
+        self.ctx.authorize(&session.project_id, Need::Write).await?;
         let path = self.ports.modals.save(session_id, &modal_id, &html).await?;
         self.ctx
             .emit(DomainEvent::SessionModal(ModalShown {
@@ -175,6 +178,7 @@ impl AgentService {
     /// The session, if it exists and showed this modal (DEFECTS S7).
     async fn shown_modal(&self, session_id: &str, modal_id: &str) -> Result<Session> {
         let session = self.sessions.get(session_id).await?;
+        self.ctx.authorize(&session.project_id, Need::Write).await?;
         if !validate::is_safe_id(modal_id)
             || !self.ports.modals.shown_by(session_id, modal_id).await?
         {

@@ -63,6 +63,18 @@ pub struct Ports {
 }
 
 impl Ports {
+    /// The repositories among these ports.
+    pub fn repositories(&self) -> Repositories {
+        Repositories {
+            projects: self.projects.clone(),
+            tasks: self.tasks.clone(),
+            sessions: self.sessions.clone(),
+            mail: self.mail.clone(),
+            team_members: self.team_members.clone(),
+            orderings: self.orderings.clone(),
+        }
+    }
+
     /// Ports from a bundle of repositories plus the event bus, clock and id generator.
     pub fn new(
         repos: Repositories,
@@ -119,6 +131,9 @@ impl HostInfo {
 pub struct Context {
     pub ports: Ports,
     pub host: HostInfo,
+    /// The caller's restriction, for services restricted to one caller
+    /// ([`Services::restricted`]); `None`: unrestricted.
+    access: Option<Arc<crate::access::Access>>,
     /// Process-wide state shared by every scoped copy of the services.
     shared: Arc<Shared>,
 }
@@ -291,6 +306,19 @@ impl Context {
         }
     }
 
+    /// For writes that bypass the repositories (presence, modal pages): `Ok` when the caller
+    /// may do `need` on `project_id` (always, for unrestricted services).
+    pub(crate) async fn authorize(
+        &self,
+        project_id: &str,
+        need: crate::access::Need,
+    ) -> DomainResult<()> {
+        match &self.access {
+            Some(access) => access.require(project_id, need).await,
+            None => Ok(()),
+        }
+    }
+
     /// Publishes an event; a bus failure is logged, never fails the use case (EVENTS.md §1).
     pub async fn emit(&self, event: DomainEvent) {
         let name = event.name();
@@ -327,12 +355,23 @@ impl Services {
             ports,
             host,
             shared,
+            access: None,
         }))
     }
 
     /// The same services on other repositories (e.g. acting as one signed-in user), sharing
     /// the event bus, clock, ids, mail ordering and shutdown signal of `self`.
     pub fn scoped(&self, repos: Repositories) -> Self {
+        self.with_repos(repos, None)
+    }
+
+    /// The same services for one restricted caller: `repos` guarded by `access`
+    /// ([`crate::access::guard`]), so every use case obeys the caller's role.
+    pub fn restricted(&self, repos: Repositories, access: Arc<crate::access::Access>) -> Self {
+        self.with_repos(crate::access::guard(repos, access.clone()), Some(access))
+    }
+
+    fn with_repos(&self, repos: Repositories, access: Option<Arc<crate::access::Access>>) -> Self {
         let base = &self.ctx.ports;
         Self::with_context(Arc::new(Context {
             ports: Ports::new(
@@ -343,6 +382,7 @@ impl Services {
             ),
             host: self.ctx.host.clone(),
             shared: self.ctx.shared.clone(),
+            access,
         }))
     }
 

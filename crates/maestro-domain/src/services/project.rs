@@ -107,6 +107,8 @@ impl ProjectService {
     /// refused with 422 while any task or session belongs to it.
     pub async fn delete(&self, id: &str) -> Result<()> {
         self.get(id).await?;
+        // Who may delete is decided before whether it can be deleted.
+        self.ctx.authorize(id, crate::access::Need::Own).await?;
         let ports = &self.ctx.ports;
         let tasks = ports
             .tasks

@@ -77,18 +77,36 @@ impl Mocks {
         captured
     }
 
-    pub fn services(self) -> Services {
-        let ports = Ports {
+    /// The repository mocks as a bundle (for decorators over repositories).
+    pub fn repositories(self) -> crate::services::Repositories {
+        crate::services::Repositories {
             projects: Arc::new(self.projects),
             tasks: Arc::new(self.tasks),
             sessions: Arc::new(self.sessions),
             mail: Arc::new(self.mail),
             team_members: Arc::new(self.team_members),
             orderings: Arc::new(self.orderings),
-            bus: Arc::new(self.bus),
-            clock: Arc::new(ManualClock::new(NOW)),
-            ids: Arc::new(SequentialIds::default()),
+        }
+    }
+
+    /// [`Mocks::repositories`] with `tasks` as the task repository.
+    pub fn repositories_with_tasks(mut self, tasks: MockTaskRepo) -> crate::services::Repositories {
+        self.tasks = tasks;
+        self.repositories()
+    }
+
+    pub fn services(self) -> Services {
+        let bus = Arc::new(self.bus);
+        let mocks = Self {
+            bus: MockEventBus::new(),
+            ..self
         };
+        let ports = Ports::new(
+            mocks.repositories(),
+            bus,
+            Arc::new(ManualClock::new(NOW)),
+            Arc::new(SequentialIds::default()),
+        );
         Services::new(
             ports,
             HostInfo {

@@ -4,6 +4,7 @@
 //! `{success: true, …}` or `{success: false, error}`.
 
 use maestro_domain::ports::Principal;
+use maestro_domain::services::Services;
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 
@@ -29,7 +30,7 @@ pub(super) async fn auth(
     if !maestro_domain::validate::is_safe_id(&project_id) {
         return Err("invalid projectId".into());
     }
-    match state.auth().can_access_project(&p, &project_id).await {
+    match state.can_read(&p, &project_id).await {
         Ok(true) => {}
         Ok(false) => return Err("forbidden: no access to this project".into()),
         Err(e) => return Err(e.to_string()),
@@ -44,17 +45,72 @@ pub(super) async fn auth(
     s.extensions.insert(SocketInfo {
         trusted,
         project_id: Some(project_id),
+        principal: p,
     });
+    attach(&s);
     Ok(())
 }
 
-pub(super) async fn connect(s: SocketRef) {
-    s.join(format!("project:{}", project_of(&s)));
+/// After a membership change, disconnects the `/mobile` sockets of its project whose user
+/// may no longer see it (a removed member stops receiving at once, not at the next request).
+pub(super) async fn revoke(
+    state: &AppState,
+    io: &socketioxide::SocketIo,
+    change: &maestro_domain::events::MembersChanged,
+) {
+    let Some(mobile) = io.of("/mobile") else {
+        return;
+    };
+    for s in mobile
+        .to(format!("project:{}", change.project_id))
+        .sockets()
+    {
+        let Some(info) = s.extensions.get::<SocketInfo>() else {
+            continue;
+        };
+        if !matches!(&info.principal, Principal::User { id, .. } if *id == change.user_id) {
+            continue;
+        }
+        if let Ok(true) = state.can_read(&info.principal, &change.project_id).await {
+            continue;
+        }
+        tracing::info!(
+            project = %change.project_id,
+            user = %change.user_id,
+            "disconnecting a /mobile socket of a user removed from the project"
+        );
+        if let Err(e) = s.disconnect() {
+            tracing::debug!(error = %e, "could not disconnect a /mobile socket");
+        }
+    }
+}
+
+fn principal_of(s: &SocketRef) -> Option<Principal> {
+    s.extensions.get::<SocketInfo>().map(|i| i.principal)
+}
+
+/// The services this socket's principal may use (the same rule as a REST request's).
+fn services(st: &AppState, s: &SocketRef) -> Result<Services, String> {
+    let principal = principal_of(s).ok_or("socket has no principal")?;
+    crate::scope::scoped_services(st, &principal).map_err(|e| e.to_string())
+}
+
+/// Joins the rooms and registers the handlers. Called by the handshake, before CONNECT is
+/// sent: socketioxide runs the connect handler on a spawned task *after* CONNECT and drops
+/// events that have no handler yet, so an event the client emits at once (the web app's
+/// `state:sync`) or one broadcast meanwhile could otherwise be lost.
+fn attach(s: &SocketRef) {
+    s.join(format!("project:{}", project_of(s)));
     s.on("session:subscribe", subscribe);
     s.on("mail:send", send_mail);
     s.on("session:reply-input", reply_input);
     s.on("state:sync", state_sync);
     s.on("session:spawn", spawn);
+}
+
+/// Everything is set up by the handshake ([`attach`]); this only records the connection.
+pub(super) async fn connect(s: SocketRef) {
+    tracing::debug!(sid = %s.id, "/mobile socket connected");
 }
 
 fn project_of(s: &SocketRef) -> String {
@@ -76,8 +132,12 @@ async fn subscribe(
         return fail(ack, "expected an array of session ids");
     }
     let project = project_of(&s);
+    let services = match services(&st, &s) {
+        Ok(v) => v,
+        Err(e) => return fail(ack, e),
+    };
     for id in &ids {
-        if let Err(e) = st.services().session_in_project(id, &project).await {
+        if let Err(e) = services.session_in_project(id, &project).await {
             return fail(ack, e);
         }
     }
@@ -132,7 +192,11 @@ async fn send_mail(
             return fail(ack, why.join("; "));
         }
     };
-    match st.services().mail.send(input).await {
+    let services = match services(&st, &s) {
+        Ok(v) => v,
+        Err(e) => return fail(ack, e),
+    };
+    match services.mail.send(input).await {
         Ok(mut sent) => {
             let mail = if sent.len() == 1 {
                 json!(sent.remove(0))
@@ -161,8 +225,11 @@ async fn reply_input(
     let (Some(session_id), Some(message)) = (text("sessionId"), text("message")) else {
         return fail(ack, "sessionId and message are required");
     };
-    match st
-        .services()
+    let services = match services(&st, &s) {
+        Ok(v) => v,
+        Err(e) => return fail(ack, e),
+    };
+    match services
         .reply_to_input(&project_of(&s), &session_id, &message)
         .await
     {
@@ -177,7 +244,11 @@ async fn reply_input(
 ///
 /// [`Services::snapshot`]: maestro_domain::services::Services::snapshot
 async fn state_sync(s: SocketRef, ack: AckSender, State(st): State<AppState>) {
-    match st.services().snapshot(&project_of(&s)).await {
+    let services = match services(&st, &s) {
+        Ok(v) => v,
+        Err(e) => return fail(ack, e),
+    };
+    match services.snapshot(&project_of(&s)).await {
         Ok(snapshot) => {
             let mut v = json!(snapshot);
             v["success"] = json!(true);
@@ -204,7 +275,15 @@ async fn spawn(
         }
         _ => d["projectId"] = json!(project),
     }
-    match st.spawn_service().spawn(crate::requests::spawn(&d)).await {
+    let services = match services(&st, &s) {
+        Ok(v) => v,
+        Err(e) => return fail(ack, e),
+    };
+    let Some(principal) = principal_of(&s) else {
+        return fail(ack, "socket has no principal");
+    };
+    let spawner = crate::scope::spawn_service_for(&st, &principal, &services);
+    match spawner.spawn(crate::requests::spawn(&d)).await {
         Ok(out) => {
             let _ = ack.send(&json!({
                 "success": true,

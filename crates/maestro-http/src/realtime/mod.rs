@@ -6,7 +6,8 @@
 //! Routing uses the same per-event keys as the raw WebSocket (EVENTS.md §4.4):
 //! - `/ui`: unscoped events to every socket; session-scoped events to `ui:all` and the
 //!   session's room;
-//! - `/mobile`: every event of a project to its project room (and a session's room).
+//! - `/mobile`: every event of a project to its project room (and a session's room); a
+//!   member removed from a project is disconnected from its room at once.
 //!
 //! Only namespace handles are used for emits (never the root-namespace shortcuts). Emits only
 //! enqueue into each socket's bounded buffer, so a slow client never blocks routing.
@@ -42,6 +43,8 @@ pub(crate) struct SocketInfo {
     pub(crate) trusted: bool,
     /// `/mobile`: the project the socket is bound to.
     pub(crate) project_id: Option<String>,
+    /// Who connected; its handlers act as this principal.
+    pub(crate) principal: Principal,
 }
 
 /// Where one event goes.
@@ -125,6 +128,9 @@ async fn route(state: &AppState, io: &SocketIo, event: &DomainEvent) {
         && let Err(e) = mobile.to(t.mobile).emit(name, &envelope).await
     {
         tracing::debug!(error = %e, event = name, "/mobile emit failed");
+    }
+    if let DomainEvent::ProjectMembersChanged(change) = event {
+        mobile::revoke(state, io, change).await;
     }
 }
 

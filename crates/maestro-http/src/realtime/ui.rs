@@ -24,15 +24,26 @@ pub(super) async fn auth(
     s.extensions.insert(SocketInfo {
         trusted,
         project_id: None,
+        principal: p,
     });
+    attach(&s);
     Ok(())
 }
 
-pub(super) async fn connect(s: SocketRef) {
+/// Joins the rooms and registers the handlers. Called by the handshake, before CONNECT is
+/// sent: socketioxide runs the connect handler on a spawned task *after* CONNECT and drops
+/// events that have no handler yet, so an event the client emits at once (the web app's
+/// `state:sync`) or one broadcast meanwhile could otherwise be lost.
+fn attach(s: &SocketRef) {
     s.join(UI_ALL);
     s.on("subscribe", subscribe);
     s.on("unsubscribe", unsubscribe);
     s.on("ping", ping);
+}
+
+/// Everything is set up by the handshake ([`attach`]); this only records the connection.
+pub(super) async fn connect(s: SocketRef) {
+    tracing::debug!(sid = %s.id, "/ui socket connected");
 }
 
 async fn subscribe(

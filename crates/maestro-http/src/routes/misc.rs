@@ -256,7 +256,7 @@ async fn template(Path(id): Path<String>) -> ApiResult<Json<WorkflowTemplate>> {
         .ok_or_else(|| DomainError::not_found("Template", id).into())
 }
 
-/// Live sessions; a signed-in user sees only those of projects they may access.
+/// Live sessions; a signed-in user or session token sees only those of projects it may see.
 async fn presence(s: Scoped) -> ApiResult<Json<Vec<PresenceEntry>>> {
     let all = s.state().presence().alive().await?;
     if s.principal().is_unrestricted() {
@@ -268,11 +268,7 @@ async fn presence(s: Scoped) -> ApiResult<Json<Vec<PresenceEntry>>> {
         let ok = match allowed.get(&entry.project_id) {
             Some(ok) => *ok,
             None => {
-                let ok = s
-                    .state()
-                    .auth()
-                    .can_access_project(s.principal(), &entry.project_id)
-                    .await?;
+                let ok = s.state().can_read(s.principal(), &entry.project_id).await?;
                 allowed.insert(entry.project_id.clone(), ok);
                 ok
             }

@@ -2,6 +2,7 @@
 //! OpenAPI document, so the document cannot miss a route the router serves.
 
 mod mail;
+mod members;
 mod misc;
 mod projects;
 pub(crate) mod sessions;
@@ -64,6 +65,7 @@ pub fn api() -> Api {
     let api = Api::new();
     let api = misc::routes(api);
     let api = projects::routes(api);
+    let api = members::routes(api);
     let api = tasks::routes(api);
     let api = sessions::routes(api);
     let api = mail::routes(api);

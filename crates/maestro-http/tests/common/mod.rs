@@ -100,6 +100,47 @@ pub struct Builder {
     body_limit: usize,
     security: Option<SecurityConfig>,
     any_origin: bool,
+    users: Vec<String>,
+}
+
+/// The bearer token of test user `id` on a server built with [`Builder::users`].
+pub fn user_token(id: &str) -> String {
+    format!("{USER_TOKEN_PREFIX}{id}")
+}
+
+const USER_TOKEN_PREFIX: &str = "test-user-token:";
+
+/// An `Auth` adapter with user accounts, standing in for Supabase Auth on the in-memory and
+/// FileSystem backends: `test-user-token:<id>` is user `<id>` (if registered), the API token
+/// is the server credential, anything else is refused. (Real JWT verification is tested
+/// against the Supabase adapter.)
+struct TestUserAuth {
+    users: Vec<String>,
+    api_token: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl maestro_domain::ports::Auth for TestUserAuth {
+    async fn authenticate<'a>(
+        &self,
+        bearer: Option<&'a str>,
+    ) -> Result<maestro_domain::ports::Principal, maestro_domain::ports::AuthRejection> {
+        use maestro_domain::ports::{AccessToken, AuthRejection, Principal};
+        let token = bearer
+            .filter(|b| !b.trim().is_empty())
+            .ok_or(AuthRejection::Missing)?;
+        if self.api_token.as_deref() == Some(token) {
+            return Ok(Principal::Service);
+        }
+        match token.strip_prefix(USER_TOKEN_PREFIX) {
+            Some(id) if self.users.iter().any(|u| u == id) => Ok(Principal::User {
+                id: id.to_string(),
+                email: Some(format!("{id}@example.test")),
+                access_token: AccessToken(token.to_string()),
+            }),
+            _ => Err(AuthRejection::Invalid("unknown test token".into())),
+        }
+    }
 }
 
 impl Builder {
@@ -112,7 +153,16 @@ impl Builder {
             body_limit: BODY_LIMIT,
             security: None,
             any_origin: false,
+            users: Vec::new(),
         }
+    }
+
+    /// Signed-in users (auth mode `supabase`, loopback not trusted): `ids` are accounts with
+    /// emails `<id>@example.test`, authenticated by [`user_token`]; sharing works through the
+    /// in-memory member store. The API token, if set, is still the server credential.
+    pub fn users(mut self, ids: &[&str]) -> Self {
+        self.users = ids.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     /// `CORS_ORIGINS=*` (on top of the usual allow-list).
@@ -225,7 +275,10 @@ impl Builder {
             allow_any_origin: self.any_origin,
             security: {
                 let mut sec = self.security.clone().unwrap_or_default();
-                if self.token.is_some() {
+                if !self.users.is_empty() {
+                    sec.auth_mode = AuthMode::Supabase;
+                    sec.trust_loopback = false;
+                } else if self.token.is_some() {
                     sec.auth_mode = AuthMode::Token;
                     sec.trust_loopback = false;
                 }
@@ -233,13 +286,26 @@ impl Builder {
             },
             spawn_secrets: BTreeMap::from([(SECRET_KEY.to_string(), SECRET_VALUE.to_string())]),
         };
-        let state = AppState::new(
-            services,
-            spawn,
-            agents,
-            Arc::new(TokenAuth::new(self.token.clone())),
-            config,
-        );
+        let auth: Arc<dyn maestro_domain::ports::Auth> = if self.users.is_empty() {
+            Arc::new(TokenAuth::new(self.token.clone()))
+        } else {
+            Arc::new(TestUserAuth {
+                users: self.users.clone(),
+                api_token: self.token.clone(),
+            })
+        };
+        let mut state = AppState::builder(services, spawn, agents, auth, config);
+        if !self.users.is_empty() {
+            let members = maestro_memory::MemoryMemberRepo::new();
+            for id in &self.users {
+                members.add_user(maestro_domain::model::UserRef {
+                    id: id.clone(),
+                    email: Some(format!("{id}@example.test")),
+                });
+            }
+            state = state.members(Arc::new(members));
+        }
+        let state = state.build();
         let events = EventLog::new(state.services().ports().bus.subscribe());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(maestro_http::serve(listener, state.clone(), async move {
@@ -393,7 +459,25 @@ impl TestServer {
     }
 
     pub async fn req(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Resp {
-        let mut rb = self.http.request(method, self.url(path));
+        self.req_as(None, method, path, body).await
+    }
+
+    /// A request with `Authorization: Bearer <bearer>` instead of the default token, if any;
+    /// `Some("")`: without any `Authorization`.
+    pub async fn req_as(
+        &self,
+        bearer: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut rb = match bearer {
+            Some("") => reqwest::Client::new().request(method, self.url(path)),
+            _ => self.http.request(method, self.url(path)),
+        };
+        if let Some(t) = bearer.filter(|t| !t.is_empty()) {
+            rb = rb.header(reqwest::header::AUTHORIZATION, format!("Bearer {t}"));
+        }
         if let Some(b) = body {
             rb = rb.json(&b);
         }
