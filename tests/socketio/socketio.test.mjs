@@ -470,3 +470,25 @@ test("a spawned agent's session token: /mobile of its own project only, never /u
     assert.match(ended.message, /has ended/);
   });
 });
+
+test("a project API key: /mobile of its own project only, never /ui, and not once revoked", async () => {
+  await withServer({ token: TOKEN }, async (server, connect) => {
+    const p = await project(server);
+    const other = await project(server, "Other");
+    const created = await server.api("POST", `/api/projects/${p.id}/api-keys`, { name: "outside agent" });
+    assert.match(created.key, /^mak1\./);
+    const agent = await connected(connect("/mobile", { auth: { token: created.key, projectId: p.id } }));
+    const seen = nextEvent(agent, "task:created");
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "seen by the key" });
+    assert.equal((await seen).data.title, "seen by the key");
+    const sync = await ack(agent, "state:sync");
+    assert.equal(sync.success, true);
+    const elsewhere = await connectError(connect("/mobile", { auth: { token: created.key, projectId: other.id } }));
+    assert.match(elsewhere.message, /forbidden/);
+    const ui = await connectError(connect("/ui", { auth: { token: created.key } }));
+    assert.match(ui.message, /desktop app/);
+    await server.api("DELETE", `/api/projects/${p.id}/api-keys/${created.id}`);
+    const revoked = await connectError(connect("/mobile", { auth: { token: created.key, projectId: p.id } }));
+    assert.match(revoked.message, /revoked/);
+  });
+});

@@ -169,7 +169,10 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         state = state
             .probe(Arc::new(SupabaseProbe(s.clone())))
             .user_scope(user_scope(s, sb, supabase_mail, shared_mail))
-            .members(s.members());
+            .members(s.members())
+            .api_keys(s.api_keys());
+    } else if let Some(store) = &store {
+        state = state.api_keys(store.api_keys());
     }
     if let Some(key) = &cfg.session_key {
         state = state.session_tokens(maestro_http::session_token::SessionTokens::new(

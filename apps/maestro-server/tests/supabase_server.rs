@@ -498,6 +498,43 @@ async fn signed_in_users_see_only_their_projects() {
         (r.status().as_u16(), ())
     };
     assert_eq!(st, 403);
+
+    // Project API keys, stored in `api_keys` through PostgREST: only an owner creates one;
+    // the key acts on its project only, and stops at once when revoked.
+    let keys = format!("/api/projects/{pid}/api-keys");
+    let (st, _) = call(Method::POST, &keys, &bob.jwt, Some(json!({"name": "b"}))).await;
+    assert_eq!(st, 404, "bob is no longer on the project");
+    let (st, created) = call(Method::POST, &keys, &alice.jwt, Some(json!({"name": "ci"}))).await;
+    assert_eq!(st, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_string();
+    assert_eq!(created["createdBy"], alice.id.as_str());
+    let (st, listed) = call(Method::GET, &keys, &alice.jwt, None).await;
+    assert_eq!(st, 200, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(!listed.to_string().contains(&key));
+    let (st, task) = call(
+        Method::POST,
+        "/api/tasks",
+        &key,
+        Some(json!({"projectId": pid, "title": "by the key"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{task}");
+    let (st, _) = call(Method::GET, &keys, &key, None).await;
+    assert_eq!(st, 403, "a key manages no keys");
+    let (st, _) = call(Method::GET, "/api/projects", &key, None).await;
+    assert_eq!(st, 200);
+    let key_id = created["id"].as_str().unwrap();
+    let (st, _) = call(
+        Method::DELETE,
+        &format!("{keys}/{key_id}"),
+        &alice.jwt,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, _) = call(Method::GET, &format!("/api/projects/{pid}"), &key, None).await;
+    assert_eq!(st, 401, "revoked");
     let _ = Path::new(".");
 }
 

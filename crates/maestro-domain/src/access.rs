@@ -10,10 +10,10 @@
 //! | viewer | yes | `403` | `403` |
 //! | editor | yes | yes | `403` |
 //! | owner | yes | yes | yes |
-//! | session token of the project | yes | yes, but not the project record | `403` |
+//! | session token or API key of the project | yes | yes, but not the project record | `403` |
 //! | anybody else | `404` (no existence leak) | `404` | `404` |
 //!
-//! Any signed-in user may create a project and becomes its owner; a session token may not.
+//! Any signed-in user may create a project and becomes its owner; an agent's credential may not.
 //! The local user and server credentials are unrestricted and are never guarded. On Supabase,
 //! row-level security enforces the same table as defence in depth.
 
@@ -40,9 +40,20 @@ pub enum Grantee {
         session_id: String,
         project_id: String,
     },
+    /// A project API key: the same rights as a session token.
+    ApiKey { key_id: String, project_id: String },
 }
 
 impl Grantee {
+    /// The one project an agent's credential (session token, API key) is bound to; `None` for
+    /// users.
+    pub fn agent_project(&self) -> Option<&str> {
+        match self {
+            Self::User(_) => None,
+            Self::Session { project_id, .. } | Self::ApiKey { project_id, .. } => Some(project_id),
+        }
+    }
+
     /// The grantee of a principal; `None` for unrestricted ones (local user, server
     /// credentials).
     pub fn of(principal: &Principal) -> Option<Self> {
@@ -54,6 +65,12 @@ impl Grantee {
                 project_id,
             } => Some(Self::Session {
                 session_id: session_id.clone(),
+                project_id: project_id.clone(),
+            }),
+            Principal::ApiKey {
+                key_id, project_id, ..
+            } => Some(Self::ApiKey {
+                key_id: key_id.clone(),
                 project_id: project_id.clone(),
             }),
         }
@@ -94,14 +111,15 @@ impl Access {
         &self.grantee
     }
 
-    /// The caller's role on `project_id` (`None`: not on it). A session token counts as an
-    /// editor of its own project.
+    /// The caller's role on `project_id` (`None`: not on it). An agent's credential counts as
+    /// an editor of its own project.
     pub async fn role(&self, project_id: &str) -> Result<Option<ProjectRole>> {
         let user = match &self.grantee {
-            Grantee::Session {
-                project_id: own, ..
-            } => return Ok((own == project_id).then_some(ProjectRole::Editor)),
             Grantee::User(user) => user,
+            agent => {
+                let own = agent.agent_project();
+                return Ok((own == Some(project_id)).then_some(ProjectRole::Editor));
+            }
         };
         if let Some(known) = self.cached(project_id) {
             return Ok(known);
@@ -141,18 +159,22 @@ impl Access {
         let Some(role) = self.role(project_id).await? else {
             return Err(DomainError::not_found("Project", project_id));
         };
-        let is_session = matches!(self.grantee, Grantee::Session { .. });
+        let is_agent = self.grantee.agent_project().is_some();
         let allowed = match need {
             Need::Read => true,
             Need::Write => role >= ProjectRole::Editor,
-            Need::EditProject => !is_session && role >= ProjectRole::Editor,
-            Need::Own => !is_session && role == ProjectRole::Owner,
+            Need::EditProject => !is_agent && role >= ProjectRole::Editor,
+            Need::Own => !is_agent && role == ProjectRole::Owner,
         };
         if allowed {
             return Ok(());
         }
-        Err(DomainError::Forbidden(if is_session {
-            format!("a session token may not do this on project '{project_id}'")
+        Err(DomainError::Forbidden(if is_agent {
+            let what = match self.grantee {
+                Grantee::ApiKey { .. } => "an API key",
+                _ => "a session token",
+            };
+            format!("{what} may not do this on project '{project_id}'")
         } else {
             let needed = match need {
                 Need::Own => ProjectRole::Owner,
@@ -162,13 +184,13 @@ impl Access {
         }))
     }
 
-    /// May the caller create projects? Users may (they become the owner); session tokens may
-    /// not.
+    /// May the caller create projects? Users may (they become the owner); agents' credentials
+    /// may not.
     pub fn require_create_project(&self) -> Result<()> {
         match &self.grantee {
             Grantee::User(_) => Ok(()),
-            Grantee::Session { .. } => Err(DomainError::Forbidden(
-                "a session token may not create projects".into(),
+            _ => Err(DomainError::Forbidden(
+                "an agent's credential may not create projects".into(),
             )),
         }
     }
@@ -206,8 +228,10 @@ pub fn access_for(
     };
     let members = match (members, &grantee) {
         (Some(m), _) => m.clone(),
-        // A session token never looks up members.
-        (None, Grantee::Session { .. }) => Arc::new(NoMembers) as Arc<dyn MemberRepo>,
+        // An agent's credential never looks up members.
+        (None, Grantee::Session { .. } | Grantee::ApiKey { .. }) => {
+            Arc::new(NoMembers) as Arc<dyn MemberRepo>
+        }
         (None, Grantee::User(_)) => {
             return Err(DomainError::Forbidden(
                 "signed-in users need a member store (AUTH_MODE=supabase)".into(),

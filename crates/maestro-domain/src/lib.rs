@@ -16,6 +16,7 @@ pub mod events;
 pub mod ids;
 pub mod model;
 pub mod ports;
+pub mod secret;
 pub mod services;
 pub mod validate;
 

@@ -608,6 +608,29 @@ pub struct ProjectMember {
     pub added_at: Millis,
 }
 
+/// A long-lived, revocable credential of a project, for agents started outside spawn (issue
+/// "agents as principals"); optionally tied to one team member. The key itself is shown once,
+/// when created: only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: String,
+    pub project_id: String,
+    /// What the key is for, as its creator named it.
+    pub name: String,
+    /// The team member (agent identity) the key belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_member_id: Option<String>,
+    /// The key's first characters, to recognise it in a list (`mak1.<projectId>.<id>.ab12…`).
+    pub hint: String,
+    /// Who created it (a user id), when a user did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub created_at: Millis,
+    /// SHA-256 (hex) of the whole key. Stored, never sent to clients.
+    pub secret_hash: String,
+}
+
 /// A user account, as found by email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRef {

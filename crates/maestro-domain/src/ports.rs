@@ -281,6 +281,23 @@ pub trait MemberRepo: Send + Sync {
     async fn user_by_id(&self, user_id: &str) -> Result<Option<crate::model::UserRef>>;
 }
 
+/// Project API keys, by project and key id; keys are stored hashed ([`crate::model::ApiKey`]).
+///
+/// Guarantees: `create` stores a key whole or not at all and refuses an id already stored
+/// (`Conflict`); `get` finds a key of a project by id; `list` returns a project's keys sorted
+/// by `created_at`, then id; `delete` answers whether the key existed, after which `get` no
+/// longer finds it on any instance sharing the store; `delete_project` removes every key of a
+/// project. The store never sees a key in clear.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ApiKeyRepo: Send + Sync {
+    async fn create(&self, key: crate::model::ApiKey) -> Result<crate::model::ApiKey>;
+    async fn get(&self, project_id: &str, id: &str) -> Result<Option<crate::model::ApiKey>>;
+    async fn list(&self, project_id: &str) -> Result<Vec<crate::model::ApiKey>>;
+    async fn delete(&self, project_id: &str, id: &str) -> Result<bool>;
+    async fn delete_project(&self, project_id: &str) -> Result<()>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Presence
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +477,13 @@ pub enum Principal {
     Session {
         session_id: String,
         project_id: String,
+    },
+    /// An agent started outside spawn, by a project API key: like a session token, on that
+    /// project only, until the key is revoked.
+    ApiKey {
+        key_id: String,
+        project_id: String,
+        team_member_id: Option<String>,
     },
 }
 

@@ -119,6 +119,18 @@ impl Layout {
         self.ordering_dir(kind).join(json(project_id))
     }
 
+    pub(crate) fn api_keys_dir(&self) -> PathBuf {
+        self.root.join("api-keys")
+    }
+
+    pub(crate) fn api_key_project_dir(&self, project_id: SafeId<'_>) -> PathBuf {
+        self.api_keys_dir().join(project_id.0)
+    }
+
+    pub(crate) fn api_key_file(&self, project_id: SafeId<'_>, id: SafeId<'_>) -> PathBuf {
+        self.api_key_project_dir(project_id).join(json(id))
+    }
+
     pub(crate) fn team_members_dir(&self) -> PathBuf {
         self.root.join("team-members")
     }

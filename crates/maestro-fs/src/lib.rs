@@ -67,4 +67,5 @@ pub use blob::FsBlobStore;
 pub use config::{CorruptPolicy, FsConfig};
 pub use error::{CorruptFile, FsError};
 pub use load::LoadReport;
+pub use repo::FsApiKeys;
 pub use store::FsStore;

@@ -166,4 +166,9 @@ impl FsStore {
     pub fn team_members(&self) -> Arc<dyn TeamMemberRepo> {
         self.team_members.clone()
     }
+
+    /// The project API keys under `<DATA_DIR>/api-keys/`.
+    pub fn api_keys(&self) -> Arc<dyn maestro_domain::ports::ApiKeyRepo> {
+        Arc::new(crate::repo::FsApiKeys::new(self.layout.clone()))
+    }
 }

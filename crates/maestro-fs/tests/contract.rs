@@ -46,6 +46,15 @@ maestro_testkit::session_repo_contract!(|| async { crate::store().await.sessions
 maestro_testkit::mail_repo_contract!(|| async { crate::store().await.mail() });
 maestro_testkit::team_member_repo_contract!(|| async { crate::store().await.team_members() });
 maestro_testkit::ordering_repo_contract!(|| async { crate::store().await.orderings() });
+maestro_testkit::api_key_repo_contract!(|| async {
+    maestro_testkit::api_key_repo::ApiKeyFixture {
+        repo: crate::store().await.api_keys(),
+        projects: [
+            maestro_testkit::fixtures::unique_id("proj"),
+            maestro_testkit::fixtures::unique_id("proj"),
+        ],
+    }
+});
 
 /// The FileSystem mail repository under the mail long-poll (with the in-memory event bus).
 async fn wait_ports() -> maestro_domain::services::Ports {

@@ -5,7 +5,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use maestro_domain::ports::Principal;
-use maestro_domain::services::{AgentService, MemberService, Services, SpawnService};
+use maestro_domain::services::{
+    AgentService, ApiKeyService, MemberService, Services, SpawnService,
+};
 use maestro_domain::{DomainError, Result};
 
 use crate::state::AppState;
@@ -49,6 +51,16 @@ impl Scoped {
             ));
         };
         Ok(MemberService::new(&self.services, repo.clone()))
+    }
+
+    /// The API-key use cases, acting as the caller; `403` when this server keeps no keys.
+    pub fn api_key_service(&self) -> Result<ApiKeyService> {
+        let Some(keys) = self.state.api_keys() else {
+            return Err(DomainError::Forbidden(
+                "this server keeps no API keys".into(),
+            ));
+        };
+        Ok(keys.scoped(&self.services))
     }
 
     pub fn principal(&self) -> &Principal {

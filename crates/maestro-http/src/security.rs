@@ -11,6 +11,7 @@
 //!   `?token=` for WebSocket clients), or — without configured auth — a direct loopback
 //!   caller with no proxy headers. [`resolve`] is the one rule; Socket.IO calls it too.
 
+use maestro_domain::services::ApiKeyService;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -326,6 +327,8 @@ pub async fn resolve(
     if let Some(token) = token {
         let verified = if SessionTokens::is_session_token(token) {
             session_principal(state, token).await?
+        } else if ApiKeyService::is_api_key(token) {
+            api_key_principal(state, token).await?
         } else {
             state.auth().authenticate(Some(token)).await
         };
@@ -385,6 +388,27 @@ async fn session_principal(
         _ => Err(AuthRejection::Invalid(format!(
             "session '{session_id}' no longer exists; its token no longer works"
         ))),
+    })
+}
+
+/// The agent a project API key stands for, while the key exists (a store failure is an error
+/// of its own, never a rejection of the key).
+async fn api_key_principal(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<Principal, AuthRejection>, ApiError> {
+    let Some(keys) = state.api_keys() else {
+        return Ok(Err(AuthRejection::Invalid(
+            "this server keeps no API keys".into(),
+        )));
+    };
+    Ok(match keys.verify(token).await? {
+        Some(key) => Ok(Principal::ApiKey {
+            key_id: key.id,
+            project_id: key.project_id,
+            team_member_id: key.team_member_id,
+        }),
+        None => Err(AuthRejection::Invalid("unknown or revoked API key".into())),
     })
 }
 

@@ -64,7 +64,7 @@ impl SessionTokens {
         }
         let body = format!("{PREFIX}{session_id}.{project_id}");
         let tag = self.mac(&body).finalize().into_bytes();
-        Some(format!("{body}.{}", hex(&tag)))
+        Some(format!("{body}.{}", maestro_domain::secret::hex(&tag)))
     }
 
     /// Whether `token` has the session-token shape (then no other verifier is asked).
@@ -86,10 +86,6 @@ impl SessionTokens {
         self.mac(body).verify_slice(&tag).ok()?;
         Some((session.to_string(), project.to_string()))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

@@ -179,6 +179,8 @@ pub(crate) struct Inner {
     pub members: Option<Arc<dyn MemberRepo>>,
     /// Mints and verifies agents' session tokens.
     pub session_tokens: crate::session_token::SessionTokens,
+    /// Project API keys (unrestricted; scoped per request), when the storage keeps them.
+    pub api_keys: Option<maestro_domain::services::ApiKeyService>,
     /// Cache of serialised task listings (its bus must be an `InvalidatingBus`).
     pub list_cache: Option<Arc<crate::cache::ListCache>>,
     /// The Socket.IO handle, set when the router is built.
@@ -220,6 +222,16 @@ impl AppStateBuilder {
     #[must_use]
     pub fn members(mut self, members: Arc<dyn MemberRepo>) -> Self {
         self.inner.members = Some(members);
+        self
+    }
+
+    /// The API-key store: project API keys are accepted and managed only when one is set.
+    #[must_use]
+    pub fn api_keys(mut self, repo: Arc<dyn maestro_domain::ports::ApiKeyRepo>) -> Self {
+        self.inner.api_keys = Some(maestro_domain::services::ApiKeyService::new(
+            &self.inner.services,
+            repo,
+        ));
         self
     }
 
@@ -272,6 +284,7 @@ impl AppState {
                 user_scope: None,
                 members: None,
                 session_tokens: crate::session_token::SessionTokens::ephemeral(),
+                api_keys: None,
                 list_cache: None,
                 auth_failures: crate::limit::FailureLimiter::default(),
                 proxy_warned: std::sync::atomic::AtomicBool::new(false),
@@ -292,6 +305,11 @@ impl AppState {
 
     pub fn session_tokens(&self) -> &crate::session_token::SessionTokens {
         &self.0.session_tokens
+    }
+
+    /// The API-key use cases (as the server), when the storage keeps keys.
+    pub fn api_keys(&self) -> Option<&maestro_domain::services::ApiKeyService> {
+        self.0.api_keys.as_ref()
     }
 
     /// Whether `principal` sees `project_id` (the domain's access rule, for channels that

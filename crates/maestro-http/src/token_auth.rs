@@ -42,17 +42,6 @@ impl fmt::Debug for TokenAuth {
     }
 }
 
-/// Equality whose running time depends only on the length of `expected` (the secret's length
-/// is not secret; its content is).
-fn constant_time_eq(expected: &[u8], given: &[u8]) -> bool {
-    let mut diff = u8::from(expected.len() != given.len());
-    for (i, e) in expected.iter().enumerate() {
-        let g = given.get(i).copied().unwrap_or(!*e);
-        diff |= e ^ g;
-    }
-    std::hint::black_box(diff) == 0
-}
-
 #[async_trait]
 impl Auth for TokenAuth {
     async fn authenticate<'a>(
@@ -65,7 +54,7 @@ impl Auth for TokenAuth {
         let Some(given) = bearer.filter(|b| !b.trim().is_empty()) else {
             return Err(AuthRejection::Missing);
         };
-        if constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+        if maestro_domain::secret::constant_time_eq(expected.as_bytes(), given.as_bytes()) {
             Ok(Principal::Service)
         } else {
             Err(AuthRejection::Invalid("unknown API token".to_string()))
@@ -76,15 +65,6 @@ impl Auth for TokenAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn constant_time_eq_compares_content_and_length() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"secret", b"secre"));
-        assert!(!constant_time_eq(b"secret", b""));
-    }
 
     #[tokio::test]
     async fn without_a_token_everybody_is_local() {

@@ -227,6 +227,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/projects/:id/members"),
     ("PATCH", "/api/projects/:id/members/:userId"),
     ("DELETE", "/api/projects/:id/members/:userId"),
+    ("GET", "/api/projects/:id/api-keys"),
+    ("POST", "/api/projects/:id/api-keys"),
+    ("DELETE", "/api/projects/:id/api-keys/:keyId"),
     ("GET", "/api/tasks"),
     ("POST", "/api/tasks"),
     ("GET", "/api/tasks/:id"),
@@ -305,8 +308,8 @@ fn openapi_path(express: &str) -> String {
 async fn openapi_document_lists_every_route() {
     assert_eq!(
         ROUTES.len(),
-        51 + 4 + 4,
-        "the original's 51, 4 agent-side, 4 membership"
+        51 + 4 + 4 + 3,
+        "the original's 51, 4 agent-side, 4 membership, 3 API keys"
     );
     let s = TestServer::memory().await;
     let doc = s.get("/api/openapi.json").await.ok(200);

@@ -28,9 +28,12 @@ enum Who {
     SessionHere,
     SessionElsewhere,
     SessionEnded,
+    KeyHere,
+    KeyElsewhere,
+    KeyRevoked,
 }
 
-const EVERYONE: [Who; 9] = [
+const EVERYONE: [Who; 12] = [
     Who::NoToken,
     Who::BadToken,
     Who::NonMember,
@@ -40,6 +43,9 @@ const EVERYONE: [Who; 9] = [
     Who::SessionHere,
     Who::SessionElsewhere,
     Who::SessionEnded,
+    Who::KeyHere,
+    Who::KeyElsewhere,
+    Who::KeyRevoked,
 ];
 
 /// What a route needs.
@@ -73,11 +79,12 @@ fn expected(class: Class, who: Who) -> Option<u16> {
     if class == Class::Public {
         return None;
     }
-    if matches!(who, NoToken | BadToken | SessionEnded) {
+    if matches!(who, NoToken | BadToken | SessionEnded | KeyRevoked) {
         return Some(401);
     }
-    let session = matches!(who, SessionHere | SessionElsewhere);
-    let stranger = matches!(who, NonMember | SessionElsewhere);
+    // Agents' credentials: session tokens and project API keys have the same rights.
+    let session = matches!(who, SessionHere | SessionElsewhere | KeyHere | KeyElsewhere);
+    let stranger = matches!(who, NonMember | SessionElsewhere | KeyElsewhere);
     match class {
         Class::Public | Class::Authenticated | Class::ReadList => None,
         Class::CreateProject => session.then_some(403),
@@ -89,7 +96,7 @@ fn expected(class: Class, who: Who) -> Option<u16> {
         },
         Class::EditProject => match who {
             _ if stranger => Some(404),
-            Viewer | SessionHere => Some(403),
+            Viewer | SessionHere | KeyHere => Some(403),
             _ => None,
         },
         Class::Own => match who {
@@ -126,6 +133,47 @@ struct Fixture {
     archived: String,
     other_session: String,
     other_project: String,
+    /// API keys: of P, of Q, of P but revoked; `spare` (of P) is the one owners revoke.
+    key_here: String,
+    key_elsewhere: String,
+    key_revoked: String,
+    spare_key: String,
+}
+
+/// Creates an API key of `project` as `owner`; returns `(id, key)`.
+async fn api_key(srv: &TestServer, owner: &str, project: &str) -> (String, String) {
+    let k = srv
+        .req_as(
+            Some(&user_token(owner)),
+            Method::POST,
+            &format!("/api/projects/{project}/api-keys"),
+            Some(json!({"name": "matrix agent"})),
+        )
+        .await
+        .ok(201);
+    (id(&k), k["key"].as_str().unwrap().to_string())
+}
+
+/// One revoked API key per server: the failure limiter counts distinct refused credentials per
+/// client, and a fresh revoked key for every fixture would look like guessing.
+async fn revoked_key(srv: &TestServer, project: &str) -> String {
+    static REVOKED: std::sync::Mutex<BTreeMap<String, String>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let server = srv.addr.to_string();
+    if let Some(k) = REVOKED.lock().unwrap().get(&server) {
+        return k.clone();
+    }
+    let (id, key) = api_key(srv, "alice", project).await;
+    srv.req_as(
+        Some(&user_token("alice")),
+        Method::DELETE,
+        &format!("/api/projects/{project}/api-keys/{id}"),
+        None,
+    )
+    .await
+    .ok(200);
+    REVOKED.lock().unwrap().insert(server, key.clone());
+    key
 }
 
 async fn fixture(srv: &TestServer) -> Fixture {
@@ -210,6 +258,10 @@ async fn fixture(srv: &TestServer) -> Fixture {
         .ok(201);
     let other_project = id(&q);
     let other_session = id(&srv.session(&other_project, &[]).await);
+    let (_, key_here) = api_key(srv, "alice", &p).await;
+    let (_, key_elsewhere) = api_key(srv, "dave", &other_project).await;
+    let key_revoked = revoked_key(srv, &p).await;
+    let (spare_key, _) = api_key(srv, "alice", &p).await;
     Fixture {
         p,
         e,
@@ -222,6 +274,10 @@ async fn fixture(srv: &TestServer) -> Fixture {
         archived,
         other_session,
         other_project,
+        key_here,
+        key_elsewhere,
+        key_revoked,
+        spare_key,
     }
 }
 
@@ -237,6 +293,9 @@ fn bearer(srv: &TestServer, fx: &Fixture, who: Who) -> Option<String> {
         Who::SessionHere => Some(mint(&fx.s, &fx.p)),
         Who::SessionElsewhere => Some(mint(&fx.other_session, &fx.other_project)),
         Who::SessionEnded => Some(mint(&fx.ended, &fx.p)),
+        Who::KeyHere => Some(fx.key_here.clone()),
+        Who::KeyElsewhere => Some(fx.key_elsewhere.clone()),
+        Who::KeyRevoked => Some(fx.key_revoked.clone()),
     }
 }
 
@@ -290,7 +349,7 @@ fn case(method: &Method, path: &str, fx: &Fixture, who: Who) -> (Class, String, 
         ),
         // The empty project, so that its owner can delete it; a session token tries its own
         // (refused before the emptiness check).
-        ("DELETE", "/api/projects/{id}") if who == Who::SessionHere => {
+        ("DELETE", "/api/projects/{id}") if matches!(who, Who::SessionHere | Who::KeyHere) => {
             (Own, format!("/api/projects/{p}"), None)
         }
         ("DELETE", "/api/projects/{id}") => (Own, format!("/api/projects/{}", fx.e), None),
@@ -310,6 +369,19 @@ fn case(method: &Method, path: &str, fx: &Fixture, who: Who) -> (Class, String, 
         ("DELETE", "/api/projects/{id}/members/{user_id}") => (
             MembersWrite,
             format!("/api/projects/{p}/members/erin"),
+            None,
+        ),
+        ("GET", "/api/projects/{id}/api-keys") => {
+            (Own, format!("/api/projects/{p}/api-keys"), None)
+        }
+        ("POST", "/api/projects/{id}/api-keys") => (
+            Own,
+            format!("/api/projects/{p}/api-keys"),
+            Some(json!({"name": "ci agent", "teamMemberId": fx.member})),
+        ),
+        ("DELETE", "/api/projects/{id}/api-keys/{key_id}") => (
+            Own,
+            format!("/api/projects/{p}/api-keys/{}", fx.spare_key),
             None,
         ),
         ("GET", "/api/tasks") => (ReadList, format!("/api/tasks?{q}"), None),
@@ -697,6 +769,151 @@ async fn a_spawned_agent_works_with_its_session_token_until_the_session_ends() {
         .await
         .err(401, "UNAUTHORIZED");
     assert!(e["message"].as_str().unwrap().contains("has ended"), "{e}");
+}
+
+/// Project API keys on a single-user server (token mode, FileSystem): the server credential
+/// creates one for a team member; the key is shown once, listed by its hint only (never its
+/// hash), works like a session token on its project and nowhere else, refuses bad input
+/// clearly, and stops working at once when revoked.
+#[tokio::test]
+async fn a_project_api_key_works_on_its_project_until_revoked() {
+    let srv = Builder::new(Adapters::Fs).token(API_TOKEN).start().await;
+    let p = id(&srv
+        .post(
+            "/api/projects",
+            json!({"name": "K", "workingDir": "/tmp/k"}),
+        )
+        .await
+        .ok(201));
+    let other = id(&srv
+        .post(
+            "/api/projects",
+            json!({"name": "L", "workingDir": "/tmp/l"}),
+        )
+        .await
+        .ok(201));
+    let tm = id(&srv
+        .post(
+            "/api/team-members",
+            json!({"projectId": p, "name": "CI", "role": "runner", "avatar": "C"}),
+        )
+        .await
+        .ok(201));
+    let keys = format!("/api/projects/{p}/api-keys");
+    srv.post(&keys, json!({}))
+        .await
+        .err(400, "VALIDATION_ERROR");
+    srv.post(&keys, json!({"name": "x".repeat(201)}))
+        .await
+        .err(400, "VALIDATION_ERROR");
+    srv.post(&keys, json!({"name": "ci", "teamMemberId": "tm_nope"}))
+        .await
+        .err(404, "NOT_FOUND");
+    srv.post("/api/projects/proj_missing/api-keys", json!({"name": "ci"}))
+        .await
+        .err(404, "NOT_FOUND");
+    let created = srv
+        .post(&keys, json!({"name": "ci runner", "teamMemberId": tm}))
+        .await
+        .ok(201);
+    let key = created["key"].as_str().unwrap().to_string();
+    let key_id = id(&created);
+    assert!(key.starts_with(&format!("mak1.{p}.{key_id}.")), "{created}");
+    assert_eq!(created["teamMemberId"], tm);
+    assert!(created.get("secretHash").is_none(), "{created}");
+    let listed = srv.get(&keys).await.ok(200);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], key_id);
+    assert_eq!(listed[0]["name"], "ci runner");
+    let hint = listed[0]["hint"].as_str().unwrap();
+    assert!(key.starts_with(hint.trim_end_matches('…')), "{hint}");
+    for secret in [key.as_str(), &key[key.len() - 64..]] {
+        assert!(
+            !listed.to_string().contains(secret),
+            "the key is shown once"
+        );
+    }
+    let on_disk = std::fs::read_to_string(
+        srv.data_dir
+            .join("api-keys")
+            .join(&p)
+            .join(format!("{key_id}.json")),
+    )
+    .unwrap();
+    assert!(!on_disk.contains(&key[key.len() - 64..]), "stored hashed");
+
+    let call = |method: Method, path: String, body: Option<Value>| {
+        let (srv, key) = (&srv, key.clone());
+        async move { srv.req_as(Some(&key), method, &path, body).await }
+    };
+    let task = call(
+        Method::POST,
+        "/api/tasks".into(),
+        Some(json!({"projectId": p, "title": "from the key"})),
+    )
+    .await
+    .ok(201);
+    call(
+        Method::PATCH,
+        format!("/api/tasks/{}", id(&task)),
+        Some(json!({"status": "in_progress"})),
+    )
+    .await
+    .ok(200);
+    let listed = call(Method::GET, "/api/projects".into(), None)
+        .await
+        .ok(200);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "only its project");
+    call(Method::GET, format!("/api/projects/{other}"), None)
+        .await
+        .err(404, "NOT_FOUND");
+    call(Method::GET, keys.clone(), None)
+        .await
+        .err(403, "FORBIDDEN");
+    call(Method::DELETE, format!("/api/projects/{p}"), None)
+        .await
+        .err(403, "FORBIDDEN");
+    let agent_bearer = format!("Bearer {key}");
+    assert_eq!(
+        srv.ws_with("/", &[("authorization", agent_bearer.as_str())])
+            .await
+            .err(),
+        Some(403),
+        "the raw WebSocket is for the desktop app"
+    );
+    // A forged key of the same id, and the key of another project's id, are refused.
+    let forged = format!("{}{}", &key[..key.len() - 64], "0".repeat(64));
+    srv.req_as(
+        Some(&forged),
+        Method::GET,
+        &format!("/api/projects/{p}"),
+        None,
+    )
+    .await
+    .err(401, "UNAUTHORIZED");
+    let moved = key.replacen(&p, &other, 1);
+    srv.req_as(
+        Some(&moved),
+        Method::GET,
+        &format!("/api/projects/{other}"),
+        None,
+    )
+    .await
+    .err(401, "UNAUTHORIZED");
+
+    let revoked = srv
+        .req(Method::DELETE, &format!("{keys}/{key_id}"), None)
+        .await
+        .ok(200);
+    assert_eq!(revoked["success"], true);
+    srv.req(Method::DELETE, &format!("{keys}/{key_id}"), None)
+        .await
+        .err(404, "NOT_FOUND");
+    let e = call(Method::GET, format!("/api/projects/{p}"), None)
+        .await
+        .err(401, "UNAUTHORIZED");
+    assert!(e["message"].as_str().unwrap().contains("revoked"), "{e}");
+    assert_eq!(srv.get(&keys).await.ok(200), json!([]));
 }
 
 /// The official JavaScript client as one /mobile socket, driven line by line.

@@ -31,8 +31,8 @@ pub use bus::{DEFAULT_CAPACITY, MemoryEventBus};
 pub use lock::MemoryLock;
 pub use presence::MemoryPresence;
 pub use repos::{
-    MemoryMailRepo, MemoryMemberRepo, MemoryOrderingRepo, MemoryProjectRepo, MemorySessionRepo,
-    MemoryTaskRepo, MemoryTeamMemberRepo,
+    MemoryApiKeyRepo, MemoryMailRepo, MemoryMemberRepo, MemoryOrderingRepo, MemoryProjectRepo,
+    MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
 };
 
 /// `now + ttl`, saturating at about a century for absurd TTLs instead of panicking.

@@ -98,3 +98,13 @@ async fn member_fixture() -> maestro_testkit::member_repo::MemberFixture {
 }
 
 maestro_testkit::member_repo_contract!(member_fixture);
+
+maestro_testkit::api_key_repo_contract!(|| async {
+    maestro_testkit::api_key_repo::ApiKeyFixture {
+        repo: Arc::new(maestro_memory::MemoryApiKeyRepo::new()),
+        projects: [
+            maestro_testkit::fixtures::unique_id("proj"),
+            maestro_testkit::fixtures::unique_id("proj"),
+        ],
+    }
+});

@@ -215,15 +215,6 @@ impl SupabaseAuth {
     }
 }
 
-fn same(a: &str, b: &str) -> bool {
-    // Constant time in the length of `b` for equal lengths.
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 #[async_trait]
 impl Auth for SupabaseAuth {
     async fn authenticate<'a>(
@@ -235,7 +226,7 @@ impl Auth for SupabaseAuth {
             .filter(|t| !t.is_empty())
             .ok_or(AuthRejection::Missing)?;
         if let Some(api) = &self.api_token
-            && same(token, api)
+            && maestro_domain::secret::constant_time_eq(api.as_bytes(), token.as_bytes())
         {
             return Ok(Principal::Service);
         }

@@ -39,7 +39,8 @@ pub use maestro_domain::ports::BlobStore;
 pub use migrate::{Entity, EntityCounts, MigrationReport, Progress, migrate};
 pub use query::{Cond, Query};
 pub use repos::{
-    SupabaseMailRepo, SupabaseMemberRepo, SupabaseOrderingRepo, SupabaseProjectRepo, SupabaseRepos,
-    SupabaseSessionRepo, SupabaseTaskRepo, SupabaseTeamMemberRepo,
+    SupabaseApiKeyRepo, SupabaseMailRepo, SupabaseMemberRepo, SupabaseOrderingRepo,
+    SupabaseProjectRepo, SupabaseRepos, SupabaseSessionRepo, SupabaseTaskRepo,
+    SupabaseTeamMemberRepo,
 };
 pub use storage::SupabaseStorage;

@@ -89,3 +89,23 @@ async fn member_fixture() -> maestro_testkit::member_repo::MemberFixture {
 }
 
 maestro_testkit::member_repo_contract!(member_fixture);
+
+/// Two existing projects (API keys reference their project).
+async fn api_key_fixture() -> maestro_testkit::api_key_repo::ApiKeyFixture {
+    let repos = repos();
+    let mut projects = [String::new(), String::new()];
+    for p in &mut projects {
+        *p = maestro_testkit::fixtures::unique_id("proj");
+        repos
+            .projects()
+            .create(maestro_testkit::fixtures::project(p, 1_000))
+            .await
+            .unwrap();
+    }
+    maestro_testkit::api_key_repo::ApiKeyFixture {
+        repo: repos.api_keys(),
+        projects,
+    }
+}
+
+maestro_testkit::api_key_repo_contract!(api_key_fixture);

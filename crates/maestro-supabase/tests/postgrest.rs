@@ -49,9 +49,12 @@ async fn migrations_apply_twice_to_an_empty_database_with_rls_on_every_table() {
     )
     .unwrap();
     let tables: Vec<(&str, &str)> = rows.lines().map(|l| l.split_once(':').unwrap()).collect();
+    // The project data tables, plus the credentials table (its RLS has its own test).
+    let mut expected = TABLES.to_vec();
+    expected.insert(0, "api_keys");
     assert_eq!(
         tables.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
-        TABLES.to_vec(),
+        expected,
         "tables in public"
     );
     for (table, rls) in &tables {
@@ -101,6 +104,87 @@ fn of_project(table: &str, project: &str) -> Query {
         "projects" => Query::new().eq("id", project),
         _ => Query::new().eq("project_id", project),
     }
+}
+
+/// `api_keys` through users' own tokens: an owner lists their project's keys but never the
+/// hashes; nobody else sees them; no user writes them (the server does, as the service role).
+#[tokio::test]
+async fn api_keys_are_readable_by_owners_without_hashes_and_written_by_the_server_only() {
+    use maestro_domain::model::ApiKey;
+    use maestro_domain::ports::ApiKeyRepo;
+    let env = support::env();
+    let (alice, bob) = (env.user("alice"), env.user("bob"));
+    let p = project(&unique_id("proj"), now_ms());
+    env.user_repos(&alice)
+        .projects()
+        .create(p.clone())
+        .await
+        .unwrap();
+    let key = ApiKey {
+        id: unique_id("ak"),
+        project_id: p.id.clone(),
+        name: "ci".into(),
+        team_member_id: None,
+        hint: "mak1.x…".into(),
+        created_by: Some(alice.id.clone()),
+        created_at: now_ms(),
+        secret_hash: "a".repeat(64),
+    };
+    env.service_repos()
+        .api_keys()
+        .create(key.clone())
+        .await
+        .unwrap();
+    let visible = "project_id,id,name,hint,created_at";
+    let alice_raw = env.user_client(&alice);
+    let rows = alice_raw
+        .select("api_keys", &of_project("api_keys", &p.id).select(visible))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the owner lists the key");
+    assert!(
+        alice_raw
+            .select(
+                "api_keys",
+                &of_project("api_keys", &p.id).select("secret_hash")
+            )
+            .await
+            .is_err(),
+        "the hash column is not readable by users"
+    );
+    let bob_raw = env.user_client(&bob);
+    let rows = bob_raw
+        .select("api_keys", &of_project("api_keys", &p.id).select(visible))
+        .await
+        .unwrap();
+    assert!(rows.is_empty(), "a stranger sees no key: {rows:?}");
+    let mut forged = key.clone();
+    forged.id = unique_id("ak");
+    let row = json!({"project_id": p.id, "id": forged.id, "name": "x", "hint": "h",
+                     "created_at": 1, "secret_hash": "b".repeat(64)});
+    assert!(
+        alice_raw
+            .insert("api_keys", &row, &Query::new())
+            .await
+            .is_err(),
+        "users do not write keys"
+    );
+    assert!(
+        alice_raw
+            .delete("api_keys", &of_project("api_keys", &p.id))
+            .await
+            .map(|r| r.is_empty())
+            .unwrap_or(true),
+        "users do not revoke keys directly"
+    );
+    assert_eq!(
+        env.service_repos()
+            .api_keys()
+            .get(&p.id, &key.id)
+            .await
+            .unwrap(),
+        Some(key)
+    );
 }
 
 #[tokio::test]

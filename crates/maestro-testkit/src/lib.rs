@@ -27,6 +27,7 @@
 //! | [`presence_contract!`] | `Arc<dyn Presence>` |
 //! | [`lock_contract!`] | `Arc<dyn Lock>` |
 //! | [`member_repo_contract!`] | a `member_repo::MemberFixture`: the repository, an empty project, three users |
+//! | [`api_key_repo_contract!`] | an `api_key_repo::ApiKeyFixture`: the repository and two existing projects |
 //! | [`modal_pages_contract!`] | `Arc<dyn ModalPages>` |
 //! | [`auth_contract!`] | `(Arc<dyn Auth>, String)`: an adapter that requires a token, and a valid token |
 //!
@@ -45,6 +46,7 @@ pub mod fixtures;
 mod macros;
 mod support;
 
+pub mod api_key_repo;
 pub mod auth;
 pub mod event_bus;
 pub mod lock;
@@ -95,6 +97,20 @@ pub mod __private {
     impl Provided for Option<maestro_domain::services::Ports> {
         type Adapter = maestro_domain::services::Ports;
         fn provided(self) -> Option<maestro_domain::services::Ports> {
+            self
+        }
+    }
+
+    impl Provided for crate::api_key_repo::ApiKeyFixture {
+        type Adapter = Self;
+        fn provided(self) -> Option<Self> {
+            Some(self)
+        }
+    }
+
+    impl Provided for Option<crate::api_key_repo::ApiKeyFixture> {
+        type Adapter = crate::api_key_repo::ApiKeyFixture;
+        fn provided(self) -> Option<crate::api_key_repo::ApiKeyFixture> {
             self
         }
     }
@@ -221,6 +237,11 @@ mod tests {
             "member_repo",
             include_str!("member_repo.rs"),
             member_repo::ALL_CASES,
+        );
+        check(
+            "api_key_repo",
+            include_str!("api_key_repo.rs"),
+            api_key_repo::ALL_CASES,
         );
         check(
             "modal_pages",

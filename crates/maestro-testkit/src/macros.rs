@@ -233,6 +233,22 @@ macro_rules! __member_repo_cases {
 
 #[doc(hidden)]
 #[macro_export]
+macro_rules! __api_key_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            create_then_get_round_trips,
+            get_is_scoped_by_project,
+            duplicate_create_conflicts_and_keeps_the_first,
+            list_is_sorted_and_scoped,
+            delete_returns_true_then_false,
+            delete_project_removes_only_its_keys,
+            concurrent_creates_are_all_kept,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
 macro_rules! __auth_cases {
     ($($head:tt)*) => {
         $crate::__contract_tests! { $($head)* [
@@ -417,6 +433,21 @@ macro_rules! member_repo_contract {
             use super::*;
 
             $crate::__member_repo_cases!(store member_repo, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`api_key_repo`](crate::api_key_repo) case, in
+/// `mod api_key_repo_contract`; `$factory` returns a future of an
+/// [`ApiKeyFixture`](crate::api_key_repo::ApiKeyFixture) (or `Option` of one).
+#[macro_export]
+macro_rules! api_key_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod api_key_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__api_key_repo_cases!(store api_key_repo, $factory,);
         }
     };
 }

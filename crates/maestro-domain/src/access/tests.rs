@@ -44,6 +44,16 @@ fn session_token() -> Arc<Access> {
     )
 }
 
+fn api_key() -> Arc<Access> {
+    Access::new(
+        Grantee::ApiKey {
+            key_id: "ak_1".into(),
+            project_id: SHARED.into(),
+        },
+        members(),
+    )
+}
+
 /// The HTTP status the edge maps a result to.
 fn status(r: Result<()>) -> u16 {
     match r {
@@ -63,12 +73,13 @@ fn code_status(e: &DomainError) -> u16 {
 #[tokio::test]
 async fn the_role_table_of_the_module_doc() {
     let needs = [Need::Read, Need::Write, Need::EditProject, Need::Own];
-    let cases: [(&str, Arc<Access>, [u16; 4]); 5] = [
+    let cases: [(&str, Arc<Access>, [u16; 4]); 6] = [
         ("viewer", user("viewer"), [200, 403, 403, 403]),
         ("editor", user("editor"), [200, 200, 200, 403]),
         ("owner", user("owner"), [200, 200, 200, 200]),
         ("stranger", user("stranger"), [404, 404, 404, 404]),
         ("session token", session_token(), [200, 200, 403, 403]),
+        ("API key", api_key(), [200, 200, 403, 403]),
     ];
     for (who, access, expected) in cases {
         for (need, want) in needs.iter().zip(expected) {
@@ -86,6 +97,7 @@ async fn the_role_table_of_the_module_doc() {
     }
     assert!(user("stranger").require_create_project().is_ok());
     assert_eq!(status(session_token().require_create_project()), 403);
+    assert_eq!(status(api_key().require_create_project()), 403);
 }
 
 #[tokio::test]

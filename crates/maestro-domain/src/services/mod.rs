@@ -6,6 +6,7 @@
 //! events in the order of EVENTS.md §5 before it returns.
 
 mod agent;
+mod api_key;
 mod flows;
 mod links;
 mod mail;
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 pub use agent::{AgentPorts, AgentService, Beat, DEFAULT_MODAL_TITLE, HEARTBEAT_TTL, ShowModal};
+pub use api_key::{ApiKeyService, MAX_API_KEY_NAME, NewApiKey};
 pub use flows::{PHONE_SENDER, ProjectSnapshot, Reply};
 pub use mail::{
     DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MAX_WAITS_PER_SESSION, MailService,

@@ -7,6 +7,7 @@
 //! memory and disk unchanged, and a caller that gives up (drops its future) cannot leave them
 //! diverged either, because the blocking task finishes the swap on its own.
 
+mod api_key;
 mod collection;
 mod mail;
 mod ordering;
@@ -21,6 +22,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::error::FsError;
 
+pub use api_key::FsApiKeys;
 pub(crate) use collection::{Collection, Indexed};
 pub(crate) use ordering::{OrderingEntry, Orderings};
 pub(crate) use team_member::{TeamMembers, TeamState};

@@ -52,8 +52,10 @@ fn actor(s: &Scoped) -> ApiResult<Actor> {
     match s.principal() {
         Principal::Local | Principal::Service => Ok(Actor::Unrestricted),
         Principal::User { id, .. } => Ok(Actor::User(id.clone())),
-        Principal::Session { .. } => Err(DomainError::Forbidden(
-            "a session token may not read or change project members".into(),
+        Principal::Session { .. } | Principal::ApiKey { .. } => Err(DomainError::Forbidden(
+            "an agent's credential (session token, API key) may not read or change project \
+             members"
+                .into(),
         )
         .into()),
     }

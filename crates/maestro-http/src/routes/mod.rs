@@ -1,6 +1,7 @@
 //! The route table. Every route is registered through `Api::add`, which records it for the
 //! OpenAPI document, so the document cannot miss a route the router serves.
 
+mod api_keys;
 mod mail;
 mod members;
 mod misc;
@@ -66,6 +67,7 @@ pub fn api() -> Api {
     let api = misc::routes(api);
     let api = projects::routes(api);
     let api = members::routes(api);
+    let api = api_keys::routes(api);
     let api = tasks::routes(api);
     let api = sessions::routes(api);
     let api = mail::routes(api);

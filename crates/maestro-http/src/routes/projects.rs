@@ -102,5 +102,11 @@ async fn update(
 
 async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     s.services().projects.delete(&id).await?;
+    // Its API keys go with it (a key of a missing project is refused anyway).
+    if let Some(keys) = s.state().api_keys()
+        && let Err(e) = keys.forget_project(&id).await
+    {
+        tracing::warn!(project = %id, error = %e, "could not remove a deleted project's API keys");
+    }
     Ok(Json(json!({"success": true, "id": id})))
 }

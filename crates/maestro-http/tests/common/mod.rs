@@ -199,23 +199,28 @@ impl Builder {
             std::fs::create_dir_all(d).unwrap();
         }
         let bus: Arc<dyn EventBus> = Arc::new(MemoryEventBus::new());
+        let api_keys: Arc<dyn maestro_domain::ports::ApiKeyRepo>;
         let (ports, store) = match self.adapters {
-            Adapters::Memory => (
-                Ports {
-                    projects: Arc::new(MemoryProjectRepo::new()),
-                    tasks: Arc::new(MemoryTaskRepo::new()),
-                    sessions: Arc::new(MemorySessionRepo::new()),
-                    mail: Arc::new(MemoryMailRepo::new()),
-                    team_members: Arc::new(MemoryTeamMemberRepo::new()),
-                    orderings: Arc::new(MemoryOrderingRepo::new()),
-                    bus,
-                    clock: Arc::new(SystemClock),
-                    ids: Arc::new(RandomIds),
-                },
-                None,
-            ),
+            Adapters::Memory => {
+                api_keys = Arc::new(maestro_memory::MemoryApiKeyRepo::new());
+                (
+                    Ports {
+                        projects: Arc::new(MemoryProjectRepo::new()),
+                        tasks: Arc::new(MemoryTaskRepo::new()),
+                        sessions: Arc::new(MemorySessionRepo::new()),
+                        mail: Arc::new(MemoryMailRepo::new()),
+                        team_members: Arc::new(MemoryTeamMemberRepo::new()),
+                        orderings: Arc::new(MemoryOrderingRepo::new()),
+                        bus,
+                        clock: Arc::new(SystemClock),
+                        ids: Arc::new(RandomIds),
+                    },
+                    None,
+                )
+            }
             Adapters::Fs => {
                 let store = FsStore::open(FsConfig::new(&data_dir)).await.unwrap();
+                api_keys = store.api_keys();
                 (
                     Ports {
                         projects: store.projects(),
@@ -294,7 +299,7 @@ impl Builder {
                 api_token: self.token.clone(),
             })
         };
-        let mut state = AppState::builder(services, spawn, agents, auth, config);
+        let mut state = AppState::builder(services, spawn, agents, auth, config).api_keys(api_keys);
         if !self.users.is_empty() {
             let members = maestro_memory::MemoryMemberRepo::new();
             for id in &self.users {

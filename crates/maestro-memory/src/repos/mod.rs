@@ -3,6 +3,7 @@
 //! The id-keyed ones (projects, tasks, sessions, mail) share [`table::Table`]; team members and
 //! orderings have composite keys and their own small stores.
 
+mod api_key;
 mod mail;
 mod member;
 mod ordering;
@@ -12,6 +13,7 @@ mod table;
 mod task;
 mod team_member;
 
+pub use api_key::MemoryApiKeyRepo;
 pub use mail::MemoryMailRepo;
 pub use member::MemoryMemberRepo;
 pub use ordering::MemoryOrderingRepo;

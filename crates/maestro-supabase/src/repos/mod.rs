@@ -1,5 +1,6 @@
 //! The repositories over PostgREST, and [`SupabaseRepos`] which hands them out.
 
+mod api_key;
 mod entities;
 mod member;
 mod table;
@@ -14,6 +15,7 @@ use maestro_domain::ports::{
 use maestro_domain::{DomainError, Result};
 use serde_json::{Value, json};
 
+pub use api_key::SupabaseApiKeyRepo;
 pub use entities::{SupabaseMailRepo, SupabaseProjectRepo, SupabaseSessionRepo, SupabaseTaskRepo};
 pub use member::SupabaseMemberRepo;
 pub use team::{SupabaseOrderingRepo, SupabaseTeamMemberRepo};
@@ -78,6 +80,12 @@ impl SupabaseRepos {
     /// decides who may change them).
     pub fn members(&self) -> Arc<SupabaseMemberRepo> {
         Arc::new(SupabaseMemberRepo::new(self.client.clone()))
+    }
+
+    /// Project API keys on the same client (use the service role: users have no privilege on
+    /// the table).
+    pub fn api_keys(&self) -> Arc<SupabaseApiKeyRepo> {
+        Arc::new(SupabaseApiKeyRepo::new(self.client.clone()))
     }
 
     /// The six repositories as the domain's bundle.
