@@ -1,5 +1,6 @@
-// A /mobile client driven over stdin/stdout, for Rust end-to-end tests that need the official
-// JavaScript client: `node mobile-client.mjs <url> <token> <projectId>`.
+// A Socket.IO client driven over stdin/stdout, for Rust end-to-end tests that need the official
+// JavaScript client: `node mobile-client.mjs <url> <token> <projectId> [namespace]` (namespace
+// `/mobile` by default; an empty token sends none).
 //
 // Prints one JSON object per line: {kind: "connected"}, {kind: "connect_error", message},
 // {kind: "event", name, data}, {kind: "ack", id, reply}, {kind: "disconnect", reason}; exits
@@ -8,11 +9,11 @@
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
 
-const [url, token, projectId] = process.argv.slice(2);
+const [url, token, projectId, namespace = "/mobile"] = process.argv.slice(2);
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
-const socket = io(`${url}/mobile`, {
-  auth: { token, projectId },
+const socket = io(`${url}${namespace}`, {
+  auth: token ? { token, projectId } : { projectId },
   reconnection: false,
   forceNew: true,
   transports: ["websocket"],

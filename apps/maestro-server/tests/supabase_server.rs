@@ -8,6 +8,9 @@
 #[path = "../../../crates/maestro-supabase/tests/support/mod.rs"]
 mod support;
 
+#[path = "../../../crates/maestro-http/tests/matrix/mod.rs"]
+mod matrix;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command};
@@ -59,20 +62,22 @@ async fn start(env: &support::Env, rest_url: &str) -> Server {
 }
 
 async fn start_with(env: &support::Env, rest_url: &str, vars: &[(&str, &str)]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(env, rest_url);
+    cmd.envs(vars.iter().copied());
+    launch(cmd, tempfile::tempdir().unwrap()).await
+}
+
+/// Starts `cmd` on a free port with its data in `dir`, and waits until `/health` answers.
+async fn launch(mut cmd: Command, dir: tempfile::TempDir) -> Server {
     let port = free_port();
-    let child = command(env, rest_url)
+    let child = cmd
         .env("PORT", port.to_string())
         .env("DATA_DIR", dir.path().join("data"))
-        .envs(vars.iter().copied())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if reqwest::get(format!("{base}/health")).await.is_ok() {
-            break;
-        }
+    while Instant::now() < deadline && reqwest::get(format!("{base}/health")).await.is_err() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Server {
@@ -231,28 +236,10 @@ const API_TOKEN: &str = "srv-api-9f2c4e7a1b8d3f6e0a5c2b9d4e7f1a3c";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_in_users_see_only_their_projects() {
     let env = support::env();
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = command(env, &env.rest_url)
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", dir.path().join("data"))
-        .env("MAESTRO_API_TOKEN", API_TOKEN)
-        .env("SUPABASE_JWT_SECRET", support::JWT_SECRET)
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline
-        && reqwest::get(format!("{}/health", server.base))
-            .await
-            .is_err()
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut cmd = command(env, &env.rest_url);
+    cmd.env("MAESTRO_API_TOKEN", API_TOKEN)
+        .env("SUPABASE_JWT_SECRET", support::JWT_SECRET);
+    let server = launch(cmd, tempfile::tempdir().unwrap()).await;
     let (alice, bob) = (env.user("alice"), env.user("bob"));
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str, token: &str, body: Option<Value>| {
@@ -536,6 +523,99 @@ async fn signed_in_users_see_only_their_projects() {
     let (st, _) = call(Method::GET, &format!("/api/projects/{pid}"), &key, None).await;
     assert_eq!(st, 401, "revoked");
     let _ = Path::new(".");
+}
+
+/// The access matrix's target: the real binary on PostgreSQL + postrust, with six users as
+/// rows of `auth.users` and their JWTs, the server's session-token key known to the test.
+struct SupabaseTarget {
+    server: Server,
+    http: reqwest::Client,
+    users: std::collections::BTreeMap<&'static str, support::User>,
+    tokens: maestro_http::session_token::SessionTokens,
+    _skills: tempfile::TempDir,
+}
+
+const SESSION_KEY: &str = "matrix-session-key-6f1d0c9e8b7a4f3e2d1c0b9a";
+
+impl matrix::Target for SupabaseTarget {
+    async fn send(
+        &self,
+        bearer: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> matrix::Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.server.base));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        matrix::Reply {
+            status,
+            body: r.json::<Value>().await.unwrap_or(Value::Null),
+        }
+    }
+    fn server_token(&self) -> String {
+        API_TOKEN.into()
+    }
+    fn user_token(&self, name: &str) -> String {
+        self.users[name].jwt.clone()
+    }
+    fn user_id(&self, name: &str) -> String {
+        self.users[name].id.clone()
+    }
+    fn user_email(&self, name: &str) -> String {
+        self.users[name].email.clone()
+    }
+    fn mint(&self, session: &str, project: &str) -> String {
+        self.tokens.mint(session, project).unwrap()
+    }
+    fn name(&self) -> String {
+        self.server.base.clone()
+    }
+}
+
+/// Every route × every kind of caller (the same table as the in-memory and FileSystem runs),
+/// on Supabase: roles from `project_members`, data through users' own tokens under RLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_by_every_caller_on_supabase() {
+    let env = support::env();
+    let dir = tempfile::tempdir().unwrap();
+    let skills = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(skills.path().join("sk")).unwrap();
+    std::fs::write(
+        skills.path().join("sk/SKILL.md"),
+        "---\nname: Sk\n---\nbody\n",
+    )
+    .unwrap();
+    let fake_cli = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/maestro-http/tests/fixtures/fake-maestro.sh");
+    let mut cmd = command(env, &env.rest_url);
+    cmd.env("SESSION_DIR", dir.path().join("sessions"))
+        .env("SKILLS_DIR", skills.path())
+        .env("MAESTRO_CLI_PATH", fake_cli)
+        .env("MAESTRO_API_TOKEN", API_TOKEN)
+        .env("MAESTRO_SESSION_KEY", SESSION_KEY)
+        .env("SUPABASE_JWT_SECRET", support::JWT_SECRET);
+    let server = launch(cmd, dir).await;
+    let users = ["alice", "bob", "carol", "dave", "erin", "frank"]
+        .into_iter()
+        .map(|n| (n, env.user(n)))
+        .collect();
+    let target = SupabaseTarget {
+        server,
+        http: reqwest::Client::new(),
+        users,
+        tokens: maestro_http::session_token::SessionTokens::new(SESSION_KEY.as_bytes().to_vec()),
+        _skills: skills,
+    };
+    matrix::run_matrix(&target).await;
 }
 
 fn copy_dir(from: &Path, to: &Path) {
