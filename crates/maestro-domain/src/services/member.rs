@@ -186,7 +186,8 @@ impl MemberService {
                 .await?
                 .ok_or_else(|| DomainError::not_found("User", &id)),
             (None, Some(email)) => {
-                let email = email.trim().to_string();
+                // Supabase Auth keeps emails in lower case; people type them any way.
+                let email = email.trim().to_lowercase();
                 self.repo.user_by_email(&email).await?.ok_or_else(|| {
                     DomainError::Absent(format!(
                         "No user with email '{email}': they must sign up before a project is \

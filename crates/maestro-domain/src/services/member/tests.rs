@@ -87,7 +87,7 @@ fn add(role: &str, email: &str) -> AddMember {
 async fn an_owner_shares_by_email_and_everybody_is_told() {
     let (svc, events, _) = service(vec![member("alice", ProjectRole::Owner)]);
     let bob = svc
-        .add(&user("alice"), P, add("viewer", "bob@example.test"))
+        .add(&user("alice"), P, add("viewer", " Bob@Example.TEST "))
         .await
         .unwrap();
     assert_eq!(
