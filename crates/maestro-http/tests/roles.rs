@@ -247,20 +247,8 @@ async fn a_spawned_agent_works_with_its_session_token_until_the_session_ends() {
 #[tokio::test]
 async fn a_project_api_key_works_on_its_project_until_revoked() {
     let srv = Builder::new(Adapters::Fs).token(API_TOKEN).start().await;
-    let p = id(&srv
-        .post(
-            "/api/projects",
-            json!({"name": "K", "workingDir": "/tmp/k"}),
-        )
-        .await
-        .ok(201));
-    let other = id(&srv
-        .post(
-            "/api/projects",
-            json!({"name": "L", "workingDir": "/tmp/l"}),
-        )
-        .await
-        .ok(201));
+    let p = id(&srv.project("K").await);
+    let other = id(&srv.project("L").await);
     let tm = id(&srv
         .post(
             "/api/team-members",

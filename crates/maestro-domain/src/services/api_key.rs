@@ -30,7 +30,6 @@ pub struct NewApiKey {
 /// API-key use cases.
 #[derive(Clone)]
 pub struct ApiKeyService {
-    ctx: Arc<Context>,
     services: Services,
     repo: Arc<dyn ApiKeyRepo>,
 }
@@ -38,7 +37,6 @@ pub struct ApiKeyService {
 impl ApiKeyService {
     pub fn new(services: &Services, repo: Arc<dyn ApiKeyRepo>) -> Self {
         Self {
-            ctx: services.context().clone(),
             services: services.clone(),
             repo,
         }
@@ -72,7 +70,7 @@ impl ApiKeyService {
             // 404 for a team member the project does not have (built-in ones included).
             self.services.team_members.get(project_id, tm).await?;
         }
-        let id = self.ctx.new_id("ak");
+        let id = self.ctx().new_id("ak");
         let secret = random_hex()?;
         let token = format!("{PREFIX}{project_id}.{id}.{secret}");
         let hint = format!("{PREFIX}{project_id}.{id}.{}…", &secret[..4]);
@@ -83,7 +81,7 @@ impl ApiKeyService {
             team_member_id: input.team_member_id,
             hint,
             created_by,
-            created_at: self.ctx.now(),
+            created_at: self.ctx().now(),
             secret_hash: digest(&token),
         };
         let key = self.repo.create(key).await?;
@@ -129,7 +127,7 @@ impl ApiKeyService {
         if !crate::secret::constant_time_eq(key.secret_hash.as_bytes(), digest(token).as_bytes()) {
             return Ok(None);
         }
-        if self.ctx.ports.projects.get(project_id).await?.is_none() {
+        if self.ctx().ports.projects.get(project_id).await?.is_none() {
             return Ok(None);
         }
         Ok(Some(key))
@@ -140,11 +138,15 @@ impl ApiKeyService {
         token.starts_with(PREFIX)
     }
 
+    fn ctx(&self) -> &Context {
+        self.services.context()
+    }
+
     async fn owner_of(&self, project_id: &str) -> Result<()> {
         // Existence first: a project the caller cannot see is 404, one they see but do not
         // own 403.
-        self.ctx.require_project(project_id).await?;
-        self.ctx.authorize(project_id, Need::Own).await
+        self.ctx().require_project(project_id).await?;
+        self.ctx().authorize(project_id, Need::Own).await
     }
 }
 

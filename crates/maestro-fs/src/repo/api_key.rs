@@ -12,7 +12,7 @@ use maestro_domain::model::ApiKey;
 use maestro_domain::ports::ApiKeyRepo;
 use maestro_domain::{DomainError, Result};
 
-use super::run_locked;
+use super::{run_blocking, run_locked};
 use crate::durable::{ensure_dir, remove_durable, to_json, write_atomic};
 use crate::error::FsError;
 use crate::layout::{Layout, SafeId};
@@ -59,15 +59,6 @@ fn load(path: &std::path::Path) -> std::result::Result<Option<ApiKey>, FsError> 
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> std::result::Result<T, FsError> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| DomainError::from(FsError::Task(e.to_string())))?
-        .map_err(DomainError::from)
-}
-
 #[async_trait]
 impl ApiKeyRepo for FsApiKeys {
     async fn create(&self, key: ApiKey) -> Result<ApiKey> {
@@ -95,12 +86,12 @@ impl ApiKeyRepo for FsApiKeys {
 
     async fn get(&self, project_id: &str, id: &str) -> Result<Option<ApiKey>> {
         let path = self.file(project_id, id)?;
-        blocking(move || load(&path)).await
+        run_blocking(move || load(&path)).await
     }
 
     async fn list(&self, project_id: &str) -> Result<Vec<ApiKey>> {
         let dir = self.dir(project_id)?;
-        let mut keys = blocking(move || {
+        let mut keys = run_blocking(move || {
             let entries = match fs::read_dir(&dir) {
                 Ok(it) => it,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -44,12 +44,22 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, FsError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(move || {
+    run_blocking(move || {
         let out = work();
         drop(guard);
         out
     })
     .await
-    .map_err(|e| FsError::Task(e.to_string()))?
-    .map_err(Into::into)
+}
+
+/// Runs `work` (disk I/O) on the blocking pool, mapping its errors to the domain's.
+pub(crate) async fn run_blocking<T, F>(work: F) -> maestro_domain::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, FsError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| FsError::Task(e.to_string()))?
+        .map_err(Into::into)
 }
