@@ -25,6 +25,12 @@ doc:
 bench-fs:
     cargo bench -p maestro-fs
 
+# Web app budgets in headless Chromium, failing on any timing over its budget (the test suite
+# only reports those); rewrites the "Web app" section of docs/BENCHMARKS.md.
+bench-web:
+    cargo build -p maestro-server
+    cd web && npm ci && npm run build && WEB_BUDGETS_STRICT=1 SERVER_BIN=$PWD/../target/debug/maestro-server npm run e2e
+
 # Expose the server through a Cloudflare Tunnel (edit deploy/cloudflared/config.yml first;
 # docs/DEPLOYMENT.md walks through it).
 tunnel:
