@@ -1,0 +1,140 @@
+//! Bodies the server answers with that are not domain entities.
+
+use maestro_domain::model::{ApiKey, DocEntry, Session};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `{success, id}` of a delete (`{deleted, id}` for mail).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Deleted {
+    #[serde(default, alias = "deleted")]
+    pub success: bool,
+    pub id: String,
+}
+
+/// `POST /api/sessions/{id}/heartbeat`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeartbeatAck {
+    pub session_id: String,
+    /// How long the session stays alive without another heartbeat.
+    pub ttl_ms: u64,
+    pub expires_at: i64,
+}
+
+/// `POST /api/sessions/spawn`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spawned {
+    pub session_id: String,
+    pub manifest_path: String,
+    pub message: String,
+    pub session: Session,
+}
+
+/// `POST /api/tasks/{id}/timeline`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskTimelineAck {
+    pub task_id: String,
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// One item of `GET /api/tasks/{id}/docs`: a session doc and the session it came from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDoc {
+    #[serde(flatten)]
+    pub doc: DocEntry,
+    pub session_id: String,
+    pub session_name: String,
+}
+
+/// `POST /api/sessions/{id}/modal` and `…/close`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModalAck {
+    pub modal_id: String,
+}
+
+/// `POST /api/sessions/{id}/modal/{modalId}/actions`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModalActionAck {
+    pub modal_id: String,
+    #[serde(default)]
+    pub action: Value,
+}
+
+/// `DELETE /api/projects/{id}/members/{userId}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberRemoved {
+    pub project_id: String,
+    pub user_id: String,
+}
+
+/// An API key as listed: everything but its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub team_member_id: Option<String>,
+    pub hint: String,
+    #[serde(default)]
+    pub created_by: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<ApiKey> for ApiKeyInfo {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            project_id: k.project_id,
+            name: k.name,
+            team_member_id: k.team_member_id,
+            hint: k.hint,
+            created_by: k.created_by,
+            created_at: k.created_at,
+        }
+    }
+}
+
+/// `POST /api/projects/{id}/api-keys`: the key itself, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ApiKeyCreated {
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    /// `mak1.<projectId>.<id>.<secret>`: store it now, it cannot be read again.
+    pub key: String,
+}
+
+/// `GET /api/auth/config`: what a client needs to sign in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthConfig {
+    /// `none`, `token` or `supabase`.
+    pub auth_mode: String,
+    /// The Supabase project to sign in with, in `supabase` mode.
+    #[serde(default)]
+    pub supabase: Option<SupabaseConfig>,
+    /// Whether the server serves the web app at `/`.
+    #[serde(default)]
+    pub web_app: bool,
+}
+
+/// The public Supabase settings (`url`, `anonKey`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupabaseConfig {
+    pub url: String,
+    pub anon_key: String,
+}
