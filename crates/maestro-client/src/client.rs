@@ -24,6 +24,7 @@ pub struct Client {
     base: String,
     token: Option<String>,
     retry: RetryPolicy,
+    timeout: Duration,
 }
 
 /// Configures a [`Client`].
@@ -94,6 +95,7 @@ impl ClientBuilder {
             base,
             token: self.token,
             retry: self.retry,
+            timeout: self.timeout,
         })
     }
 }
@@ -189,14 +191,15 @@ impl Client {
 
     /// Sends `call`, retrying transient failures of idempotent routes, and parses a 2xx body.
     pub(crate) async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ClientError> {
-        let bytes = self.send_raw(call.route, &call).await?;
+        let bytes = self.send_raw(&call).await?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
             route: call.route.to_string(),
             message: e.to_string(),
         })
     }
 
-    async fn send_raw(&self, route: Route, call: &Call<'_>) -> Result<Vec<u8>, ClientError> {
+    async fn send_raw(&self, call: &Call<'_>) -> Result<Vec<u8>, ClientError> {
+        let route = call.route;
         let url = self.url(route, call.params)?;
         let attempts = if route.idempotent {
             self.retry.max_attempts.max(1)
@@ -236,7 +239,7 @@ impl Client {
                 .body(body.clone());
         }
         if !call.extra_time.is_zero() {
-            req = req.timeout(Duration::from_secs(30) + call.extra_time);
+            req = req.timeout(self.timeout + call.extra_time);
         }
         let network = |source| ClientError::Network {
             route: route.to_string(),

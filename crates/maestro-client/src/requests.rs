@@ -139,15 +139,8 @@ pub struct TaskTimelineInput {
     pub kind: Option<String>,
 }
 
-/// Filters of `GET /api/sessions`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SessionQuery {
-    pub project_id: Option<String>,
-    pub task_id: Option<String>,
-    pub status: Option<SessionStatus>,
-    /// Only sessions that have not ended.
-    pub active: bool,
-}
+/// Filters of `GET /api/sessions`: the domain's own query.
+pub use maestro_domain::services::SessionQuery;
 
 /// `POST /api/sessions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -323,26 +316,8 @@ pub struct NewTeamMember {
     pub role: String,
     /// An emoji or image URL.
     pub avatar: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_tool: Option<AgentTool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<AgentMode>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skill_ids: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<TeamMemberStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Capabilities>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command_permissions: Option<CommandPermissions>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub workflow_template_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom_workflow: Option<String>,
+    #[serde(flatten)]
+    pub settings: TeamMemberSettings,
 }
 
 /// `PATCH /api/team-members/{id}` (the project goes in the body, as the server requires).
@@ -356,6 +331,14 @@ pub struct TeamMemberPatch {
     pub role: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    #[serde(flatten)]
+    pub settings: TeamMemberSettings,
+}
+
+/// The optional fields a team member is created or updated with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMemberSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

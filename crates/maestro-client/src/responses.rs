@@ -1,6 +1,6 @@
 //! Bodies the server answers with that are not domain entities.
 
-use maestro_domain::model::{ApiKey, DocEntry, Session};
+use maestro_domain::model::Session;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -45,15 +45,8 @@ pub struct TaskTimelineAck {
     pub kind: String,
 }
 
-/// One item of `GET /api/tasks/{id}/docs`: a session doc and the session it came from.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskDoc {
-    #[serde(flatten)]
-    pub doc: DocEntry,
-    pub session_id: String,
-    pub session_name: String,
-}
+/// One item of `GET /api/tasks/{id}/docs`: the domain's own type.
+pub use maestro_domain::services::TaskDoc;
 
 /// `POST /api/sessions/{id}/modal` and `…/close`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -92,20 +85,6 @@ pub struct ApiKeyInfo {
     #[serde(default)]
     pub created_by: Option<String>,
     pub created_at: i64,
-}
-
-impl From<ApiKey> for ApiKeyInfo {
-    fn from(k: ApiKey) -> Self {
-        Self {
-            id: k.id,
-            project_id: k.project_id,
-            name: k.name,
-            team_member_id: k.team_member_id,
-            hint: k.hint,
-            created_by: k.created_by,
-            created_at: k.created_at,
-        }
-    }
 }
 
 /// `POST /api/projects/{id}/api-keys`: the key itself, shown this once.

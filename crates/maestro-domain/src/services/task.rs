@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::rename_not_found;
 use crate::error::{DomainError, Result};
@@ -52,7 +52,7 @@ pub struct TaskPatch {
 }
 
 /// One item of `GET /api/tasks/:id/docs`: a session doc plus where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDoc {
     #[serde(flatten)]
