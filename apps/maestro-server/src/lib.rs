@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod phone;
+mod progress;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -426,7 +427,8 @@ fn no_store_for_backend() -> StartError {
 }
 
 /// `maestro-server migrate to-supabase`: copies a data directory into Supabase through the
-/// repositories, idempotently, printing progress to stderr and a count per entity at the end.
+/// repositories, idempotently: a progress bar per entity on stderr when it is a terminal (nothing
+/// in pipes), and the returned report counts every entity.
 pub async fn migrate_to_supabase(
     cfg: &Config,
     source: &std::path::Path,
@@ -441,35 +443,17 @@ pub async fn migrate_to_supabase(
     let store = FsStore::open(FsConfig::new(source)).await?;
     let target = supabase_repos(cfg, supabase);
     target.ping().await.map_err(StartError::Supabase)?;
-    let mut last = std::time::Instant::now();
+    let mut bar = progress::EntityBars::on_stderr();
     let report = maestro_supabase::migrate(
         &store.repositories(),
         &target.repositories(),
         &store.orphan_project_ids(),
         dry_run,
-        |p| {
-            if p.done == p.total || last.elapsed() > std::time::Duration::from_millis(100) {
-                last = std::time::Instant::now();
-                let width = 30;
-                let filled = (p.done * width)
-                    .checked_div(p.total)
-                    .unwrap_or(width)
-                    .min(width);
-                let bar: String = "#".repeat(filled) + &"-".repeat(width - filled);
-                eprint!(
-                    "\r{:<14} [{bar}] {}/{}   ",
-                    p.entity.as_str(),
-                    p.done,
-                    p.total
-                );
-                if p.done == p.total {
-                    eprintln!();
-                }
-            }
-        },
+        |p| bar.update(p.entity.as_str(), p.done, p.total),
     )
     .await
     .map_err(StartError::Supabase)?;
+    bar.finish();
     Ok(report)
 }
 

@@ -195,6 +195,11 @@ async fn migrate_to_supabase_copies_the_fixture_once() {
             "migrate failed: {stdout}{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains('\r') && !stderr.contains("[#"),
+            "no progress bar when stderr is not a terminal: {stderr}"
+        );
         stdout
     };
     let dry = run(&["--dry-run"]);

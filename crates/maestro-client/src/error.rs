@@ -69,7 +69,7 @@ impl ClientError {
     }
 
     /// Worth retrying an idempotent request after this: a network error or a 5xx.
-    pub(crate) fn is_transient(&self) -> bool {
+    pub fn is_transient(&self) -> bool {
         match self {
             ClientError::Network { .. } => true,
             ClientError::Api(f) => f.status >= 500,

@@ -1,11 +1,11 @@
 //! Bodies the server answers with that are not domain entities.
 
 use maestro_domain::model::Session;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `{success, id}` of a delete (`{deleted, id}` for mail).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deleted {
     #[serde(default, alias = "deleted")]
     pub success: bool,
@@ -13,7 +13,7 @@ pub struct Deleted {
 }
 
 /// `POST /api/sessions/{id}/heartbeat`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HeartbeatAck {
     pub session_id: String,
@@ -23,7 +23,7 @@ pub struct HeartbeatAck {
 }
 
 /// `POST /api/sessions/spawn`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Spawned {
     pub session_id: String,
@@ -33,7 +33,7 @@ pub struct Spawned {
 }
 
 /// `POST /api/tasks/{id}/timeline`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskTimelineAck {
     pub task_id: String,
@@ -49,14 +49,14 @@ pub struct TaskTimelineAck {
 pub use maestro_domain::services::TaskDoc;
 
 /// `POST /api/sessions/{id}/modal` and `…/close`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModalAck {
     pub modal_id: String,
 }
 
 /// `POST /api/sessions/{id}/modal/{modalId}/actions`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModalActionAck {
     pub modal_id: String,
@@ -65,7 +65,7 @@ pub struct ModalActionAck {
 }
 
 /// `DELETE /api/projects/{id}/members/{userId}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberRemoved {
     pub project_id: String,
@@ -73,7 +73,7 @@ pub struct MemberRemoved {
 }
 
 /// An API key as listed: everything but its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyInfo {
     pub id: String,
@@ -88,7 +88,7 @@ pub struct ApiKeyInfo {
 }
 
 /// `POST /api/projects/{id}/api-keys`: the key itself, shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyCreated {
     #[serde(flatten)]
     pub info: ApiKeyInfo,
@@ -97,7 +97,7 @@ pub struct ApiKeyCreated {
 }
 
 /// `GET /api/auth/config`: what a client needs to sign in.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthConfig {
     /// `none`, `token` or `supabase`.
@@ -111,7 +111,7 @@ pub struct AuthConfig {
 }
 
 /// The public Supabase settings (`url`, `anonKey`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SupabaseConfig {
     pub url: String,
