@@ -1,11 +1,13 @@
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
+import { fileURLToPath } from "node:url";
 import { serviceWorker } from "./build/sw-plugin.ts";
+import { redocAsset } from "./build/redoc-plugin.ts";
 
 const target = process.env.MAESTRO_SERVER ?? "http://127.0.0.1:3000";
 
 export default defineConfig({
-  plugins: [react(), serviceWorker()],
+  plugins: [react(), serviceWorker(), redocAsset(fileURLToPath(new URL("./dist", import.meta.url)))],
   build: {
     outDir: "dist",
     emptyOutDir: true,
@@ -14,6 +16,12 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
     sourcemap: false,
+    rollupOptions: {
+      input: {
+        index: fileURLToPath(new URL("./index.html", import.meta.url)),
+        apiDocs: fileURLToPath(new URL("./api-docs.html", import.meta.url)),
+      },
+    },
   },
   server: {
     proxy: {

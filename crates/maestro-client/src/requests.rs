@@ -14,6 +14,7 @@ use serde_json::Value;
 
 /// `POST /api/projects`, `PUT /api/projects/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectInput {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -26,6 +27,7 @@ pub struct ProjectInput {
 
 /// `POST /api/projects/{id}/members`: by user id or by email.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AddMember {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,6 +41,7 @@ pub struct AddMember {
 
 /// `POST /api/projects/{id}/api-keys`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewApiKey {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,6 +61,7 @@ pub struct TaskQuery {
 
 /// `POST /api/tasks`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewTask {
     pub project_id: String,
@@ -94,6 +98,7 @@ impl NewTask {
 /// `PATCH /api/tasks/{id}`. A session reporting on a task sets `update_source: Session`,
 /// `session_id` and `session_status`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,6 +135,7 @@ pub struct TaskPatch {
 
 /// `POST /api/tasks/{id}/timeline`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskTimelineInput {
     pub session_id: String,
@@ -144,6 +150,7 @@ pub use maestro_domain::services::SessionQuery;
 
 /// `POST /api/sessions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewSession {
     pub project_id: String,
@@ -165,6 +172,7 @@ pub struct NewSession {
 
 /// `PATCH /api/sessions/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,6 +193,7 @@ pub struct SessionPatch {
 
 /// `POST /api/sessions/{id}/events`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionEventInput {
     #[serde(rename = "type")]
     pub kind: String,
@@ -194,6 +203,7 @@ pub struct SessionEventInput {
 
 /// `POST /api/sessions/{id}/timeline`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionTimelineInput {
     pub message: String,
@@ -207,6 +217,7 @@ pub struct SessionTimelineInput {
 
 /// `POST /api/sessions/{id}/docs`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DocInput {
     pub title: String,
@@ -219,6 +230,7 @@ pub struct DocInput {
 
 /// `POST /api/sessions/{id}/modal`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ShowModal {
     /// Chosen by the agent; actions and close name it.
@@ -232,6 +244,7 @@ pub struct ShowModal {
 
 /// `POST /api/sessions/{id}/modal/{modalId}/actions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModalAction {
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -240,6 +253,7 @@ pub struct ModalAction {
 
 /// `POST /api/sessions/spawn`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SpawnRequest {
     pub project_id: String,
@@ -270,6 +284,7 @@ pub struct SpawnRequest {
 
 /// `POST /api/mail`: to a session, to a team member, or to the whole project (neither).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SendMail {
     pub project_id: String,
@@ -309,6 +324,7 @@ pub struct WaitQuery {
 
 /// `POST /api/team-members`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewTeamMember {
     pub project_id: String,
@@ -322,6 +338,7 @@ pub struct NewTeamMember {
 
 /// `PATCH /api/team-members/{id}` (the project goes in the body, as the server requires).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TeamMemberPatch {
     pub project_id: String,
@@ -337,6 +354,7 @@ pub struct TeamMemberPatch {
 
 /// The optional fields a team member is created or updated with.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TeamMemberSettings {
     #[serde(skip_serializing_if = "Option::is_none")]

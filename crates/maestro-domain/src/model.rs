@@ -19,6 +19,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $lit:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         pub enum $name {
             $(#[serde(rename = $lit)] $variant),+
         }
@@ -126,6 +127,24 @@ impl<'de, T: WireEnum> Deserialize<'de> for Open<T> {
     }
 }
 
+/// An open set on the wire: any of `T`'s literals, or any other string the original stored
+/// (marked `x-open-enum`, so generated clients keep unknown values instead of failing).
+#[cfg(feature = "schema")]
+impl<T: WireEnum + schemars::JsonSchema> schemars::JsonSchema for Open<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Open{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let known = generator.subschema_for::<T>();
+        schemars::json_schema!({
+            "description": "A known value, or any other string kept verbatim (data the original server stored without validating it).",
+            "anyOf": [known, {"type": "string"}],
+            "x-open-enum": true,
+        })
+    }
+}
+
 string_enum!(
     /// Status of a task.
     TaskStatus {
@@ -223,6 +242,7 @@ string_enum!(
 
 /// A project: a working directory with tasks and sessions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Project {
     pub id: String,
@@ -240,6 +260,7 @@ pub struct Project {
 
 /// A unit of work inside a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
     pub id: String,
@@ -294,6 +315,7 @@ fn default_priority() -> Open<TaskPriority> {
 
 /// One entry of a session's `timeline`. `type` is open-ended (the CLI posts `task_status_changed`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEvent {
     pub id: String,
@@ -310,6 +332,7 @@ pub struct TimelineEvent {
 
 /// One entry of a session's `events` (e.g. `file_modified` from the CLI hook).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionEvent {
     pub id: String,
@@ -322,6 +345,7 @@ pub struct SessionEvent {
 
 /// A document an agent attached to its session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DocEntry {
     pub id: String,
@@ -338,6 +362,7 @@ pub struct DocEntry {
 
 /// Whether a session waits for its user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NeedsInput {
     pub active: bool,
@@ -349,6 +374,7 @@ pub struct NeedsInput {
 
 /// Name, avatar and role of a team member, copied into a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TeamMemberSnapshot {
     pub name: String,
@@ -362,6 +388,7 @@ pub struct TeamMemberSnapshot {
 
 /// One running (or finished) agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     pub id: String,
@@ -430,6 +457,7 @@ impl Session {
 
 /// A message between sessions of one project. `toSessionId: null` is a broadcast.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MailMessage {
     pub id: String,
@@ -453,6 +481,7 @@ fn empty_object() -> Value {
 
 /// UI display order of the tasks or sessions of one project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Ordering {
     pub project_id: String,
@@ -464,6 +493,7 @@ pub struct Ordering {
 
 /// What a team member may do.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Capabilities {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub can_spawn_sessions: Option<bool>,
@@ -477,6 +507,7 @@ pub struct Capabilities {
 
 /// Which CLI command groups and commands a team member may run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CommandPermissions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<BTreeMap<String, bool>>,
@@ -486,6 +517,7 @@ pub struct CommandPermissions {
 
 /// A reusable agent identity of a project. Timestamps are ISO-8601 strings (not epoch ms).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TeamMember {
     pub id: String,
@@ -523,6 +555,7 @@ pub struct TeamMember {
 
 /// A built-in workflow template (served read-only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowTemplate {
     pub id: String,
@@ -535,6 +568,7 @@ pub struct WorkflowTemplate {
 
 /// One phase of a workflow template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WorkflowPhase {
     pub name: String,
     pub instruction: String,
@@ -596,6 +630,7 @@ string_enum!(
 
 /// A person a project is shared with (seed 000 "Multi-User Data Model").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectMember {
     pub project_id: String,
@@ -612,6 +647,7 @@ pub struct ProjectMember {
 /// "agents as principals"); optionally tied to one team member. The key itself is shown once,
 /// when created: only its SHA-256 is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
     pub id: String,

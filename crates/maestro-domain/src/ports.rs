@@ -304,6 +304,7 @@ pub trait ApiKeyRepo: Send + Sync {
 
 /// One agent heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Heartbeat {
     pub session_id: String,
@@ -313,6 +314,7 @@ pub struct Heartbeat {
 
 /// A live session as presence sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceEntry {
     pub session_id: String,

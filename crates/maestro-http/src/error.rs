@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maestro_domain::error::SpawnErrorCode;
 use maestro_domain::{DomainError, FieldError};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Which of the original's validation messages a schema error gets on mail routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,15 +150,13 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(status = status.as_u16(), error = %self, "request failed");
         }
-        let mut body = json!({
-            "error": true,
-            "statusCode": status.as_u16(),
-            "code": code,
-            "message": self.to_string(),
-        });
-        if let Some(d) = details {
-            body["details"] = d;
-        }
+        let body = crate::answers::ErrorBody {
+            error: true,
+            status_code: status.as_u16(),
+            code: code.to_string(),
+            message: self.to_string(),
+            details,
+        };
         let mut res = (status, axum::Json(body)).into_response();
         if let ApiError::RateLimited { retry_after, .. } = &self {
             let secs = retry_after.as_secs().max(1);

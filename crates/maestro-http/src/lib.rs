@@ -4,12 +4,14 @@
 //! WebSocket bridge (EVENTS.md §4), origin/auth checks and the OpenAPI document. Handlers are thin: parse, call a domain service, map the result.
 //! Errors become HTTP responses in one place, [`error`].
 
+pub mod answers;
 pub mod cache;
 pub mod conn;
 pub mod error;
 pub mod extract;
 pub mod limit;
 pub mod normalize;
+pub mod openapi;
 pub mod realtime;
 pub mod requests;
 pub mod routes;
@@ -47,6 +49,8 @@ pub fn router(state: AppState) -> Router {
     let _ = state.0.io.set(io);
     routes::api()
         .into_router()
+        // HTML for people, not an API operation: outside the route table and its document.
+        .route(web::API_DOCS_PATH, axum::routing::get(web::api_docs))
         .fallback(fallback)
         .layer(socket_io)
         // A known path with another method (e.g. `GET /api/sessions/spawn`, `POST

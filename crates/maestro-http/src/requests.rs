@@ -252,3 +252,57 @@ mod tests {
         assert!(session_ids(Some(&json!("a"))).is_empty());
     }
 }
+
+/// The schema of `POST /api/mail` ([`send_mail`] parses it field by field, to report every
+/// error as the original does): strict, unknown keys are refused.
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "SendMailRequest", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SendMailSchema {
+    /// Safe id (`^[a-zA-Z0-9_-]+$`).
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    project_id: String,
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    from_session_id: String,
+    /// The recipient; `null` or absent: a broadcast to the project.
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    to_session_id: Option<String>,
+    /// Every active session of this team member (one message each; the answer is then an
+    /// array when there are several).
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    to_team_member_id: Option<String>,
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    reply_to_mail_id: Option<String>,
+    #[serde(rename = "type")]
+    kind: MailMessageType,
+    #[schemars(length(min = 1, max = 500))]
+    subject: String,
+    body: Option<serde_json::Map<String, Value>>,
+}
+
+/// The schema of a spawn request ([`spawn`] parses it leniently; the spawn service reports
+/// each bad field with its own code).
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "SpawnRequest")]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SpawnSchema {
+    project_id: String,
+    /// At least one task of the project.
+    task_ids: Vec<String>,
+    /// `execute` (default) or `coordinate`.
+    mode: Option<maestro_domain::model::AgentMode>,
+    /// `ui` (default) or `session` (then `sessionId` is the spawning session).
+    spawn_source: Option<maestro_domain::model::SpawnSource>,
+    session_id: Option<String>,
+    session_name: Option<String>,
+    skills: Option<Vec<String>>,
+    context: Option<serde_json::Map<String, Value>>,
+    team_member_id: Option<String>,
+    team_member_ids: Option<Vec<String>>,
+    delegate_team_member_ids: Option<Vec<String>>,
+    /// `claude-code`, `codex` or `gemini`.
+    agent_tool: Option<maestro_domain::model::AgentTool>,
+    model: Option<String>,
+}

@@ -276,7 +276,8 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Whether `req` may be served without a principal: `/health…`, the public client
-/// configuration, CORS preflights, the Socket.IO endpoint itself (which authenticates in its
+/// configuration, the API reference page (static HTML: the document it shows is fetched with
+/// a credential), CORS preflights, the Socket.IO endpoint itself (which authenticates in its
 /// namespace middleware) and the web app's files (plain `GET`/`HEAD` outside `/api`, never a
 /// WebSocket upgrade).
 fn is_public(req: &Request) -> bool {
@@ -299,6 +300,7 @@ fn is_public(req: &Request) -> bool {
     path == "/health"
         || path.starts_with("/health/")
         || path == crate::web::CLIENT_CONFIG_PATH
+        || path == crate::web::API_DOCS_PATH
         || !(path == "/api" || path.starts_with("/api/") || path.starts_with("/socket.io"))
 }
 

@@ -10,25 +10,54 @@ use axum::extract::State;
 use axum::http::header::{self, HeaderValue};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
+use crate::answers::{ClientConfig, SupabaseSignIn};
 use crate::state::AppState;
 
 /// Path of the public client configuration.
 pub const CLIENT_CONFIG_PATH: &str = "/api/auth/config";
 
 /// `GET /api/auth/config`: `{authMode, supabase: {url, anonKey} | null}`. Public values only.
-pub async fn client_config(State(state): State<AppState>) -> axum::Json<Value> {
+pub async fn client_config(State(state): State<AppState>) -> axum::Json<ClientConfig> {
     let sec = &state.config().security;
-    let supabase = sec
-        .supabase
-        .as_ref()
-        .map(|s| json!({"url": s.url, "anonKey": s.anon_key}));
-    axum::Json(json!({
-        "authMode": sec.auth_mode.as_str(),
-        "supabase": supabase,
-        "webApp": maestro_web::is_built(),
-    }))
+    axum::Json(ClientConfig {
+        auth_mode: sec.auth_mode.as_str().to_string(),
+        supabase: sec.supabase.as_ref().map(|s| SupabaseSignIn {
+            url: s.url.clone(),
+            anon_key: s.anon_key.clone(),
+        }),
+        web_app: maestro_web::is_built(),
+    })
+}
+
+/// Path of the interactive API reference.
+pub const API_DOCS_PATH: &str = "/api/docs";
+
+/// `GET /api/docs` (public): the API reference page (`web/api-docs.html`), which loads
+/// `/api/openapi.json` with the caller's credential and renders it with the pinned Redoc
+/// bundle the web build copies to `/api-docs/`. Its CSP also allows inline styles and blob
+/// workers, which Redoc needs.
+pub async fn api_docs(State(state): State<AppState>) -> Response {
+    let Some(page) = maestro_web::get("api-docs.html") else {
+        return not_built(&state);
+    };
+    let mut res = (StatusCode::OK, page.body.into_owned()).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    harden(&state, h);
+    let csp = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+               img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; \
+               worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; \
+               object-src 'none'; form-action 'self'";
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    res
 }
 
 /// The Content-Security-Policy of the app's pages.

@@ -53,6 +53,7 @@ pub struct TaskPatch {
 
 /// One item of `GET /api/tasks/:id/docs`: a session doc plus where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDoc {
     #[serde(flatten)]

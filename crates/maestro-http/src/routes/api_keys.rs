@@ -5,12 +5,11 @@
 use axum::Json;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
-use maestro_domain::model::ApiKey;
 use maestro_domain::ports::Principal;
 use maestro_domain::services::NewApiKey;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use crate::answers::{ApiKeyCreated, ApiKeyRevoked, ApiKeyView};
 use crate::error::ApiResult;
 use crate::extract::{Body, Path};
 use crate::routes::Api;
@@ -23,49 +22,41 @@ pub(super) fn routes(api: Api) -> Api {
         "api-keys",
         "List the project's API keys (never the keys themselves; owners only)",
         get(list),
-    )
+    ).ok::<Vec<ApiKeyView>>(200)
     .add(
         Method::POST,
         "/api/projects/{id}/api-keys",
         "api-keys",
         "Create an API key for agents of this project, optionally for one team member; the key is shown once (owners only)",
         post(create),
-    )
+    ).body::<CreateBody>().ok::<ApiKeyCreated>(201).example(serde_json::json!({"name": "CI agent"}))
     .add(
         Method::DELETE,
         "/api/projects/{id}/api-keys/{key_id}",
         "api-keys",
         "Revoke an API key at once (owners only)",
         delete(revoke),
-    )
+    ).ok::<ApiKeyRevoked>(200)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ApiKeyCreateRequest")]
 struct CreateBody {
     name: Option<String>,
     team_member_id: Option<String>,
 }
 
-/// A key as clients see it: everything but its hash.
-fn public(key: &ApiKey) -> Value {
-    let mut v = json!(key);
-    if let Some(o) = v.as_object_mut() {
-        o.remove("secretHash");
-    }
-    v
-}
-
-async fn list(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<Value>>> {
+async fn list(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<ApiKeyView>>> {
     let keys = s.api_key_service()?.list(&id).await?;
-    Ok(Json(keys.iter().map(public).collect()))
+    Ok(Json(keys.iter().map(ApiKeyView::from).collect()))
 }
 
 async fn create(
     s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
     let created_by = match s.principal() {
         Principal::User { id, .. } => Some(id.clone()),
         _ => None,
@@ -81,14 +72,22 @@ async fn create(
             created_by,
         )
         .await?;
-    let mut body = public(&key);
-    body["key"] = json!(secret);
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((
+        StatusCode::CREATED,
+        Json(ApiKeyCreated {
+            info: ApiKeyView::from(&key),
+            key: secret,
+        }),
+    ))
 }
 
-async fn revoke(s: Scoped, Path((id, key_id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+async fn revoke(
+    s: Scoped,
+    Path((id, key_id)): Path<(String, String)>,
+) -> ApiResult<Json<ApiKeyRevoked>> {
     let key = s.api_key_service()?.revoke(&id, &key_id).await?;
-    let mut body = public(&key);
-    body["success"] = json!(true);
-    Ok(Json(body))
+    Ok(Json(ApiKeyRevoked {
+        info: ApiKeyView::from(&key),
+        success: true,
+    }))
 }

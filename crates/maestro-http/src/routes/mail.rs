@@ -7,8 +7,9 @@ use maestro_domain::FieldError;
 use maestro_domain::model::{MailMessage, MailMessageType};
 use maestro_domain::services::{InboxParams, WaitParams};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::answers::{MailDeleted, MailSent};
 use crate::error::{ApiError, ApiResult, Part};
 use crate::extract::{Path, StrictBody, StrictQuery, num};
 use crate::routes::Api;
@@ -22,29 +23,29 @@ pub(super) fn routes(api: Api) -> Api {
         T,
         "Send mail (direct, broadcast or to a team member)",
         post(send),
-    )
+    ).body::<crate::requests::SendMailSchema>().ok::<MailSent>(201).example(serde_json::json!({"projectId": "proj_1", "fromSessionId": "sess_1", "toSessionId": "sess_2", "type": "query", "subject": "Review?", "body": {"question": "ready?"}}))
     .add(
         Method::GET,
         "/api/mail/inbox/{id}",
         T,
         "Inbox of a session",
         get(inbox),
-    )
+    ).query::<InboxQuery>().ok::<Vec<MailMessage>>(200)
     .add(
         Method::GET,
         "/api/mail/wait/{id}",
         T,
         "Long-poll for new mail",
         get(wait),
-    )
-    .add(Method::GET, "/api/mail/{id}", T, "Get one mail", get(one))
+    ).query::<WaitQuery>().ok::<Vec<MailMessage>>(200)
+    .add(Method::GET, "/api/mail/{id}", T, "Get one mail", get(one)).ok::<MailMessage>(200)
     .add(
         Method::DELETE,
         "/api/mail/{id}",
         T,
         "Delete one mail",
         delete(remove),
-    )
+    ).ok::<MailDeleted>(200)
 }
 
 /// `:id` must be a safe id (400 `Invalid URL parameters`).
@@ -70,23 +71,21 @@ fn safe_query_project(project_id: Option<&str>) -> ApiResult<()> {
     }
 }
 
-async fn send(s: Scoped, StrictBody(b): StrictBody<Value>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn send(
+    s: Scoped,
+    StrictBody(b): StrictBody<Value>,
+) -> ApiResult<(StatusCode, Json<MailSent>)> {
     let input = crate::requests::send_mail(&b).map_err(|details| ApiError::Schema {
         part: Part::Body,
         details,
     })?;
-    let mut sent = s.services().mail.send(input).await?;
-    let value = if sent.len() == 1 {
-        serde_json::to_value(sent.remove(0))
-    } else {
-        serde_json::to_value(sent)
-    }
-    .map_err(|e| ApiError::Domain(maestro_domain::DomainError::Internal(e.to_string())))?;
-    Ok((StatusCode::CREATED, Json(value)))
+    let sent = s.services().mail.send(input).await?;
+    Ok((StatusCode::CREATED, Json(MailSent::from(sent))))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "MailInboxQuery")]
 struct InboxQuery {
     project_id: Option<String>,
     #[serde(rename = "type")]
@@ -117,8 +116,9 @@ async fn inbox(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "MailWaitQuery")]
 struct WaitQuery {
     project_id: Option<String>,
     #[serde(default, deserialize_with = "num::opt_i64")]
@@ -167,8 +167,8 @@ async fn one(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<MailMessage>> 
     Ok(Json(s.services().mail.get(&id).await?))
 }
 
-async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<MailDeleted>> {
     safe_param(&id)?;
     s.services().mail.delete(&id).await?;
-    Ok(Json(json!({"deleted": true, "id": id})))
+    Ok(Json(MailDeleted { deleted: true, id }))
 }

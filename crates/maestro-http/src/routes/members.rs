@@ -9,8 +9,8 @@ use maestro_domain::model::ProjectMember;
 use maestro_domain::ports::Principal;
 use maestro_domain::services::{Actor, AddMember};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use crate::answers::MemberRemoved;
 use crate::error::ApiResult;
 use crate::extract::{Body, Path};
 use crate::routes::Api;
@@ -23,28 +23,28 @@ pub(super) fn routes(api: Api) -> Api {
         "members",
         "List a project's members and their roles",
         get(list),
-    )
+    ).ok::<Vec<ProjectMember>>(200)
     .add(
         Method::POST,
         "/api/projects/{id}/members",
         "members",
         "Share the project with a user (by userId or email) as owner, editor or viewer (owners only)",
         post(add),
-    )
+    ).body::<AddBody>().ok::<ProjectMember>(201).example(serde_json::json!({"email": "bob@example.com", "role": "editor"}))
     .add(
         Method::PATCH,
         "/api/projects/{id}/members/{user_id}",
         "members",
         "Change a member's role (owners only; the last owner stays)",
         patch(set_role),
-    )
+    ).body::<RoleBody>().ok::<ProjectMember>(200)
     .add(
         Method::DELETE,
         "/api/projects/{id}/members/{user_id}",
         "members",
         "Remove a member (owners, or the member leaving; the last owner stays)",
         delete(remove),
-    )
+    ).ok::<MemberRemoved>(200)
 }
 
 /// The membership actor of a request's principal; session tokens never manage members.
@@ -61,15 +61,17 @@ fn actor(s: &Scoped) -> ApiResult<Actor> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "MemberAddRequest")]
 struct AddBody {
     user_id: Option<String>,
     email: Option<String>,
     role: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "MemberRoleRequest")]
 struct RoleBody {
     role: Option<String>,
 }
@@ -113,10 +115,15 @@ async fn set_role(
     Ok(Json(member))
 }
 
-async fn remove(s: Scoped, Path((id, user_id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+async fn remove(
+    s: Scoped,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<MemberRemoved>> {
     let actor = actor(&s)?;
     s.member_service()?.remove(&actor, &id, &user_id).await?;
-    Ok(Json(
-        json!({"success": true, "projectId": id, "userId": user_id}),
-    ))
+    Ok(Json(MemberRemoved {
+        success: true,
+        project_id: id,
+        user_id,
+    }))
 }

@@ -6,11 +6,14 @@ use axum::http::Method;
 use axum::routing::{get, post, put};
 use maestro_domain::DomainError;
 use maestro_domain::builtin::workflow_templates;
-use maestro_domain::model::{AgentMode, EntityType, Ordering, Skill, WorkflowTemplate};
+use maestro_domain::model::{AgentMode, EntityType, Ordering, WorkflowTemplate};
 use maestro_domain::ports::PresenceEntry;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::answers::{
+    Health, SkillDetail, SkillListItem, SkillSummary, SocketIoCounts, WsClient, WsStatus,
+};
 use crate::error::ApiResult;
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
@@ -19,6 +22,7 @@ use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {
     api.add(Method::GET, "/health", "meta", "Liveness", get(health))
+        .ok::<Health>(200)
         .add(
             Method::GET,
             "/ws-status",
@@ -26,6 +30,7 @@ pub(super) fn routes(api: Api) -> Api {
             "Connected real-time clients",
             get(ws_status),
         )
+        .ok::<WsStatus>(200)
         .add(
             Method::GET,
             "/api/skills",
@@ -33,6 +38,7 @@ pub(super) fn routes(api: Api) -> Api {
             "List skills",
             get(skills),
         )
+        .ok::<Vec<SkillListItem>>(200)
         .add(
             Method::GET,
             "/api/skills/{id}",
@@ -40,6 +46,7 @@ pub(super) fn routes(api: Api) -> Api {
             "Get a skill",
             get(skill),
         )
+        .ok::<SkillDetail>(200)
         .add(
             Method::GET,
             "/api/skills/mode/{mode}",
@@ -47,6 +54,7 @@ pub(super) fn routes(api: Api) -> Api {
             "Skills for a mode",
             get(skills_for_mode),
         )
+        .ok::<Vec<SkillSummary>>(200)
         .add(
             Method::POST,
             "/api/skills/{id}/reload",
@@ -54,6 +62,7 @@ pub(super) fn routes(api: Api) -> Api {
             "Reload a skill from disk",
             post(reload_skill),
         )
+        .ok::<SkillSummary>(200)
         .add(
             Method::GET,
             "/api/ordering/{entity_type}/{project_id}",
@@ -61,6 +70,7 @@ pub(super) fn routes(api: Api) -> Api {
             "Get a UI ordering",
             get(ordering),
         )
+        .ok::<Ordering>(200)
         .add(
             Method::PUT,
             "/api/ordering/{entity_type}/{project_id}",
@@ -68,6 +78,8 @@ pub(super) fn routes(api: Api) -> Api {
             "Save a UI ordering",
             put(save_ordering),
         )
+        .body::<OrderingBody>()
+        .ok::<Ordering>(200)
         .add(
             Method::GET,
             "/api/workflow-templates",
@@ -75,6 +87,8 @@ pub(super) fn routes(api: Api) -> Api {
             "List workflow templates",
             get(templates),
         )
+        .query::<ModeQuery>()
+        .ok::<Vec<WorkflowTemplate>>(200)
         .add(
             Method::GET,
             "/api/workflow-templates/{id}",
@@ -82,6 +96,7 @@ pub(super) fn routes(api: Api) -> Api {
             "Get a workflow template",
             get(template),
         )
+        .ok::<WorkflowTemplate>(200)
         .add(
             Method::GET,
             "/api/presence",
@@ -89,97 +104,81 @@ pub(super) fn routes(api: Api) -> Api {
             "Live agent sessions",
             get(presence),
         )
+        .ok::<Vec<PresenceEntry>>(200)
 }
 
 /// `{status, timestamp, uptime}` plus one key per configured backend probe; `status` is
 /// `degraded` (still 200, so the process is not restarted for a backend outage) when a probe
 /// reports `ok: false`.
 /// Public: answers without a principal.
-async fn health(State(s): State<AppState>) -> Json<Value> {
-    let mut body = json!({
-        "status": "ok",
-        "timestamp": s.services().context().now(),
-        "uptime": s.uptime_secs(),
-    });
+async fn health(State(s): State<AppState>) -> Json<Health> {
+    let mut body = Health {
+        status: "ok".into(),
+        timestamp: s.services().context().now(),
+        uptime: s.uptime_secs(),
+        probes: Default::default(),
+    };
     for probe in s.probes() {
         let report = probe.check().await;
         if report.get("ok") == Some(&Value::Bool(false)) {
-            body["status"] = json!("degraded");
+            body.status = "degraded".into();
         }
-        body[probe.name()] = report;
+        body.probes.insert(probe.name().to_string(), report);
     }
     Json(body)
 }
 
-async fn ws_status(s: Scoped) -> Json<Value> {
+async fn ws_status(s: Scoped) -> Json<WsStatus> {
     let n = s.state().ws_clients();
-    let clients: Vec<Value> = (0..n)
-        .map(|_| json!({"readyState": 1, "readyStateText": "OPEN"}))
+    let clients = (0..n)
+        .map(|_| WsClient {
+            ready_state: 1,
+            ready_state_text: "OPEN".into(),
+        })
         .collect();
-    Json(json!({
-        "connectedClients": n,
-        "clients": clients,
-        "socketIo": {
-            "ui": s.state().socket_io_clients("/ui"),
-            "mobile": s.state().socket_io_clients("/mobile"),
+    Json(WsStatus {
+        connected_clients: n,
+        clients,
+        socket_io: SocketIoCounts {
+            ui: s.state().socket_io_clients("/ui"),
+            mobile: s.state().socket_io_clients("/mobile"),
         },
-        "evictedSlowClients": s.state().evicted_slow_clients(),
+        evicted_slow_clients: s.state().evicted_slow_clients(),
+    })
+}
+
+async fn skills(s: Scoped) -> ApiResult<Json<Vec<SkillListItem>>> {
+    let all = s.agent_service().skills().await?;
+    Ok(Json(all.iter().map(SkillListItem::from).collect()))
+}
+
+async fn skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<SkillDetail>> {
+    let skill = s.agent_service().skill(&id).await?;
+    Ok(Json(SkillDetail {
+        id: skill.id,
+        name: skill.name,
+        description: skill.description,
+        kind: skill.kind.as_str().to_string(),
+        version: skill.version,
+        instructions: skill.instructions,
     }))
 }
 
-async fn skills(s: Scoped) -> ApiResult<Json<Vec<Value>>> {
-    let all = s.agent_service().skills().await?;
-    Ok(Json(all.iter().map(skill_list_item).collect()))
-}
-
-async fn skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let skill = s.agent_service().skill(&id).await?;
-    Ok(Json(json!({
-        "id": skill.id,
-        "name": skill.name,
-        "description": skill.description,
-        "type": skill.kind.as_str(),
-        "version": skill.version,
-        "instructions": skill.instructions,
-    })))
-}
-
-async fn skills_for_mode(s: Scoped, Path(mode): Path<String>) -> ApiResult<Json<Vec<Value>>> {
+async fn skills_for_mode(
+    s: Scoped,
+    Path(mode): Path<String>,
+) -> ApiResult<Json<Vec<SkillSummary>>> {
     let fitting = s.agent_service().skills_for_mode(&mode).await?;
-    Ok(Json(fitting.iter().map(skill_mode_item).collect()))
+    Ok(Json(fitting.iter().map(SkillSummary::for_mode).collect()))
 }
 
-async fn reload_skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn reload_skill(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<SkillSummary>> {
     let skill = s.agent_service().reload_skill(&id).await?;
-    let mut v = skill_mode_item(&skill);
-    v["id"] = json!(skill.id);
-    v["reloaded"] = json!(true);
-    Ok(Json(v))
-}
-
-/// Item of `GET /api/skills`.
-fn skill_list_item(skill: &Skill) -> Value {
-    let mut o = serde_json::Map::new();
-    o.insert("id".into(), json!(skill.id));
-    o.insert("name".into(), json!(skill.name));
-    o.insert("description".into(), json!(skill.description));
-    o.insert("version".into(), json!(skill.version));
-    o.extend(skill.attributes.clone());
-    o.insert("content".into(), json!(skill.instructions));
-    o.insert("hasReferences".into(), json!(skill.has_references));
-    o.insert("referenceCount".into(), json!(skill.reference_count));
-    Value::Object(o)
-}
-
-/// Item of `GET /api/skills/mode/:mode` (its `id` is the frontmatter name).
-fn skill_mode_item(skill: &Skill) -> Value {
-    json!({
-        "id": skill.name,
-        "name": skill.name,
-        "description": skill.description,
-        "type": skill.kind.as_str(),
-        "version": skill.version,
-    })
+    Ok(Json(SkillSummary {
+        id: skill.id.clone(),
+        reloaded: Some(true),
+        ..SkillSummary::for_mode(&skill)
+    }))
 }
 
 fn entity_type(v: &str) -> ApiResult<EntityType> {
@@ -197,8 +196,9 @@ async fn ordering(
     Ok(Json(s.services().orderings.get(&project, kind).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "OrderingRequest")]
 struct OrderingBody {
     ordered_ids: Option<Value>,
 }
@@ -231,7 +231,8 @@ async fn save_ordering(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "WorkflowTemplateQuery")]
 struct ModeQuery {
     mode: Option<String>,
 }

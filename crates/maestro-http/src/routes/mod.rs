@@ -1,5 +1,7 @@
 //! The route table. Every route is registered through `Api::add`, which records it for the
-//! OpenAPI document, so the document cannot miss a route the router serves.
+//! OpenAPI document, so the document cannot miss a route the router serves; `body`, `query`,
+//! `ok` and `example` right after it give the schemas of the very types its handler parses
+//! and renders (`crate::openapi` builds the document).
 
 mod api_keys;
 mod mail;
@@ -13,9 +15,21 @@ mod team_members;
 use axum::Router;
 use axum::http::Method;
 use axum::routing::MethodRouter;
-use serde_json::{Map, Value, json};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::Value;
 
 use crate::state::AppState;
+
+/// Adds `T`'s schema to a generator and returns it (a `$ref` for named types).
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
+
+fn inline_schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    T::json_schema(g)
+}
 
 /// One documented operation.
 #[derive(Debug, Clone)]
@@ -25,6 +39,14 @@ pub struct Operation {
     pub path: &'static str,
     pub summary: &'static str,
     pub tag: &'static str,
+    /// The JSON body the handler parses.
+    pub body: Option<SchemaFn>,
+    /// The query string the handler parses (an object schema, inlined into parameters).
+    pub query: Option<SchemaFn>,
+    /// The success status and the body the handler renders.
+    pub ok: Option<(u16, SchemaFn)>,
+    /// An example request body.
+    pub example: Option<Value>,
 }
 
 /// Router plus the list of what it serves.
@@ -56,7 +78,41 @@ impl Api {
             path,
             summary,
             tag,
+            body: None,
+            query: None,
+            ok: None,
+            example: None,
         });
+        self
+    }
+
+    fn last(&mut self) -> &mut Operation {
+        // `add` always comes first: the builder methods below follow it.
+        let n = self.operations.len();
+        &mut self.operations[n.saturating_sub(1)]
+    }
+
+    /// The last added route parses a JSON body of type `T`.
+    pub(crate) fn body<T: JsonSchema>(mut self) -> Self {
+        self.last().body = Some(schema_of::<T>);
+        self
+    }
+
+    /// The last added route parses a query string of type `T`.
+    pub(crate) fn query<T: JsonSchema>(mut self) -> Self {
+        self.last().query = Some(inline_schema_of::<T>);
+        self
+    }
+
+    /// The last added route answers `status` with a body of type `T`.
+    pub(crate) fn ok<T: JsonSchema>(mut self, status: u16) -> Self {
+        self.last().ok = Some((status, schema_of::<T>));
+        self
+    }
+
+    /// An example body of the last added route.
+    pub(crate) fn example(mut self, v: Value) -> Self {
+        self.last().example = Some(v);
         self
     }
 }
@@ -79,6 +135,7 @@ pub fn api() -> Api {
         "Public client configuration: the auth mode and the Supabase sign-in settings",
         axum::routing::get(crate::web::client_config),
     )
+    .ok::<crate::answers::ClientConfig>(200)
     .add(
         Method::GET,
         "/api/openapi.json",
@@ -86,6 +143,7 @@ pub fn api() -> Api {
         "This OpenAPI document",
         axum::routing::get(openapi_handler),
     )
+    .ok::<Value>(200)
 }
 
 impl Api {
@@ -95,48 +153,5 @@ impl Api {
 }
 
 async fn openapi_handler() -> axum::Json<Value> {
-    axum::Json(openapi_document(&api().operations))
-}
-
-/// An OpenAPI 3.1 document of `operations`.
-pub fn openapi_document(operations: &[Operation]) -> Value {
-    let mut paths = Map::new();
-    for op in operations {
-        let oa_path = op.path.to_string();
-        let params: Vec<Value> = op
-            .path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| {
-                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
-            })
-            .collect();
-        let entry = paths
-            .entry(oa_path)
-            .or_insert_with(|| Value::Object(Map::new()));
-        entry[op.method.as_str().to_ascii_lowercase()] = json!({
-            "summary": op.summary,
-            "tags": [op.tag],
-            "parameters": params,
-            "responses": {
-                "default": {
-                    "description": "JSON body; errors are {error, statusCode, code, message, details?}",
-                    "content": {"application/json": {"schema": {}}}
-                }
-            }
-        });
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Maestro Server",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Coordination API for fleets of AI coding agents (drop-in for the TypeScript maestro-server)."
-        },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
-        },
-        "security": [{"bearer": []}, {}],
-        "paths": paths,
-    })
+    axum::Json(crate::openapi::document(&api().operations))
 }

@@ -6,7 +6,8 @@ use axum::routing::{delete, get, post, put};
 use maestro_domain::model::Project;
 use maestro_domain::services::{NewProject, ProjectPatch};
 use serde::Deserialize;
-use serde_json::{Value, json};
+
+use crate::answers::Deleted;
 
 use crate::error::ApiResult;
 use crate::extract::{Body, Path};
@@ -21,6 +22,7 @@ pub(super) fn routes(api: Api) -> Api {
         "List projects",
         get(list),
     )
+    .ok::<Vec<Project>>(200)
     .add(
         Method::POST,
         "/api/projects",
@@ -28,6 +30,9 @@ pub(super) fn routes(api: Api) -> Api {
         "Create a project",
         post(create),
     )
+    .body::<ProjectBody>()
+    .ok::<Project>(201)
+    .example(serde_json::json!({"name": "Demo", "workingDir": "/home/me/demo"}))
     .add(
         Method::GET,
         "/api/projects/{id}",
@@ -35,6 +40,7 @@ pub(super) fn routes(api: Api) -> Api {
         "Get a project",
         get(one),
     )
+    .ok::<Project>(200)
     .add(
         Method::PUT,
         "/api/projects/{id}",
@@ -42,6 +48,8 @@ pub(super) fn routes(api: Api) -> Api {
         "Update name, workingDir, description",
         put(update),
     )
+    .body::<ProjectBody>()
+    .ok::<Project>(200)
     .add(
         Method::DELETE,
         "/api/projects/{id}",
@@ -49,10 +57,12 @@ pub(super) fn routes(api: Api) -> Api {
         "Delete an empty project",
         delete(remove),
     )
+    .ok::<Deleted>(200)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ProjectRequest")]
 struct ProjectBody {
     name: Option<String>,
     working_dir: Option<String>,
@@ -100,7 +110,7 @@ async fn update(
     Ok(Json(p))
 }
 
-async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Deleted>> {
     s.services().projects.delete(&id).await?;
     // Its API keys go with it (a key of a missing project is refused anyway).
     if let Some(keys) = s.state().api_keys()
@@ -108,5 +118,5 @@ async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     {
         tracing::warn!(project = %id, error = %e, "could not remove a deleted project's API keys");
     }
-    Ok(Json(json!({"success": true, "id": id})))
+    Ok(Json(Deleted::new(id)))
 }

@@ -14,6 +14,7 @@ use maestro_domain::services::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::answers::{Deleted, HeartbeatAck, ModalActionAck, ModalClosed, ModalShown, Spawned};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
@@ -28,118 +29,120 @@ pub(super) fn routes(api: Api) -> Api {
         T,
         "Create (register) a session",
         post(create),
-    )
+    ).body::<CreateBody>().ok::<Session>(201).example(serde_json::json!({"projectId": "proj_1", "taskIds": ["task_1"], "name": "worker"}))
     .add(
         Method::GET,
         "/api/sessions",
         T,
         "List sessions (projectId, taskId, status, active)",
         get(list),
-    )
+    ).query::<ListQuery>().ok::<Vec<Session>>(200)
     .add(
         Method::POST,
         "/api/sessions/spawn",
         T,
         "Spawn an agent session",
         post(spawn),
-    )
+    ).body::<crate::requests::SpawnSchema>().ok::<Spawned>(201).example(serde_json::json!({"projectId": "proj_1", "taskIds": ["task_1"], "mode": "execute", "agentTool": "claude-code"}))
     .add(
         Method::GET,
         "/api/sessions/{id}",
         T,
         "Get a session",
         get(one),
-    )
+    ).ok::<Session>(200)
     .add(
         Method::PATCH,
         "/api/sessions/{id}",
         T,
         "Update a session",
         patch(update),
-    )
+    ).body::<PatchBody>().ok::<Session>(200).example(serde_json::json!({"status": "completed"}))
     .add(
         Method::DELETE,
         "/api/sessions/{id}",
         T,
         "Delete a session",
         delete(remove),
-    )
+    ).ok::<Deleted>(200)
     .add(
         Method::POST,
         "/api/sessions/{id}/events",
         T,
         "Append a session event",
         post(add_event),
-    )
+    ).body::<EventBody>().ok::<Session>(200)
     .add(
         Method::POST,
         "/api/sessions/{id}/timeline",
         T,
         "Append a timeline entry",
         post(add_timeline),
-    )
+    ).body::<TimelineBody>().ok::<Session>(200).example(serde_json::json!({"type": "progress", "message": "Parser done", "taskId": "task_1"}))
     .add(
         Method::POST,
         "/api/sessions/{id}/docs",
         T,
         "Attach a doc",
         post(add_doc),
-    )
+    ).body::<DocBody>().ok::<Session>(200)
     .add(
         Method::GET,
         "/api/sessions/{id}/docs",
         T,
         "List the session's docs",
         get(docs),
-    )
+    ).ok::<Vec<DocEntry>>(200)
     .add(
         Method::POST,
         "/api/sessions/{id}/tasks/{task_id}",
         T,
         "Link a task",
         post(link),
-    )
+    ).ok::<Session>(200)
     .add(
         Method::DELETE,
         "/api/sessions/{id}/tasks/{task_id}",
         T,
         "Unlink a task",
         delete(unlink),
-    )
+    ).ok::<Session>(200)
     .add(
         Method::POST,
         "/api/sessions/{id}/modal",
         T,
         "Show a modal in the UI",
         post(modal),
-    )
+    ).body::<ModalBody>().ok::<ModalShown>(200)
     .add(
         Method::POST,
         "/api/sessions/{id}/modal/{modal_id}/actions",
         T,
         "A user action in a modal",
         post(modal_action),
-    )
+    ).body::<ActionBody>().ok::<ModalActionAck>(200)
     .add(
         Method::POST,
         "/api/sessions/{id}/modal/{modal_id}/close",
         T,
         "A modal was closed",
         post(modal_close),
-    )
+    ).ok::<ModalClosed>(200)
     .add(
         Method::POST,
         "/api/sessions/{id}/heartbeat",
         T,
         "Agent liveness heartbeat",
         post(heartbeat),
-    )
+    ).ok::<HeartbeatAck>(200)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "SessionCreateRequest")]
 struct CreateBody {
     id: Option<String>,
+    #[schemars(required)]
     project_id: Option<String>,
     task_ids: Option<Vec<String>>,
     task_id: Option<String>,
@@ -169,8 +172,9 @@ async fn create(s: Scoped, Body(b): Body<CreateBody>) -> ApiResult<(StatusCode, 
     Ok((StatusCode::CREATED, Json(session)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "SessionListQuery")]
 struct ListQuery {
     project_id: Option<String>,
     task_id: Option<String>,
@@ -201,8 +205,9 @@ async fn one(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Session>> {
     Ok(Json(s.services().sessions.get(&id).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "SessionPatchRequest")]
 struct PatchBody {
     task_ids: Option<Vec<String>>,
     status: Option<SessionStatus>,
@@ -275,12 +280,13 @@ async fn update(
     Ok(Json(session))
 }
 
-async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Deleted>> {
     s.agent_service().delete_session(&id).await?;
-    Ok(Json(json!({"success": true, "id": id})))
+    Ok(Json(Deleted::new(id)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "SessionEventRequest")]
 struct EventBody {
     #[serde(rename = "type")]
     kind: Option<String>,
@@ -300,8 +306,9 @@ async fn add_event(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "SessionTimelineRequest")]
 struct TimelineBody {
     message: Option<String>,
     #[serde(rename = "type")]
@@ -331,10 +338,13 @@ async fn add_timeline(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "SessionDocRequest")]
 struct DocBody {
+    #[schemars(required)]
     title: Option<String>,
+    #[schemars(required)]
     file_path: Option<String>,
     content: Option<String>,
     task_id: Option<String>,
@@ -378,10 +388,13 @@ async fn unlink(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "SessionModalRequest")]
 struct ModalBody {
+    #[schemars(required)]
     modal_id: Option<String>,
+    #[schemars(required)]
     html: Option<String>,
     title: Option<String>,
     file_path: Option<String>,
@@ -391,7 +404,7 @@ async fn modal(
     s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<ModalBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ModalShown>> {
     let modal_id = s
         .agent_service()
         .show_modal(
@@ -404,15 +417,16 @@ async fn modal(
             },
         )
         .await?;
-    Ok(Json(json!({
-        "success": true,
-        "modalId": modal_id,
-        "sessionId": id,
-        "message": "Modal sent to UI",
-    })))
+    Ok(Json(ModalShown {
+        success: true,
+        modal_id,
+        session_id: id,
+        message: "Modal sent to UI".into(),
+    }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "SessionModalActionRequest")]
 struct ActionBody {
     action: Option<String>,
     data: Option<Value>,
@@ -422,25 +436,30 @@ async fn modal_action(
     s: Scoped,
     Path((id, modal_id)): Path<(String, String)>,
     Body(b): Body<ActionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ModalActionAck>> {
     let action = s
         .agent_service()
         .modal_action(&id, &modal_id, b.action, b.data)
         .await?;
-    Ok(Json(
-        json!({"success": true, "modalId": modal_id, "action": action}),
-    ))
+    Ok(Json(ModalActionAck {
+        success: true,
+        modal_id,
+        action,
+    }))
 }
 
 async fn modal_close(
     s: Scoped,
     Path((id, modal_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ModalClosed>> {
     s.agent_service().close_modal(&id, &modal_id).await?;
-    Ok(Json(json!({"success": true, "modalId": modal_id})))
+    Ok(Json(ModalClosed {
+        success: true,
+        modal_id,
+    }))
 }
 
-async fn spawn(s: Scoped, Body(b): Body<Value>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn spawn(s: Scoped, Body(b): Body<Value>) -> ApiResult<(StatusCode, Json<Spawned>)> {
     if !b.is_object() {
         return Err(ApiError::bad_request(
             "Invalid request body: expected an object",
@@ -450,22 +469,22 @@ async fn spawn(s: Scoped, Body(b): Body<Value>) -> ApiResult<(StatusCode, Json<V
     let out = s.spawn_service().spawn(crate::requests::spawn(&b)).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "success": true,
-            "sessionId": out.session.id,
-            "manifestPath": out.manifest_path,
-            "message": "Spawn request sent to Agent Maestro",
-            "session": out.session,
-        })),
+        Json(Spawned {
+            success: true,
+            session_id: out.session.id.clone(),
+            manifest_path: out.manifest_path,
+            message: "Spawn request sent to Agent Maestro".into(),
+            session: out.session,
+        }),
     ))
 }
 
-async fn heartbeat(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn heartbeat(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<HeartbeatAck>> {
     let beat = s.agent_service().heartbeat(&id).await?;
-    Ok(Json(json!({
-        "success": true,
-        "sessionId": id,
-        "ttlMs": beat.ttl.as_millis() as u64,
-        "expiresAt": beat.expires_at,
-    })))
+    Ok(Json(HeartbeatAck {
+        success: true,
+        session_id: id,
+        ttl_ms: beat.ttl.as_millis() as u64,
+        expires_at: beat.expires_at,
+    }))
 }

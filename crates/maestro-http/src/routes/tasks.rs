@@ -14,8 +14,8 @@ use maestro_domain::model::{
 use maestro_domain::ports::TaskFilter;
 use maestro_domain::services::{NewTask, TaskDoc, TaskPatch};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use crate::answers::{Deleted, TaskTimelineAck};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
@@ -29,6 +29,8 @@ pub(super) fn routes(api: Api) -> Api {
         "List tasks (projectId, status, parentId filters)",
         get(list),
     )
+    .query::<ListQuery>()
+    .ok::<Vec<Task>>(200)
     .add(
         Method::POST,
         "/api/tasks",
@@ -36,6 +38,9 @@ pub(super) fn routes(api: Api) -> Api {
         "Create a task",
         post(create),
     )
+    .body::<CreateBody>()
+    .ok::<Task>(201)
+    .example(serde_json::json!({"projectId": "proj_1", "title": "Write the parser", "priority": "high"}))
     .add(
         Method::GET,
         "/api/tasks/{id}",
@@ -43,6 +48,7 @@ pub(super) fn routes(api: Api) -> Api {
         "Get a task",
         get(one),
     )
+    .ok::<Task>(200)
     .add(
         Method::PATCH,
         "/api/tasks/{id}",
@@ -50,6 +56,9 @@ pub(super) fn routes(api: Api) -> Api {
         "Update a task (user or session mode)",
         patch(update),
     )
+    .body::<PatchBody>()
+    .ok::<Task>(200)
+    .example(serde_json::json!({"updateSource": "session", "sessionId": "sess_1", "sessionStatus": "working"}))
     .add(
         Method::DELETE,
         "/api/tasks/{id}",
@@ -57,6 +66,7 @@ pub(super) fn routes(api: Api) -> Api {
         "Delete a task and its descendants",
         delete(remove),
     )
+    .ok::<Deleted>(200)
     .add(
         Method::POST,
         "/api/tasks/{id}/timeline",
@@ -64,6 +74,8 @@ pub(super) fn routes(api: Api) -> Api {
         "Add a session timeline entry about this task",
         post(timeline),
     )
+    .body::<TimelineBody>()
+    .ok::<TaskTimelineAck>(200)
     .add(
         Method::GET,
         "/api/tasks/{id}/docs",
@@ -71,6 +83,7 @@ pub(super) fn routes(api: Api) -> Api {
         "Docs of the task's sessions",
         get(docs),
     )
+    .ok::<Vec<TaskDoc>>(200)
     .add(
         Method::GET,
         "/api/tasks/{id}/children",
@@ -78,10 +91,12 @@ pub(super) fn routes(api: Api) -> Api {
         "Direct children",
         get(children),
     )
+    .ok::<Vec<Task>>(200)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TaskListQuery")]
 struct ListQuery {
     project_id: Option<String>,
     status: Option<String>,
@@ -140,10 +155,13 @@ fn json_bytes(body: Bytes) -> Response {
         .into_response()
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TaskCreateRequest")]
 struct CreateBody {
+    #[schemars(required)]
     project_id: Option<String>,
+    #[schemars(required)]
     title: Option<String>,
     description: Option<String>,
     priority: Option<Open<TaskPriority>>,
@@ -179,8 +197,9 @@ async fn one(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Task>> {
     Ok(Json(s.services().tasks.get(&id).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TaskPatchRequest")]
 struct PatchBody {
     update_source: Option<UpdateSource>,
     session_id: Option<String>,
@@ -231,13 +250,14 @@ async fn update(
     Ok(Json(t))
 }
 
-async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn remove(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Deleted>> {
     s.services().tasks.delete(&id).await?;
-    Ok(Json(json!({"success": true, "id": id})))
+    Ok(Json(Deleted::new(id)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TaskTimelineRequest")]
 struct TimelineBody {
     message: Option<String>,
     session_id: Option<String>,
@@ -249,7 +269,7 @@ async fn timeline(
     s: Scoped,
     Path(id): Path<String>,
     Body(b): Body<TimelineBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TaskTimelineAck>> {
     let kind = b.kind.clone().unwrap_or_else(|| "progress".into());
     s.services()
         .tasks
@@ -260,13 +280,13 @@ async fn timeline(
             Some(&kind),
         )
         .await?;
-    Ok(Json(json!({
-        "success": true,
-        "taskId": id,
-        "sessionId": b.session_id,
-        "message": b.message,
-        "type": kind,
-    })))
+    Ok(Json(TaskTimelineAck {
+        success: true,
+        task_id: id,
+        session_id: b.session_id,
+        message: b.message,
+        kind,
+    }))
 }
 
 async fn docs(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<TaskDoc>>> {

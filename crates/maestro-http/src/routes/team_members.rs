@@ -10,8 +10,8 @@ use maestro_domain::model::{
 };
 use maestro_domain::services::{NewTeamMember, TeamMemberPatch};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use crate::answers::Deleted;
 use crate::error::ApiResult;
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
@@ -25,66 +25,68 @@ pub(super) fn routes(api: Api) -> Api {
         T,
         "List team members of a project",
         get(list),
-    )
+    ).query::<ProjectQuery>().ok::<Vec<TeamMember>>(200)
     .add(
         Method::POST,
         "/api/team-members",
         T,
         "Create a custom team member",
         post(create),
-    )
+    ).body::<MemberBody>().ok::<TeamMember>(201).example(serde_json::json!({"projectId": "proj_1", "name": "Reviewer", "role": "Reviews pull requests", "avatar": "🦉"}))
     .add(
         Method::GET,
         "/api/team-members/{id}",
         T,
         "Get a team member",
         get(one),
-    )
+    ).query::<ProjectQuery>().ok::<TeamMember>(200)
     .add(
         Method::PATCH,
         "/api/team-members/{id}",
         T,
         "Update a team member",
         patch(update),
-    )
+    ).body::<MemberBody>().ok::<TeamMember>(200)
     .add(
         Method::DELETE,
         "/api/team-members/{id}",
         T,
         "Delete an archived custom member",
         delete(remove),
-    )
+    ).query::<ProjectQuery>().ok::<Deleted>(200)
     .add(
         Method::POST,
         "/api/team-members/{id}/archive",
         T,
         "Archive a custom member",
         post(archive),
-    )
+    ).body::<ProjectBody>().ok::<TeamMember>(200)
     .add(
         Method::POST,
         "/api/team-members/{id}/unarchive",
         T,
         "Unarchive a custom member",
         post(unarchive),
-    )
+    ).body::<ProjectBody>().ok::<TeamMember>(200)
     .add(
         Method::POST,
         "/api/team-members/{id}/reset",
         T,
         "Reset a default member",
         post(reset),
-    )
+    ).body::<ProjectBody>().ok::<TeamMember>(200)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TeamMemberProjectQuery")]
 struct ProjectQuery {
     project_id: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TeamMemberProjectRequest")]
 struct ProjectBody {
     project_id: Option<String>,
 }
@@ -106,8 +108,9 @@ async fn list(s: Scoped, Query(q): Query<ProjectQuery>) -> ApiResult<Json<Vec<Te
     Ok(Json(s.services().team_members.list(&project).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TeamMemberRequest")]
 struct MemberBody {
     project_id: Option<String>,
     name: Option<String>,
@@ -193,10 +196,10 @@ async fn remove(
     s: Scoped,
     Path(id): Path<String>,
     Query(q): Query<ProjectQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Deleted>> {
     let project = from_query(q)?;
     s.services().team_members.delete(&project, &id).await?;
-    Ok(Json(json!({"success": true, "id": id})))
+    Ok(Json(Deleted::new(id)))
 }
 
 async fn archive(
