@@ -161,7 +161,22 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         spawn_secrets: passed.spawn_secrets,
     };
     let shared_mail = services.ports().mail.clone();
-    let mut state = AppState::builder(services, spawn, agents, auth, http).list_cache(list_cache);
+    let lock: Arc<dyn maestro_domain::ports::Lock> = match &redis {
+        Some(r) => r.lock(),
+        None => Arc::new(maestro_memory::MemoryLock::new()),
+    };
+    tracing::info!(
+        port = "Lock",
+        adapter = if redis.is_some() {
+            "redis"
+        } else {
+            "in-memory"
+        },
+        "port wired"
+    );
+    let mut state = AppState::builder(services, spawn, agents, auth, http)
+        .list_cache(list_cache)
+        .lock(lock);
     if let Some(r) = &redis {
         state = state.probe(Arc::new(RedisProbe(r.clone())));
     }

@@ -246,6 +246,63 @@ async fn every_method_works_against_the_real_binary() {
         .await
         .unwrap();
     assert_eq!(c.get_session(&session.id).await.unwrap().name, "Worker");
+
+    // Claims: one holder, fenced writes, release.
+    let claim = c
+        .claim_task(
+            &root.id,
+            &ClaimTask {
+                session_id: Some(session.id.clone()),
+                ttl_ms: Some(60_000),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!claim.renewed);
+    let rival = c
+        .claim_task(
+            &root.id,
+            &ClaimTask {
+                session_id: Some(other.id.clone()),
+                ttl_ms: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(rival.code(), Some("TASK_CLAIMED"));
+    assert_eq!(
+        rival.api().unwrap().details.as_ref().unwrap()["heldBy"],
+        session.id.as_str()
+    );
+    let fenced = c
+        .update_task(
+            &root.id,
+            &TaskPatch {
+                description: Some("fenced".into()),
+                fencing_token: Some(claim.fencing_token),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(fenced.claimed_by.as_deref(), Some(session.id.as_str()));
+    let released = c
+        .release_task_claim(&root.id, Some(&session.id))
+        .await
+        .unwrap();
+    assert_eq!(released.claimed_by, None);
+    let stale = c
+        .update_task(
+            &root.id,
+            &TaskPatch {
+                description: Some("late".into()),
+                fencing_token: Some(claim.fencing_token),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Some("STALE_FENCING_TOKEN"));
     let active = c
         .list_sessions(&SessionQuery {
             project_id: Some(p.id.clone()),

@@ -195,6 +195,16 @@ pub enum TaskCommand {
     },
     /// Update one or more tasks (the same change to each).
     Update(TaskUpdateArgs),
+    /// Claim a task for --session (or renew the claim): one session at a time works on it.
+    /// Prints the fencing token to pass to `task update --fencing-token`.
+    Claim {
+        id: String,
+        /// How long the claim lasts unless claimed again.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        ttl: Duration,
+    },
+    /// Release --session's claim on a task.
+    Release { id: String },
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +222,9 @@ pub struct TaskUpdateArgs {
     /// This session's status on the task (needs --session); updates as the session.
     #[arg(long, value_parser = wire::<TaskSessionStatus>)]
     pub session_status: Option<TaskSessionStatus>,
+    /// The fencing token of your claim: the server refuses the write if it is stale.
+    #[arg(long)]
+    pub fencing_token: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -94,7 +94,7 @@ async fn token_login_whoami_and_logout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat_keeps_a_session_alive_and_stopping_it_fails_the_session() {
     let srv = server(&[]).await;
-    let (p, _t, s) = srv.fixture("beat").await;
+    let (p, t, s) = srv.fixture("beat").await;
     let home = Home::new();
     let token = srv.session_token(&s.id, &p.id);
     let mut child = home
@@ -131,6 +131,25 @@ async fn heartbeat_keeps_a_session_alive_and_stopping_it_fails_the_session() {
             .any(|e| e.session_id == s.id)
     );
 
+    // The session claims its task; the claim goes when the session fails.
+    let claim = json(
+        &home
+            .cmd(&srv.base)
+            .args([
+                "--json",
+                "task",
+                "claim",
+                &t.id,
+                "--ttl",
+                "10m",
+                "--session",
+                &s.id,
+            ])
+            .env("MAESTRO_SESSION_TOKEN", &token)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(claim["sessionId"], s.id.as_str());
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let stopped = Instant::now();
@@ -141,6 +160,10 @@ async fn heartbeat_keeps_a_session_alive_and_stopping_it_fails_the_session() {
     assert!(stopped.elapsed() < Duration::from_secs(5));
     eventually(Duration::from_secs(25), "the session failed", || async {
         admin.get_session(&s.id).await.unwrap().status == SessionStatus::Failed
+    })
+    .await;
+    eventually(Duration::from_secs(5), "the claim released", || async {
+        admin.get_task(&t.id).await.unwrap().claimed_by.is_none()
     })
     .await;
 }
@@ -355,6 +378,78 @@ async fn a_session_token_acts_on_its_own_project_only() {
     assert!(stderr(&create).contains("403"), "{}", stderr(&create));
     let members = ctl(&["project", "members", "--project", &p.id]);
     assert_eq!(members.status.code(), Some(1), "{}", stderr(&members));
+}
+
+/// `task claim|release` and fenced updates from the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_claims_from_the_command_line() {
+    let srv = server(&[]).await;
+    let (p, t, s) = srv.fixture("claims").await;
+    let other = srv
+        .admin()
+        .create_session(&NewSession {
+            project_id: p.id.clone(),
+            task_ids: vec![t.id.clone()],
+            name: Some("rival".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let home = Home::new();
+    let as_session = |sid: &str, args: &[&str]| {
+        home.cmd(&srv.base)
+            .args(args)
+            .env("MAESTRO_SESSION_TOKEN", srv.session_token(sid, &p.id))
+            .env("MAESTRO_SESSION_ID", sid)
+            .output()
+            .unwrap()
+    };
+    let claim = json(&as_session(&s.id, &["--json", "task", "claim", &t.id]));
+    let token = claim["fencingToken"].as_u64().unwrap().to_string();
+    let refused = as_session(&other.id, &["task", "claim", &t.id]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("TASK_CLAIMED"),
+        "{}",
+        stderr(&refused)
+    );
+    let fenced = json(&as_session(
+        &s.id,
+        &[
+            "--json",
+            "task",
+            "update",
+            &t.id,
+            "--title",
+            "Mine",
+            "--fencing-token",
+            &token,
+        ],
+    ));
+    assert_eq!(fenced["title"], "Mine");
+    let human = as_session(&s.id, &["task", "get", &t.id]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains(&s.id));
+    json(&as_session(&s.id, &["--json", "task", "release", &t.id]));
+    let stale = as_session(
+        &s.id,
+        &[
+            "task",
+            "update",
+            &t.id,
+            "--title",
+            "Late",
+            "--fencing-token",
+            &token,
+        ],
+    );
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        stderr(&stale).contains("STALE_FENCING_TOKEN"),
+        "{}",
+        stderr(&stale)
+    );
+    let taken = json(&as_session(&other.id, &["--json", "task", "claim", &t.id]));
+    assert!(taken["fencingToken"].as_u64().unwrap() > token.parse::<u64>().unwrap());
 }
 
 /// `events` follows a project's live events (and only its own), as JSON lines.

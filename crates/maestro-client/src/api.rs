@@ -155,6 +155,19 @@ impl Client {
     pub async fn task_children(&self, id: &str) -> Result<Vec<Task>> {
         self.send(Call::new(TASK_CHILDREN, &[id])).await
     }
+
+    /// Claims the task for a session (or renews its claim); another holder is a 409
+    /// `TASK_CLAIMED` error whose `details` carry `heldBy` and `expiresAt`.
+    pub async fn claim_task(&self, id: &str, c: &ClaimTask) -> Result<TaskClaim> {
+        self.send(Call::new(TASK_CLAIM, &[id]).json(c)?).await
+    }
+
+    /// Releases the task's claim held by `session_id` (`None`: the caller's own session,
+    /// with a session token); returns the task.
+    pub async fn release_task_claim(&self, id: &str, session_id: Option<&str>) -> Result<Task> {
+        self.send(Call::new(TASK_CLAIM_RELEASE, &[id]).query("sessionId", session_id))
+            .await
+    }
 }
 
 /// Sessions.

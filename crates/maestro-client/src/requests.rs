@@ -131,6 +131,23 @@ pub struct TaskPatch {
     pub team_member_ids: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_session_statuses: Option<BTreeMap<String, TaskSessionStatus>>,
+    /// The writer's claim's fencing token: the server refuses the write (409
+    /// `STALE_FENCING_TOKEN`) unless it is the task's current claim's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fencing_token: Option<u64>,
+}
+
+/// `POST /api/tasks/{id}/claim`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimTask {
+    /// The claiming session (`None`: the caller's own, with a session token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// 1,000–600,000 ms (the server's default: 30,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
 }
 
 /// `POST /api/tasks/{id}/timeline`.

@@ -32,6 +32,18 @@ pub struct Spawned {
     pub session: Session,
 }
 
+/// `POST /api/tasks/{id}/claim`: the claim held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskClaim {
+    pub task_id: String,
+    pub session_id: String,
+    /// Send it with task writes ([`crate::requests::TaskPatch::fencing_token`]).
+    pub fencing_token: u64,
+    pub expires_at: i64,
+    pub renewed: bool,
+}
+
 /// `POST /api/tasks/{id}/timeline`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

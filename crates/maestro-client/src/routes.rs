@@ -94,6 +94,8 @@ routes! {
     TASK_TIMELINE = Post "/api/tasks/{id}/timeline";
     TASK_DOCS = Get "/api/tasks/{id}/docs";
     TASK_CHILDREN = Get "/api/tasks/{id}/children";
+    TASK_CLAIM = Post "/api/tasks/{id}/claim";
+    TASK_CLAIM_RELEASE = Delete "/api/tasks/{id}/claim";
     SESSION_CREATE = Post "/api/sessions";
     SESSIONS = Get "/api/sessions";
     SESSION = Get "/api/sessions/{id}";

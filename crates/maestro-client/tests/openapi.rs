@@ -77,6 +77,7 @@ fn client_request_bodies_match_the_openapi_document() {
         "POST /api/tasks" => NewTask,
         "PATCH /api/tasks/{id}" => TaskPatch,
         "POST /api/tasks/{id}/timeline" => TaskTimelineInput,
+        "POST /api/tasks/{id}/claim" => ClaimTask,
         "POST /api/sessions" => NewSession,
         "PATCH /api/sessions/{id}" => SessionPatch,
         "POST /api/sessions/{id}/events" => SessionEventInput,

@@ -76,6 +76,25 @@ pub enum DomainError {
         details: Vec<FieldError>,
     },
 
+    /// Another session holds the task's claim: 409, code `TASK_CLAIMED`, with `heldBy` and
+    /// `expiresAt` in the details.
+    #[error("Task '{task_id}' is claimed by session '{held_by}'")]
+    Claimed {
+        task_id: String,
+        held_by: String,
+        expires_at: i64,
+    },
+
+    /// A write carried a fencing token that is not the task's current claim's: 409, code
+    /// `STALE_FENCING_TOKEN`.
+    #[error("Fencing token {given} is stale for task '{task_id}' (current: {current})")]
+    StaleFence {
+        task_id: String,
+        given: u64,
+        /// `none` when the task has no claim any more.
+        current: String,
+    },
+
     /// Not allowed for anybody (e.g. deleting a built-in team member): code `FORBIDDEN`.
     #[error("{0}")]
     Forbidden(String),
@@ -155,6 +174,8 @@ impl DomainError {
             Self::Unauthorized(_) => "UNAUTHORIZED",
             Self::BusinessRule(_) => "BUSINESS_RULE_ERROR",
             Self::Conflict(_) => "CONFLICT",
+            Self::Claimed { .. } => "TASK_CLAIMED",
+            Self::StaleFence { .. } => "STALE_FENCING_TOKEN",
             Self::Spawn { code, .. } => code.as_str(),
             Self::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",

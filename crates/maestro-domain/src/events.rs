@@ -58,6 +58,31 @@ pub struct SessionNotice {
     pub project_id: String,
 }
 
+/// `task:claimed`: a session claimed (or renewed its claim on) a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskClaimed {
+    pub task_id: String,
+    pub project_id: String,
+    pub session_id: String,
+    pub fencing_token: u64,
+    pub expires_at: Millis,
+    /// The holder claimed again before its claim lapsed (same fencing token).
+    pub renewed: bool,
+}
+
+/// `task:claim_released`: the task can be claimed again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimReleased {
+    pub task_id: String,
+    pub project_id: String,
+    pub session_id: String,
+    /// `released` (by its holder) or `session_ended` (the holder's session ended or its
+    /// presence lapsed).
+    pub reason: String,
+}
+
 /// `notify:needs_input`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -184,6 +209,8 @@ domain_events! {
     TaskDeleted(Deleted) = "task:deleted",
     TaskSessionAdded(Link) = "task:session_added",
     TaskSessionRemoved(Link) = "task:session_removed",
+    TaskClaimed(TaskClaimed) = "task:claimed",
+    TaskClaimReleased(ClaimReleased) = "task:claim_released",
     SessionCreated(Session) = "session:created",
     SessionSpawn(Box<SpawnRequest>) = "session:spawn",
     SessionUpdated(Session) = "session:updated",
@@ -225,6 +252,8 @@ impl DomainEvent {
             | SessionTaskAdded(l)
             | SessionTaskRemoved(l) => Some(&l.session_id),
             NotifyTaskSessionCompleted(n) | NotifyTaskSessionFailed(n) => Some(&n.session_id),
+            TaskClaimed(c) => Some(&c.session_id),
+            TaskClaimReleased(c) => Some(&c.session_id),
             NotifySessionCompleted(n) | NotifySessionFailed(n) => Some(&n.session_id),
             NotifyNeedsInput(n) => Some(&n.session_id),
             NotifyProgress(n) => Some(&n.session_id),
@@ -274,6 +303,8 @@ impl DomainEvent {
             | NotifyTaskInReview(n)
             | NotifyTaskBlocked(n) => Some(&n.project_id),
             NotifyTaskSessionCompleted(n) | NotifyTaskSessionFailed(n) => Some(&n.project_id),
+            TaskClaimed(c) => Some(&c.project_id),
+            TaskClaimReleased(c) => Some(&c.project_id),
             NotifySessionCompleted(n) | NotifySessionFailed(n) => Some(&n.project_id),
             NotifyNeedsInput(n) => Some(&n.project_id),
             NotifyProgress(n) => Some(&n.project_id),
@@ -315,8 +346,9 @@ mod tests {
         let mut names = DomainEvent::NAMES.to_vec();
         names.sort_unstable();
         names.dedup();
-        // EVENTS.md lists 33; `project:members_changed` (project sharing) is ours.
-        assert_eq!(names.len(), 34);
+        // EVENTS.md lists 33; `project:members_changed` (project sharing) and the two claim
+        // events are ours.
+        assert_eq!(names.len(), 36);
         assert!(names.contains(&"project:members_changed"));
     }
 

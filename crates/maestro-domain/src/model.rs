@@ -304,6 +304,17 @@ pub struct Task {
     pub team_member_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team_member_ids: Option<Vec<String>>,
+    /// The session holding the task's claim (`POST /api/tasks/:id/claim`); cleared when the
+    /// claim is released or its session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
+    /// When that claim lapses unless renewed, as of its last claim (a claim that lapsed
+    /// without a release keeps its past time here until the task is claimed again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_expires_at: Option<Millis>,
+    /// The fencing token of that claim: a write carrying another token is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_fencing_token: Option<u64>,
     /// Keys this server does not know (`acceptanceCriteria`, `metadata`, …); preserved on rewrite.
     #[serde(flatten)]
     pub extra: JsonObject,

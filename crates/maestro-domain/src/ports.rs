@@ -367,6 +367,20 @@ pub struct Lease {
 ///   acquire the resource.
 /// - `release` and `extend` act only for the current owner (token compare-and-act); with a
 ///   lapsed or foreign lease they return `false` and change nothing.
+///
+/// Fenced leases (`acquire_fenced`, `fenced_holder`, `release_fenced`; what task claims are
+/// built on) are named by their owner instead of a random token, and carry a **fencing
+/// token**:
+/// - At most one owner per resource at any time; the owner acquiring again renews its lease
+///   (the TTL starts over) and keeps its fence.
+/// - Every time the resource is acquired afresh (free, released, or lapsed), its fence is
+///   strictly greater than every fence handed out for that resource before — across
+///   instances on Redis (a counter that never expires), for the process's lifetime in memory.
+/// - TTLs run on the lock's clock (the Redis server's, the process's): a holder that stalls
+///   past its TTL may still believe it holds the resource. That is what the fence is for: a
+///   store that refuses writes carrying a smaller fence than the current one stays correct
+///   whatever the clocks do. Remaining times (`ttl_left`) are the lock's view, not a deadline
+///   on the caller's clock.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Lock: Send + Sync {
@@ -374,6 +388,31 @@ pub trait Lock: Send + Sync {
     async fn try_acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>>;
     async fn release(&self, lease: &Lease) -> Result<bool>;
     async fn extend(&self, lease: &Lease, ttl: Duration) -> Result<bool>;
+    /// Acquires `resource` for `owner` (or renews `owner`'s lease), or reports who holds it.
+    async fn acquire_fenced(&self, resource: &str, owner: &str, ttl: Duration) -> Result<Fenced>;
+    /// The live fenced lease of `resource`, if any.
+    async fn fenced_holder(&self, resource: &str) -> Result<Option<FencedLease>>;
+    /// Releases `resource` if `owner` holds it; `false` (and no change) otherwise.
+    async fn release_fenced(&self, resource: &str, owner: &str) -> Result<bool>;
+}
+
+/// A live fenced lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FencedLease {
+    pub owner: String,
+    /// The fencing token: greater for every new acquisition of the resource.
+    pub fence: u64,
+    /// How long the lease still lives, as the lock sees it.
+    pub ttl_left: Duration,
+}
+
+/// The outcome of [`Lock::acquire_fenced`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fenced {
+    /// The caller holds the lease now (`renewed`: it already did, with the same fence).
+    Granted { lease: FencedLease, renewed: bool },
+    /// Somebody else does.
+    Held(FencedLease),
 }
 
 /// Runs `work` while holding `resource`: retries acquisition for up to `wait` (then

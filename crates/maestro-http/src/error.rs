@@ -85,6 +85,11 @@ impl ApiError {
                 let d = match e {
                     DomainError::Validation { details: d, .. } => details(d),
                     DomainError::Spawn { details, .. } => details.clone(),
+                    DomainError::Claimed {
+                        held_by,
+                        expires_at,
+                        ..
+                    } => Some(serde_json::json!({"heldBy": held_by, "expiresAt": expires_at})),
                     _ => None,
                 };
                 (status, e.code(), d)
@@ -123,7 +128,9 @@ pub fn domain_status(e: &DomainError) -> StatusCode {
         DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         DomainError::BusinessRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        DomainError::Conflict(_) => StatusCode::CONFLICT,
+        DomainError::Conflict(_) | DomainError::Claimed { .. } | DomainError::StaleFence { .. } => {
+            StatusCode::CONFLICT
+        }
         DomainError::Spawn { code, .. } => spawn_status(*code),
         DomainError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

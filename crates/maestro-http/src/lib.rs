@@ -115,6 +115,10 @@ pub async fn serve(
         .cloned()
         .map(|io| realtime::spawn_bridge(bridge_state.clone(), io));
     let io = bridge_state.0.io.get().cloned();
+    let claims = bridge_state
+        .claims()
+        .cloned()
+        .map(|c| spawn_claim_watcher(&bridge_state, c));
     let result = conn::serve(listener, app, limits, evicted, async move {
         shutdown.await;
         services.begin_shutdown();
@@ -127,5 +131,34 @@ pub async fn serve(
     if let Some(b) = bridge {
         b.abort();
     }
+    if let Some(c) = claims {
+        c.abort();
+    }
     result
+}
+
+/// Releases the claims of sessions that end (completed, failed — a lapsed presence fails the
+/// session —, stopped, deleted), from this instance's bus subscription. On several instances
+/// each sees the event; the claim's atomic clear lets exactly one of them emit
+/// `task:claim_released`.
+fn spawn_claim_watcher(
+    state: &AppState,
+    claims: maestro_domain::services::ClaimService,
+) -> tokio::task::JoinHandle<()> {
+    use futures_util::StreamExt;
+    let mut events = state.services().ports().bus.subscribe();
+    tokio::spawn(async move {
+        while let Some(msg) = events.next().await {
+            match msg {
+                maestro_domain::ports::BusMessage::Event(e) => {
+                    if let Err(err) = claims.on_event(&e).await {
+                        tracing::warn!(event = e.name(), error = %err, "could not release claims");
+                    }
+                }
+                maestro_domain::ports::BusMessage::Lagged(n) => {
+                    tracing::warn!(dropped = n, "claim watcher fell behind; events dropped");
+                }
+            }
+        }
+    })
 }

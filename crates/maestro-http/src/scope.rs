@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use maestro_domain::ports::Principal;
 use maestro_domain::services::{
-    AgentService, ApiKeyService, MemberService, Services, SpawnService,
+    AgentService, ApiKeyService, ClaimService, MemberService, Services, SpawnService,
 };
 use maestro_domain::{DomainError, Result};
 
@@ -39,6 +39,20 @@ impl Scoped {
         } else {
             self.state.agent_service().scoped(&self.services)
         }
+    }
+
+    /// Task claims, acting as the caller; `503` when this server has no lock.
+    pub fn claim_service(&self) -> Result<ClaimService> {
+        let Some(claims) = self.state.claims() else {
+            return Err(DomainError::Unavailable(
+                "task claims need a lock: this server was built without one".into(),
+            ));
+        };
+        Ok(if self.principal.is_unrestricted() {
+            claims.clone()
+        } else {
+            claims.scoped(&self.services)
+        })
     }
 
     /// The membership use cases, acting as the caller; `403` when this server has no member

@@ -183,6 +183,8 @@ pub(crate) struct Inner {
     pub api_keys: Option<maestro_domain::services::ApiKeyService>,
     /// Cache of serialised task listings (its bus must be an `InvalidatingBus`).
     pub list_cache: Option<Arc<crate::cache::ListCache>>,
+    /// Task claims (unrestricted; scoped per request), when a lock is configured.
+    pub claims: Option<maestro_domain::services::ClaimService>,
     /// The Socket.IO handle, set when the router is built.
     pub io: std::sync::OnceLock<socketioxide::SocketIo>,
     /// Authentication failures per client address.
@@ -250,6 +252,16 @@ impl AppStateBuilder {
         self
     }
 
+    /// Task claims on `lock` (in-memory on one instance, Redis across instances).
+    #[must_use]
+    pub fn lock(mut self, lock: Arc<dyn maestro_domain::ports::Lock>) -> Self {
+        self.inner.claims = Some(maestro_domain::services::ClaimService::new(
+            &self.inner.services,
+            lock,
+        ));
+        self
+    }
+
     pub fn build(self) -> AppState {
         AppState(Arc::new(self.inner))
     }
@@ -286,6 +298,7 @@ impl AppState {
                 session_tokens: crate::session_token::SessionTokens::ephemeral(),
                 api_keys: None,
                 list_cache: None,
+                claims: None,
                 auth_failures: crate::limit::FailureLimiter::default(),
                 proxy_warned: std::sync::atomic::AtomicBool::new(false),
                 evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
@@ -310,6 +323,11 @@ impl AppState {
     /// The API-key use cases (as the server), when the storage keeps keys.
     pub fn api_keys(&self) -> Option<&maestro_domain::services::ApiKeyService> {
         self.0.api_keys.as_ref()
+    }
+
+    /// The task claims, when a lock is configured.
+    pub fn claims(&self) -> Option<&maestro_domain::services::ClaimService> {
+        self.0.claims.as_ref()
     }
 
     /// Whether `principal` sees `project_id` (the domain's access rule, for channels that

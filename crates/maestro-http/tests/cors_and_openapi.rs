@@ -238,6 +238,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/tasks/:id/timeline"),
     ("GET", "/api/tasks/:id/docs"),
     ("GET", "/api/tasks/:id/children"),
+    ("POST", "/api/tasks/:id/claim"),
+    ("DELETE", "/api/tasks/:id/claim"),
     ("POST", "/api/sessions"),
     ("GET", "/api/sessions"),
     ("GET", "/api/sessions/:id"),
@@ -308,8 +310,8 @@ fn openapi_path(express: &str) -> String {
 async fn openapi_document_lists_every_route() {
     assert_eq!(
         ROUTES.len(),
-        51 + 4 + 4 + 3,
-        "the original's 51, 4 agent-side, 4 membership, 3 API keys"
+        51 + 4 + 4 + 3 + 2,
+        "the original's 51, 4 agent-side, 4 membership, 3 API keys, 2 task claim"
     );
     let s = TestServer::memory().await;
     let doc = s.get("/api/openapi.json").await.ok(200);

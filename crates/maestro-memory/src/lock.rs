@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use maestro_domain::Result;
-use maestro_domain::ports::{Lease, Lock};
+use maestro_domain::ports::{Fenced, FencedLease, Lease, Lock};
 use tokio::time::Instant;
 
 /// Lapsed entries are swept once the map holds this many (and then at twice the live count).
@@ -27,6 +27,10 @@ impl Held {
 struct Leases {
     held: HashMap<String, Held>,
     sweep_at: usize,
+    /// Fenced leases: owner, fence and deadline per resource.
+    fenced: HashMap<String, (String, u64, Instant)>,
+    /// The last fence handed out per resource (never forgotten, so fences only grow).
+    fences: HashMap<String, u64>,
 }
 
 /// Redis `SET resource token NX PX ttl` semantics in one process.
@@ -45,6 +49,8 @@ impl MemoryLock {
             leases: Mutex::new(Leases {
                 held: HashMap::new(),
                 sweep_at: MIN_SWEEP_AT,
+                fenced: HashMap::new(),
+                fences: HashMap::new(),
             }),
         }
     }
@@ -124,6 +130,72 @@ impl Lock for MemoryLock {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn acquire_fenced(&self, resource: &str, owner: &str, ttl: Duration) -> Result<Fenced> {
+        let now = Instant::now();
+        let deadline = crate::deadline(now, ttl);
+        let mut leases = self.leases();
+        if let Some((held_by, fence, until)) = leases.fenced.get_mut(resource)
+            && *until > now
+        {
+            if held_by == owner {
+                *until = deadline;
+                return Ok(Fenced::Granted {
+                    lease: FencedLease {
+                        owner: owner.to_owned(),
+                        fence: *fence,
+                        ttl_left: ttl,
+                    },
+                    renewed: true,
+                });
+            }
+            return Ok(Fenced::Held(FencedLease {
+                owner: held_by.clone(),
+                fence: *fence,
+                ttl_left: *until - now,
+            }));
+        }
+        let fence = leases.fences.get(resource).copied().unwrap_or(0) + 1;
+        leases.fences.insert(resource.to_owned(), fence);
+        leases
+            .fenced
+            .insert(resource.to_owned(), (owner.to_owned(), fence, deadline));
+        Ok(Fenced::Granted {
+            lease: FencedLease {
+                owner: owner.to_owned(),
+                fence,
+                ttl_left: ttl,
+            },
+            renewed: false,
+        })
+    }
+
+    async fn fenced_holder(&self, resource: &str) -> Result<Option<FencedLease>> {
+        let now = Instant::now();
+        let leases = self.leases();
+        Ok(leases
+            .fenced
+            .get(resource)
+            .filter(|(_, _, until)| *until > now)
+            .map(|(owner, fence, until)| FencedLease {
+                owner: owner.clone(),
+                fence: *fence,
+                ttl_left: *until - now,
+            }))
+    }
+
+    async fn release_fenced(&self, resource: &str, owner: &str) -> Result<bool> {
+        let now = Instant::now();
+        let mut leases = self.leases();
+        let owned = leases
+            .fenced
+            .get(resource)
+            .is_some_and(|(o, _, until)| o == owner && *until > now);
+        if owned {
+            leases.fenced.remove(resource);
+        }
+        Ok(owned)
     }
 }
 

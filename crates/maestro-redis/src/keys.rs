@@ -58,6 +58,11 @@ impl Keys {
         format!("{}lock:{resource}", self.prefix)
     }
 
+    /// The fencing-token counter of a fenced lock (no TTL: fences never repeat).
+    pub fn fence(&self, resource: &str) -> String {
+        format!("{}fence:{resource}", self.prefix)
+    }
+
     pub fn mail_prefix(&self) -> String {
         format!("{}mail:", self.prefix)
     }

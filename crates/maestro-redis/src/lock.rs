@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::*;
 use fred::types::{Expiration, SetOptions};
-use maestro_domain::ports::{Lease, Lock};
+use maestro_domain::ports::{Fenced, FencedLease, Lease, Lock};
 
 use crate::conn::{Lua, Owned};
 use crate::error::{RedisError, random_hex};
@@ -42,6 +42,66 @@ pub struct RedisLock {
     commands: Arc<Owned<Client>>,
     release: Lua,
     extend: Lua,
+    acquire_fenced: Lua,
+    fenced_holder: Lua,
+    release_fenced: Lua,
+}
+
+/// A fenced lease is the key `lock:<resource>` holding `<fence>:<owner>` with a PX TTL; the
+/// fence comes from `fence:<resource>`, a counter without TTL (so fences never repeat).
+/// KEYS: lease, counter; ARGV: owner, ttl ms. Returns {granted 1|0, fence, owner, pttl,
+/// renewed 1|0}.
+const ACQUIRE_FENCED: &str = "
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local sep = string.find(cur, ':', 1, true)
+  local fence = string.sub(cur, 1, sep - 1)
+  local owner = string.sub(cur, sep + 1)
+  if owner == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return {1, fence, owner, tonumber(ARGV[2]), 1}
+  end
+  return {0, fence, owner, redis.call('PTTL', KEYS[1]), 0}
+end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
+return {1, tostring(fence), ARGV[1], tonumber(ARGV[2]), 0}";
+
+/// KEYS: lease. Returns {} when free, else {fence, owner, pttl}.
+const FENCED_HOLDER: &str = "
+local cur = redis.call('GET', KEYS[1])
+if not cur then return {} end
+local sep = string.find(cur, ':', 1, true)
+return {string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1), redis.call('PTTL', KEYS[1])}";
+
+/// KEYS: lease; ARGV: owner. Deletes the lease if `owner` holds it.
+const RELEASE_FENCED: &str = "
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local sep = string.find(cur, ':', 1, true)
+if string.sub(cur, sep + 1) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0";
+
+/// `(fence, owner, pttl)` of a script answer about the lease at `key`.
+fn lease_of(
+    key: &str,
+    fence: &Value,
+    owner: &Value,
+    pttl: &Value,
+) -> Result<FencedLease, RedisError> {
+    let bad = || RedisError::corrupt(key, "not a fenced lease (`<fence>:<owner>`)");
+    let fence = match fence {
+        Value::String(s) => s.parse().map_err(|_| bad())?,
+        Value::Integer(i) => u64::try_from(*i).map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    let owner = owner.as_string().ok_or_else(bad)?;
+    let ms = pttl.as_i64().unwrap_or(0).max(0) as u64;
+    Ok(FencedLease {
+        owner,
+        fence,
+        ttl_left: Duration::from_millis(ms),
+    })
 }
 
 impl RedisLock {
@@ -51,6 +111,9 @@ impl RedisLock {
             commands,
             release: Lua::new("lock release", RELEASE),
             extend: Lua::new("lock extend", EXTEND),
+            acquire_fenced: Lua::new("fenced lock acquire", ACQUIRE_FENCED),
+            fenced_holder: Lua::new("fenced lock holder", FENCED_HOLDER),
+            release_fenced: Lua::new("fenced lock release", RELEASE_FENCED),
         }
     }
 }
@@ -103,6 +166,60 @@ impl Lock for RedisLock {
                 &self.commands,
                 vec![self.keys.lock(&lease.resource)],
                 vec![lease.token.clone(), ttl_ms(ttl).to_string()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn acquire_fenced(
+        &self,
+        resource: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> maestro_domain::Result<Fenced> {
+        let key = self.keys.lock(resource);
+        let answer: Vec<Value> = self
+            .acquire_fenced
+            .call(
+                &self.commands,
+                vec![key.clone(), self.keys.fence(resource)],
+                vec![owner.to_owned(), ttl_ms(ttl).to_string()],
+            )
+            .await?;
+        let [granted, fence, holder, pttl, renewed] = answer.as_slice() else {
+            return Err(RedisError::corrupt(key, "unexpected fenced acquire answer").into());
+        };
+        let lease = lease_of(&key, fence, holder, pttl)?;
+        Ok(if granted.as_i64() == Some(1) {
+            Fenced::Granted {
+                lease,
+                renewed: renewed.as_i64() == Some(1),
+            }
+        } else {
+            Fenced::Held(lease)
+        })
+    }
+
+    async fn fenced_holder(&self, resource: &str) -> maestro_domain::Result<Option<FencedLease>> {
+        let key = self.keys.lock(resource);
+        let answer: Vec<Value> = self
+            .fenced_holder
+            .call(&self.commands, vec![key.clone()], vec![])
+            .await?;
+        match answer.as_slice() {
+            [] => Ok(None),
+            [fence, owner, pttl] => Ok(Some(lease_of(&key, fence, owner, pttl)?)),
+            _ => Err(RedisError::corrupt(key, "unexpected fenced holder answer").into()),
+        }
+    }
+
+    async fn release_fenced(&self, resource: &str, owner: &str) -> maestro_domain::Result<bool> {
+        let n: i64 = self
+            .release_fenced
+            .call(
+                &self.commands,
+                vec![self.keys.lock(resource)],
+                vec![owner.to_owned()],
             )
             .await?;
         Ok(n == 1)

@@ -76,6 +76,9 @@ pub fn task(id: &str, project_id: &str, created_at: Millis) -> Task {
         pinned: Some(true),
         team_member_id: Some("tm_fixture".to_owned()),
         team_member_ids: Some(vec!["tm_fixture".to_owned(), "tm_other".to_owned()]),
+        claimed_by: None,
+        claim_expires_at: None,
+        claim_fencing_token: None,
         extra: object(json!({
             "acceptanceCriteria": ["it works", "it is tested"],
             "metadata": {"origin": "fixture", "weight": 3},

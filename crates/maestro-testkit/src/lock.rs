@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use maestro_domain::DomainError;
-use maestro_domain::ports::{Lease, Lock, with_lock};
+use maestro_domain::ports::{Fenced, FencedLease, Lease, Lock, with_lock};
 
 use crate::fixtures::unique_id;
 
@@ -249,4 +249,110 @@ pub async fn with_lock_releases_on_error(lock: Arc<dyn Lock>) {
     )
     .await;
     assert_eq!(ok, Ok(42));
+}
+
+fn granted(f: Fenced) -> (FencedLease, bool) {
+    match f {
+        Fenced::Granted { lease, renewed } => (lease, renewed),
+        Fenced::Held(l) => panic!("held by {} (fence {})", l.owner, l.fence),
+    }
+}
+
+pub async fn fenced_lease_has_one_owner_and_renews(lock: Arc<dyn Lock>) {
+    let r = resource();
+    assert_eq!(lock.fenced_holder(&r).await.unwrap(), None);
+    let (a, renewed) = granted(lock.acquire_fenced(&r, "sess-a", LONG).await.unwrap());
+    assert!(!renewed);
+    assert_eq!(a.owner, "sess-a");
+    assert!(a.fence >= 1);
+    match lock.acquire_fenced(&r, "sess-b", LONG).await.unwrap() {
+        Fenced::Held(h) => {
+            assert_eq!((h.owner.as_str(), h.fence), ("sess-a", a.fence));
+            assert!(h.ttl_left > Duration::ZERO && h.ttl_left <= LONG);
+        }
+        other => panic!("a second owner got {other:?}"),
+    }
+    let (again, renewed) = granted(lock.acquire_fenced(&r, "sess-a", LONG).await.unwrap());
+    assert!(renewed, "the owner acquiring again renews");
+    assert_eq!(again.fence, a.fence, "a renewal keeps the fence");
+    let h = lock.fenced_holder(&r).await.unwrap().expect("held");
+    assert_eq!((h.owner.as_str(), h.fence), ("sess-a", a.fence));
+    // Owners may contain the separator the Redis adapter uses.
+    let (odd, _) = granted(
+        lock.acquire_fenced(&resource(), "a:b:c", LONG)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(odd.owner, "a:b:c");
+}
+
+pub async fn fences_grow_with_every_new_owner(lock: Arc<dyn Lock>) {
+    let r = resource();
+    let mut last = 0;
+    for owner in ["s1", "s2", "s1", "s3"] {
+        let (l, _) = granted(lock.acquire_fenced(&r, owner, LONG).await.unwrap());
+        assert!(l.fence > last, "fence {} after {last}", l.fence);
+        last = l.fence;
+        assert!(lock.release_fenced(&r, owner).await.unwrap());
+    }
+    // After a lapse too.
+    let (l, _) = granted(
+        lock.acquire_fenced(&r, "s4", Duration::from_millis(100))
+            .await
+            .unwrap(),
+    );
+    assert!(l.fence > last);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (m, renewed) = granted(lock.acquire_fenced(&r, "s4", LONG).await.unwrap());
+    assert!(
+        !renewed,
+        "a lapsed lease is not renewed but acquired afresh"
+    );
+    assert!(m.fence > l.fence);
+}
+
+pub async fn fenced_release_is_owner_only(lock: Arc<dyn Lock>) {
+    let r = resource();
+    granted(lock.acquire_fenced(&r, "owner", LONG).await.unwrap());
+    assert!(!lock.release_fenced(&r, "intruder").await.unwrap());
+    assert!(!lock.release_fenced(&resource(), "owner").await.unwrap());
+    assert_eq!(
+        lock.fenced_holder(&r).await.unwrap().unwrap().owner,
+        "owner"
+    );
+    assert!(lock.release_fenced(&r, "owner").await.unwrap());
+    assert_eq!(lock.fenced_holder(&r).await.unwrap(), None);
+    assert!(!lock.release_fenced(&r, "owner").await.unwrap());
+    granted(lock.acquire_fenced(&r, "intruder", LONG).await.unwrap());
+}
+
+pub async fn fenced_lease_lapses_after_ttl(lock: Arc<dyn Lock>) {
+    let r = resource();
+    granted(
+        lock.acquire_fenced(&r, "brief", Duration::from_millis(150))
+            .await
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(lock.fenced_holder(&r).await.unwrap(), None);
+    assert!(!lock.release_fenced(&r, "brief").await.unwrap());
+    granted(lock.acquire_fenced(&r, "next", LONG).await.unwrap());
+}
+
+pub async fn fenced_contenders_get_one_winner_each_round(lock: Arc<dyn Lock>) {
+    for _ in 0..5 {
+        let r = resource();
+        let tries = (0..8).map(|i| {
+            let lock = Arc::clone(&lock);
+            let r = r.clone();
+            tokio::spawn(async move { lock.acquire_fenced(&r, &format!("c{i}"), LONG).await })
+        });
+        let mut winners = Vec::new();
+        for t in tries {
+            if let Fenced::Granted { lease, .. } = t.await.unwrap().unwrap() {
+                winners.push(lease);
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one winner: {winners:?}");
+    }
 }

@@ -201,6 +201,11 @@ macro_rules! __lock_cases {
             resources_are_independent,
             contenders_never_overlap,
             with_lock_releases_on_error,
+            fenced_lease_has_one_owner_and_renews,
+            fences_grow_with_every_new_owner,
+            fenced_release_is_owner_only,
+            fenced_lease_lapses_after_ttl,
+            fenced_contenders_get_one_winner_each_round,
         ] }
     };
 }

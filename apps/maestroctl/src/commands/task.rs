@@ -1,6 +1,6 @@
 //! `task list|get|create|update`.
 
-use maestro_client::requests::{NewTask, TaskPatch, TaskQuery};
+use maestro_client::requests::{ClaimTask, NewTask, TaskPatch, TaskQuery};
 use maestro_domain::model::{Task, UpdateSource};
 
 use crate::cli::{TaskCommand, TaskUpdateArgs};
@@ -45,6 +45,34 @@ pub async fn run(ctx: &Ctx, cmd: TaskCommand) -> Result<()> {
             ctx.out.show(&t, || task_fields(&t))
         }
         TaskCommand::Update(a) => update(ctx, a).await,
+        TaskCommand::Claim { id, ttl } => {
+            let claim = c
+                .claim_task(
+                    &id,
+                    &ClaimTask {
+                        session_id: ctx.session_opt().map(str::to_string),
+                        ttl_ms: Some(ttl.as_millis() as u64),
+                    },
+                )
+                .await?;
+            ctx.out.show(&claim, || {
+                fields(&[
+                    ("task", claim.task_id.clone()),
+                    ("claimed by", claim.session_id.clone()),
+                    ("fencing token", claim.fencing_token.to_string()),
+                    (
+                        "expires",
+                        format!("in {}s", (claim.expires_at - now_ms()).max(0) / 1000),
+                    ),
+                    ("renewed", claim.renewed.to_string()),
+                ])
+            })
+        }
+        TaskCommand::Release { id } => {
+            let t = c.release_task_claim(&id, ctx.session_opt()).await?;
+            ctx.out
+                .show(&t, || format!("Released the claim on {}", t.id))
+        }
     }
 }
 
@@ -58,12 +86,15 @@ async fn update(ctx: &Ctx, a: TaskUpdateArgs) -> Result<()> {
         priority: a.priority,
         ..Default::default()
     };
+    let fencing_token = a.fencing_token;
     if let Some(s) = a.session_status {
         patch.session_status = Some(s);
         patch.session_id = Some(ctx.session()?.to_string());
         patch.update_source = Some(UpdateSource::Session);
     }
-    if patch == TaskPatch::default() {
+    let unchanged = patch == TaskPatch::default();
+    patch.fencing_token = fencing_token;
+    if unchanged {
         return Err(CtlError::Usage(
             "nothing to change: pass --status, --title, --description, --priority or \
              --session-status"
@@ -129,7 +160,21 @@ fn task_fields(t: &Task) -> String {
         ("priority", t.priority.to_string()),
         ("parent", t.parent_id.clone().unwrap_or_default()),
         ("sessions", sessions.join(", ")),
+        ("claimed by", t.claimed_by.clone().unwrap_or_default()),
+        (
+            "fencing token",
+            t.claim_fencing_token
+                .map(|f| f.to_string())
+                .unwrap_or_default(),
+        ),
         ("updated", ago(t.updated_at)),
         ("description", t.description.clone()),
     ])
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

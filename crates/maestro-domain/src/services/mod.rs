@@ -7,6 +7,7 @@
 
 mod agent;
 mod api_key;
+mod claim;
 mod flows;
 mod links;
 mod mail;
@@ -24,6 +25,7 @@ use std::sync::{Arc, Mutex};
 
 pub use agent::{AgentPorts, AgentService, Beat, DEFAULT_MODAL_TITLE, HEARTBEAT_TTL, ShowModal};
 pub use api_key::{ApiKeyService, MAX_API_KEY_NAME, NewApiKey};
+pub use claim::{CLAIM_TTL_RANGE, Claim, ClaimService, DEFAULT_CLAIM_TTL};
 pub use flows::{PHONE_SENDER, ProjectSnapshot, Reply};
 pub use mail::{
     DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MAX_WAITS_PER_SESSION, MailService,

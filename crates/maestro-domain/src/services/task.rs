@@ -49,6 +49,9 @@ pub struct TaskPatch {
     pub team_member_id: Option<String>,
     pub team_member_ids: Option<Vec<String>>,
     pub task_session_statuses: Option<BTreeMap<String, TaskSessionStatus>>,
+    /// The fencing token of the writer's claim (`fencingToken` / `If-Match`): the write is
+    /// refused unless it is the task's current claim's.
+    pub fencing_token: Option<u64>,
 }
 
 /// One item of `GET /api/tasks/:id/docs`: a session doc plus where it came from.
@@ -133,6 +136,9 @@ impl TaskService {
             pinned: None,
             team_member_id: input.team_member_id,
             team_member_ids: input.team_member_ids,
+            claimed_by: None,
+            claim_expires_at: None,
+            claim_fencing_token: None,
             extra: JsonObject::new(),
         };
         let task = ports.tasks.create(task).await?;
@@ -144,6 +150,10 @@ impl TaskService {
     /// session) or user mode (the whitelisted fields), with the events of EVENTS.md §5.
     pub async fn update(&self, id: &str, patch: TaskPatch) -> Result<Task> {
         check_priority(patch.priority.as_ref())?;
+        if patch.fencing_token.is_some() {
+            // Before any side effect (auto-link); checked again atomically in the write.
+            check_fence(&self.get(id).await?, patch.fencing_token)?;
+        }
         let session_mode = patch.update_source == Some(UpdateSource::Session);
         // a. Auto-link a reporting session that is not yet linked.
         if session_mode && let Some(session_id) = &patch.session_id {
@@ -185,6 +195,7 @@ impl TaskService {
             .ports
             .tasks
             .update(id, &|t: &mut Task| {
+                check_fence(t, patch.fencing_token)?;
                 seen.keep(t);
                 if t.task_session_statuses.get(session_id.as_str()) != Some(&status) {
                     t.task_session_statuses.insert(session_id.clone(), status);
@@ -228,6 +239,7 @@ impl TaskService {
             .ports
             .tasks
             .update(id, &|t: &mut Task| {
+                check_fence(t, patch.fencing_token)?;
                 seen.keep(t);
                 apply_user_patch(t, &patch, now);
                 Ok(())
@@ -495,3 +507,18 @@ pub(crate) async fn notify_session_statuses(ctx: &Context, before: &Task, after:
 
 #[cfg(test)]
 mod tests;
+
+/// A write carrying a fencing token must carry the task's current claim's (a holder that
+/// lost its claim, or never had it, cannot write as if it held it).
+fn check_fence(t: &Task, given: Option<u64>) -> Result<()> {
+    match given {
+        Some(g) if t.claim_fencing_token != Some(g) => Err(DomainError::StaleFence {
+            task_id: t.id.clone(),
+            given: g,
+            current: t
+                .claim_fencing_token
+                .map_or_else(|| "none".to_string(), |c| c.to_string()),
+        }),
+        _ => Ok(()),
+    }
+}

@@ -158,6 +158,9 @@ pub fn task(id: &str, project_id: &str) -> Task {
         pinned: None,
         team_member_id: None,
         team_member_ids: None,
+        claimed_by: None,
+        claim_expires_at: None,
+        claim_fencing_token: None,
         extra: JsonObject::new(),
     }
 }

@@ -254,6 +254,8 @@ mod tests {
         task_deleted: "task:deleted", json!({"id": "T", "projectId": "P"}), UNSCOPED, Some("P");
         task_session_added: "task:session_added", json!({"taskId": "T", "sessionId": "S", "projectId": "P"}), Some("S"), Some("P");
         task_session_removed: "task:session_removed", json!({"taskId": "T", "sessionId": "S", "projectId": "P"}), Some("S"), Some("P");
+        task_claimed: "task:claimed", json!({"taskId": "T", "projectId": "P", "sessionId": "S", "fencingToken": 1, "expiresAt": 1, "renewed": false}), Some("S"), Some("P");
+        task_claim_released: "task:claim_released", json!({"taskId": "T", "projectId": "P", "sessionId": "S", "reason": "released"}), Some("S"), Some("P");
         session_created: "session:created", session(), Some("S"), Some("P");
         session_spawn: "session:spawn", json!({"session": session(), "command": "c", "cwd": "/", "envVars": {}, "manifest": {}, "projectId": "P", "taskIds": ["T"], "spawnSource": "ui", "parentSessionId": null, "_isSpawnCreated": true}), Some("S"), Some("P");
         session_updated: "session:updated", session(), Some("S"), Some("P");

@@ -4,16 +4,18 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use maestro_domain::FieldError;
 use maestro_domain::model::{
     Open, Task, TaskPriority, TaskSessionStatus, TaskStatus, UpdateSource,
 };
+use maestro_domain::ports::Principal;
 use maestro_domain::ports::TaskFilter;
 use maestro_domain::services::{NewTask, TaskDoc, TaskPatch};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::answers::{Deleted, TaskTimelineAck};
 use crate::error::{ApiError, ApiResult};
@@ -92,6 +94,25 @@ pub(super) fn routes(api: Api) -> Api {
         get(children),
     )
     .ok::<Vec<Task>>(200)
+    .add(
+        Method::POST,
+        "/api/tasks/{id}/claim",
+        "tasks",
+        "Claim the task for a session, or renew the claim (fenced; 409 TASK_CLAIMED when another session holds it)",
+        post(claim),
+    )
+    .body::<ClaimBody>()
+    .ok::<ClaimAnswer>(200)
+    .example(serde_json::json!({"sessionId": "sess_1", "ttlMs": 30000}))
+    .add(
+        Method::DELETE,
+        "/api/tasks/{id}/claim",
+        "tasks",
+        "Release the task's claim (its holder only)",
+        delete(release_claim),
+    )
+    .query::<ReleaseQuery>()
+    .ok::<Task>(200)
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -216,13 +237,17 @@ struct PatchBody {
     team_member_id: Option<String>,
     team_member_ids: Option<Vec<String>>,
     task_session_statuses: Option<BTreeMap<String, TaskSessionStatus>>,
+    /// The writer's claim's fencing token (or `If-Match`): refused with 409 unless current.
+    fencing_token: Option<u64>,
 }
 
 async fn update(
     s: Scoped,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(b): Body<PatchBody>,
 ) -> ApiResult<Json<Task>> {
+    let fencing_token = fencing_token(b.fencing_token, &headers)?;
     let t = s
         .services()
         .tasks
@@ -244,6 +269,7 @@ async fn update(
                 team_member_id: b.team_member_id,
                 team_member_ids: b.team_member_ids,
                 task_session_statuses: b.task_session_statuses,
+                fencing_token,
             },
         )
         .await?;
@@ -295,4 +321,102 @@ async fn docs(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<TaskDoc>>
 
 async fn children(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<Task>>> {
     Ok(Json(s.services().tasks.children(&id).await?))
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "TaskClaimRequest")]
+struct ClaimBody {
+    /// The claiming session [default: the caller's own, with a session token].
+    session_id: Option<String>,
+    /// 1,000–600,000 [default: 30,000]; claim again before it passes to keep the claim.
+    ttl_ms: Option<u64>,
+}
+
+/// `POST /api/tasks/{id}/claim`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct ClaimAnswer {
+    task_id: String,
+    session_id: String,
+    /// Send it with task writes (`fencingToken` or `If-Match`): a write with a stale one is
+    /// refused (409 STALE_FENCING_TOKEN).
+    fencing_token: u64,
+    expires_at: i64,
+    /// The holder claimed again before its claim lapsed.
+    renewed: bool,
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "TaskClaimReleaseQuery")]
+struct ReleaseQuery {
+    /// The holder [default: the caller's own session, with a session token].
+    session_id: Option<String>,
+}
+
+/// The session a claim request is for: the one named, else the caller's own.
+fn claimant(s: &Scoped, named: Option<String>) -> Option<String> {
+    named.or_else(|| match s.principal() {
+        Principal::Session { session_id, .. } => Some(session_id.clone()),
+        _ => None,
+    })
+}
+
+async fn claim(
+    s: Scoped,
+    Path(id): Path<String>,
+    Body(b): Body<ClaimBody>,
+) -> ApiResult<Json<ClaimAnswer>> {
+    let session = claimant(&s, b.session_id);
+    let c = s
+        .claim_service()?
+        .claim(
+            &id,
+            session.as_deref(),
+            b.ttl_ms.map(std::time::Duration::from_millis),
+        )
+        .await?;
+    Ok(Json(ClaimAnswer {
+        task_id: c.task_id,
+        session_id: c.session_id,
+        fencing_token: c.fencing_token,
+        expires_at: c.expires_at,
+        renewed: c.renewed,
+    }))
+}
+
+async fn release_claim(
+    s: Scoped,
+    Path(id): Path<String>,
+    Query(q): Query<ReleaseQuery>,
+) -> ApiResult<Json<Task>> {
+    let session = claimant(&s, q.session_id);
+    Ok(Json(
+        s.claim_service()?.release(&id, session.as_deref()).await?,
+    ))
+}
+
+/// The fencing token of a write: `fencingToken` in the body, else `If-Match` (`12` or
+/// `"12"`); both given and different is a bad request.
+fn fencing_token(body: Option<u64>, headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    let header = match headers.get(header::IF_MATCH) {
+        None => None,
+        Some(v) => {
+            let text = v.to_str().unwrap_or_default().trim().trim_matches('"');
+            Some(text.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(
+                    "If-Match must be a task claim's fencing token",
+                    vec![FieldError::new("If-Match", "expected a number")],
+                )
+            })?)
+        }
+    };
+    match (body, header) {
+        (Some(b), Some(h)) if b != h => Err(ApiError::bad_request(
+            "fencingToken and If-Match disagree",
+            vec![FieldError::new("fencingToken", "differs from If-Match")],
+        )),
+        (b, h) => Ok(b.or(h)),
+    }
 }

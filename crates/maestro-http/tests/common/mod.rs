@@ -299,7 +299,9 @@ impl Builder {
                 api_token: self.token.clone(),
             })
         };
-        let mut state = AppState::builder(services, spawn, agents, auth, config).api_keys(api_keys);
+        let mut state = AppState::builder(services, spawn, agents, auth, config)
+            .api_keys(api_keys)
+            .lock(Arc::new(maestro_memory::MemoryLock::new()));
         if !self.users.is_empty() {
             let members = maestro_memory::MemoryMemberRepo::new();
             for id in &self.users {

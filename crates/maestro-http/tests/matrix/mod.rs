@@ -294,6 +294,15 @@ pub async fn fixture(srv: &impl Target) -> Fixture {
     let t = id(&srv.task(&p, "T").await);
     let t2 = id(&srv.task(&p, "T2").await);
     let s = id(&srv.session(&p, &[&t]).await);
+    // `s` holds `t`'s claim, so that its release and renewal can be tried.
+    srv.send(
+        Some(&alice),
+        Method::POST,
+        &format!("/api/tasks/{t}/claim"),
+        Some(json!({"sessionId": s})),
+    )
+    .await
+    .ok(200);
     let ended = id(&srv.session(&p, &[&t]).await);
     srv.patch(
         &format!("/api/sessions/{ended}"),
@@ -494,6 +503,14 @@ pub fn case(method: &Method, path: &str, fx: &Fixture, who: Who) -> (Class, Stri
         ),
         ("GET", "/api/tasks/{id}/docs") => (Read, format!("/api/tasks/{t}/docs"), None),
         ("GET", "/api/tasks/{id}/children") => (Read, format!("/api/tasks/{t}/children"), None),
+        ("POST", "/api/tasks/{id}/claim") => (
+            Write,
+            format!("/api/tasks/{t}/claim"),
+            Some(json!({"sessionId": s})),
+        ),
+        ("DELETE", "/api/tasks/{id}/claim") => {
+            (Write, format!("/api/tasks/{t}/claim?sessionId={s}"), None)
+        }
         ("POST", "/api/sessions") => (
             Write,
             path.into(),
