@@ -215,12 +215,15 @@ impl ClaimService {
             .ports
             .tasks
             .update(task_id, &|t: &mut Task| {
-                if t.claimed_by.as_deref() == Some(session_id) {
+                // The repository may run this again after a concurrent write (another
+                // instance clearing the same claim): only its last, committed run counts.
+                let holds = t.claimed_by.as_deref() == Some(session_id);
+                cleared.keep(&holds);
+                if holds {
                     t.claimed_by = None;
                     t.claim_expires_at = None;
                     t.claim_fencing_token = None;
                     t.updated_at = now;
-                    cleared.keep(&true);
                 }
                 Ok(())
             })

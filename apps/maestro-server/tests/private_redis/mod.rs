@@ -1,0 +1,54 @@
+//! A private `redis-server` per test (never the shared one on 6379), and the processes a test
+//! starts, killed when it ends.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether `redis-server` can run here: `false` (after a loud notice) when it is missing and
+/// `CI` is not set; a panic when it is missing under `CI`.
+pub fn available() -> bool {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    let msg = "redis-server is not installed";
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("\n!!! SKIPPED: {msg}\n");
+    false
+}
+
+/// `redis-server` on `port`, without persistence.
+pub fn start(port: u16) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start redis-server")
+}
+
+/// Kills (and reaps) its processes when dropped.
+pub struct Killed(pub Vec<Child>);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
