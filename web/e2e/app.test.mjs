@@ -81,6 +81,22 @@ test("a task created through REST appears on the board without reload", async ()
   });
 });
 
+test("a claimed task shows its holder, and the release clears it live", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const t = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Claimed work" });
+    const s = await session(server, p, [t.id], "Claimer");
+    await server.api("POST", `/api/tasks/${t.id}/claim`, { sessionId: s.id, ttlMs: 60000 });
+    await page.goto(`${server.url}/projects/${p.id}/tasks/${t.id}`);
+    await live(page);
+    const claim = page.locator(`[data-claimed-by="${s.id}"]`);
+    await claim.waitFor({ timeout: 5000 });
+    assert.match(await claim.innerText(), /Claimed by Claimer/);
+    await server.api("DELETE", `/api/tasks/${t.id}/claim?sessionId=${s.id}`);
+    await claim.waitFor({ state: "detached", timeout: 5000 });
+  });
+});
+
 test("a session needing input shows on the dashboard and the reply reaches the agent's inbox", async () => {
   await withApp({}, async ({ server, page }) => {
     const p = await project(server);

@@ -62,6 +62,11 @@ export interface Task {
   taskSessionStatuses?: Record<string, string>;
   teamMemberId?: string;
   teamMemberIds?: string[];
+  /** The session holding the task's claim (POST /api/tasks/:id/claim). */
+  claimedBy?: string;
+  /** When that claim lapses unless renewed (epoch ms). */
+  claimExpiresAt?: number;
+  claimFencingToken?: number;
 }
 
 export interface NeedsInput {

@@ -59,6 +59,13 @@ export function TaskDetail({ projectId, taskId }: { projectId: string; taskId: s
       <p className="muted small">
         Created <Time ms={task.createdAt} /> · updated <Time ms={task.updatedAt} /> · {task.priority} priority
       </p>
+      {task.claimedBy && (task.claimExpiresAt ?? 0) > Date.now() && (
+        <p className="small" data-claimed-by={task.claimedBy}>
+          Claimed by{" "}
+          <Link href={paths.session(projectId, task.claimedBy)}>{sessions[task.claimedBy]?.name ?? task.claimedBy}</Link>
+          : other agents wait until it is released.
+        </p>
+      )}
       {task.description ? <Markdown text={task.description} /> : <p className="muted">No description.</p>}
       <div className="button-row">
         <button type="button" className="btn" onClick={() => setEditing(true)}>
