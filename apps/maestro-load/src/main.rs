@@ -1,5 +1,7 @@
-//! Socket.IO fan-out load tool (issue 5 benchmark).
+//! Load scenarios for Maestro Server. Without a scenario name: the Socket.IO fan-out
+//! benchmark (issue 5); `claims`: task-claim contention ([`claims`]).
 //!
+//! Fan-out:
 //! Starts a `maestro-server` binary on a free loopback port with a fresh data directory,
 //! connects N `/mobile` clients of one project over WebSocket (a minimal Engine.IO v4 /
 //! Socket.IO v5 client: open, namespace connect with `auth`, ping/pong, event frames), then
@@ -9,7 +11,10 @@
 //!
 //! ```text
 //! maestro-load <path/to/maestro-server> [clients=1000] [mutations=30]
+//! maestro-load claims (--url URL [--token T] | --server-bin PATH) [--rounds 20] [--contenders 16] [--json]
 //! ```
+
+mod claims;
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -84,6 +89,22 @@ async fn client(
     Ok(())
 }
 
+/// The server binary on `port` with its data in `dir`, no token (loopback), killed on drop.
+fn spawn_server(
+    bin: &str,
+    port: u16,
+    dir: &std::path::Path,
+) -> std::io::Result<tokio::process::Child> {
+    tokio::process::Command::new(bin)
+        .env("PORT", port.to_string())
+        .env("DATA_DIR", dir.join("data"))
+        .env("LOG_LEVEL", "warn")
+        .env_remove("MAESTRO_API_TOKEN")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((p / 100.0) * sorted.len() as f64) as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -93,7 +114,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 // report), each a few lines; splitting would only scatter the script.
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("claims") {
+        args.next();
+        if !claims::run(args).await? {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let bin = args
         .next()
         .ok_or("usage: maestro-load <maestro-server binary> [clients] [mutations]")?;
@@ -103,14 +131,7 @@ async fn main() -> Result<(), Error> {
         .local_addr()?
         .port();
     let dir = std::env::temp_dir().join(format!("maestro-load-{}", std::process::id()));
-    let mut server = tokio::process::Command::new(&bin)
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", dir.join("data"))
-        .env("LOG_LEVEL", "warn")
-        .env_remove("MAESTRO_API_TOKEN")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
+    let mut server = spawn_server(&bin, port, &dir)?;
     let pid = server.id().ok_or("server exited")?;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
