@@ -118,13 +118,17 @@ pub fn fields(pairs: &[(&str, String)]) -> String {
         .join("\n")
 }
 
-/// How long ago `ms` (epoch milliseconds) was: `12s ago`, `5m ago`, `3h ago`, `2d ago`.
-pub fn ago(ms: i64) -> String {
-    let now = std::time::SystemTime::now()
+/// Now, in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let s = (now - ms).max(0) / 1000;
+        .unwrap_or(0)
+}
+
+/// How long ago `ms` (epoch milliseconds) was: `12s ago`, `5m ago`, `3h ago`, `2d ago`.
+pub fn ago(ms: i64) -> String {
+    let s = (now_ms() - ms).max(0) / 1000;
     match s {
         0..60 => format!("{s}s ago"),
         60..3600 => format!("{}m ago", s / 60),

@@ -135,10 +135,7 @@ fn error_message(status: u16, bytes: &[u8]) -> String {
 }
 
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    crate::output::now_ms() / 1000
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ mod support;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use maestro_client::requests::NewSession;
 use maestro_domain::model::{Project, Session, SessionStatus};
 use serde_json::Value;
 use support::{Home, TOKEN, eventually, json, server, stderr};
@@ -250,16 +249,7 @@ fn run_sh(
 async fn mail_wait_wakes_on_mail_sent_by_another_process() {
     let srv = server(&[]).await;
     let (p, _t, receiver) = srv.fixture("mail").await;
-    let sender = srv
-        .admin()
-        .create_session(&NewSession {
-            project_id: p.id.clone(),
-            task_ids: vec![],
-            name: Some("sender".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let sender = srv.session(&p.id, &[], "sender").await;
     let home = Home::new();
     let since = now_ms().to_string();
     let waiter = home
@@ -385,16 +375,7 @@ async fn a_session_token_acts_on_its_own_project_only() {
 async fn task_claims_from_the_command_line() {
     let srv = server(&[]).await;
     let (p, t, s) = srv.fixture("claims").await;
-    let other = srv
-        .admin()
-        .create_session(&NewSession {
-            project_id: p.id.clone(),
-            task_ids: vec![t.id.clone()],
-            name: Some("rival".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let other = srv.session(&p.id, &[t.id.as_str()], "rival").await;
     let home = Home::new();
     let as_session = |sid: &str, args: &[&str]| {
         home.cmd(&srv.base)

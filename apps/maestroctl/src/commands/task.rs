@@ -6,7 +6,7 @@ use maestro_domain::model::{Task, UpdateSource};
 use crate::cli::{TaskCommand, TaskUpdateArgs};
 use crate::context::Ctx;
 use crate::error::{CtlError, Result};
-use crate::output::{ago, clip, fields, table};
+use crate::output::{ago, clip, fields, now_ms, table};
 
 pub async fn run(ctx: &Ctx, cmd: TaskCommand) -> Result<()> {
     let c = &ctx.client;
@@ -170,11 +170,4 @@ fn task_fields(t: &Task) -> String {
         ("updated", ago(t.updated_at)),
         ("description", t.description.clone()),
     ])
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -122,16 +122,23 @@ impl Server {
             .create_task(&NewTask::new(&p.id, format!("{name} task")))
             .await
             .unwrap();
-        let s = c
+        let s = self
+            .session(&p.id, &[t.id.as_str()], &format!("{name} agent"))
+            .await;
+        (p, t, s)
+    }
+
+    /// A session of `project` working on `tasks`.
+    pub async fn session(&self, project: &str, tasks: &[&str], name: &str) -> Session {
+        self.admin()
             .create_session(&NewSession {
-                project_id: p.id.clone(),
-                task_ids: vec![t.id.clone()],
-                name: Some(format!("{name} agent")),
+                project_id: project.to_string(),
+                task_ids: tasks.iter().map(|t| t.to_string()).collect(),
+                name: Some(name.to_string()),
                 ..Default::default()
             })
             .await
-            .unwrap();
-        (p, t, s)
+            .unwrap()
     }
 
     pub fn session_token(&self, session: &str, project: &str) -> String {

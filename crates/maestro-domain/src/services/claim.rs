@@ -21,7 +21,7 @@ use super::{Context, Seen, Services};
 use crate::access::Need;
 use crate::error::{DomainError, Result};
 use crate::events::{ClaimReleased, DomainEvent, TaskClaimed};
-use crate::model::{Millis, Session, SessionStatus, Task};
+use crate::model::{Millis, Task};
 use crate::ports::{Fenced, Lock, TaskFilter};
 
 /// TTL of a claim when the request names none.
@@ -278,7 +278,7 @@ impl ClaimService {
     /// Reacts to a bus event: a session that ended (or was deleted) loses its claims.
     pub async fn on_event(&self, event: &DomainEvent) -> Result<usize> {
         match event {
-            DomainEvent::SessionUpdated(s) if ended(s) => {
+            DomainEvent::SessionUpdated(s) if s.status.is_terminal() => {
                 self.release_session(&s.project_id, &s.id).await
             }
             DomainEvent::SessionDeleted(d) => match &d.project_id {
@@ -288,11 +288,4 @@ impl ClaimService {
             _ => Ok(0),
         }
     }
-}
-
-fn ended(s: &Session) -> bool {
-    matches!(
-        s.status,
-        SessionStatus::Completed | SessionStatus::Failed | SessionStatus::Stopped
-    )
 }
