@@ -67,6 +67,9 @@ pub struct Config {
     pub client_write_timeout: Duration,
     pub max_connections: usize,
     pub max_mail_waits: usize,
+    /// `EVENT_LOG_MAX_LEN` and `EVENT_LOG_MAX_AGE_SECS`: how much of each project's event
+    /// log is kept for resuming clients.
+    pub event_log: maestro_domain::ports::Retention,
     pub command: Option<Command>,
 }
 
@@ -176,6 +179,7 @@ impl Config {
             client_write_timeout: limits.client_write_timeout,
             max_connections: limits.max_connections,
             max_mail_waits: limits.max_mail_waits,
+            event_log: limits.event_log,
             command: a.command,
         })
     }
@@ -443,6 +447,7 @@ struct Limits {
     client_write_timeout: Duration,
     max_connections: usize,
     max_mail_waits: usize,
+    event_log: maestro_domain::ports::Retention,
 }
 
 impl Limits {
@@ -461,6 +466,14 @@ impl Limits {
             )?,
             max_connections: count("MAX_CONNECTIONS", &a.max_connections, 16..=1_000_000)?,
             max_mail_waits: count("MAX_MAIL_WAITS", &a.max_mail_waits, 1..=1_000_000)?,
+            event_log: maestro_domain::ports::Retention {
+                max_len: count("EVENT_LOG_MAX_LEN", &a.event_log_max_len, 1..=10_000_000)?,
+                max_age: seconds(
+                    "EVENT_LOG_MAX_AGE_SECS",
+                    &a.event_log_max_age_secs,
+                    1..=30 * 24 * 3600,
+                )?,
+            },
         })
     }
 }

@@ -12,17 +12,17 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use maestro_domain::ids::{RandomIds, SystemClock};
-use maestro_domain::ports::{EventBus, MailRepo, ManifestGenerator, Presence};
+use maestro_domain::ports::{EventBus, EventLog, MailRepo, ManifestGenerator, Presence};
 use maestro_domain::services::{
-    AgentPorts, AgentService, HostInfo, Ports, Services, SpawnService, SpawnSettings,
+    AgentPorts, AgentService, HostInfo, LoggedBus, Ports, Services, SpawnService, SpawnSettings,
 };
 use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{
     AppState, AuthMode, ConnLimits, HttpConfig, SecurityConfig, SupabasePublic, TokenAuth,
 };
 use maestro_local::{CliManifestGenerator, FsModalPages, FsSkillCatalog};
-use maestro_memory::{MemoryEventBus, MemoryPresence};
-use maestro_redis::RedisBackend;
+use maestro_memory::{MemoryEventBus, MemoryEventLog, MemoryPresence};
+use maestro_redis::{RedisBackend, RedisConfig};
 use maestro_supabase::{DEFAULT_DOC_THRESHOLD, PostgrestClient, SupabaseAuth, SupabaseRepos};
 
 use crate::config::{Config, MailBackend};
@@ -128,7 +128,7 @@ fn hostname() -> String {
 /// Opens the adapters and builds the application state; logs one line per port.
 pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired, StartError> {
     let (supabase, store) = open_storage(cfg).await?;
-    let (redis, bus, presence) = open_events(cfg).await?;
+    let (redis, bus, presence, event_log) = open_events(cfg).await?;
     let mail = choose_mail(cfg, redis.as_deref(), supabase.as_ref(), store.as_ref())?;
     let auth = choose_auth(cfg, supabase.as_ref());
     let mut repos = match (&supabase, &store) {
@@ -143,6 +143,8 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         bus,
         list_cache.clone(),
     ));
+    // Every project event gets an id in its project's log before it is published.
+    let bus: Arc<dyn EventBus> = Arc::new(LoggedBus::new(bus, event_log.clone()));
     let ports = Ports::new(repos, bus, Arc::new(SystemClock), Arc::new(RandomIds));
     let services = Services::new(
         ports,
@@ -176,6 +178,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     );
     let mut state = AppState::builder(services, spawn, agents, auth, http)
         .list_cache(list_cache)
+        .event_log(event_log)
         .lock(lock);
     if let Some(r) = &redis {
         state = state.probe(Arc::new(RedisProbe(r.clone())));
@@ -251,25 +254,28 @@ type Events = (
     Option<Arc<RedisBackend>>,
     Arc<dyn EventBus>,
     Arc<dyn Presence>,
+    Arc<dyn EventLog>,
 );
 
-/// Event bus and presence: Redis when enabled, in-memory otherwise.
+/// Event bus, presence and event log: Redis when enabled, in-memory otherwise.
 async fn open_events(cfg: &Config) -> Result<Events, StartError> {
     let redis = if cfg.redis_enabled {
-        Some(Arc::new(
-            RedisBackend::connect(&cfg.redis_url, &cfg.redis_key_prefix).await?,
-        ))
+        let mut config = RedisConfig::new(&cfg.redis_url, &cfg.redis_key_prefix);
+        config.event_log = cfg.event_log;
+        Some(Arc::new(RedisBackend::connect_with(config).await?))
     } else {
         tracing::info!("Redis disabled (REDIS_ENABLED=false): in-memory event bus and presence");
         None
     };
-    let (bus, presence): (Arc<dyn EventBus>, Arc<dyn Presence>) = match &redis {
-        Some(r) => (r.bus(), r.presence()),
-        None => (
-            Arc::new(MemoryEventBus::new()),
-            Arc::new(MemoryPresence::new()),
-        ),
-    };
+    let (bus, presence, log): (Arc<dyn EventBus>, Arc<dyn Presence>, Arc<dyn EventLog>) =
+        match &redis {
+            Some(r) => (r.bus(), r.presence(), r.event_log()),
+            None => (
+                Arc::new(MemoryEventBus::new()),
+                Arc::new(MemoryPresence::new()),
+                Arc::new(MemoryEventLog::new(cfg.event_log)),
+            ),
+        };
     let adapter = if redis.is_some() {
         "redis"
     } else {
@@ -277,7 +283,14 @@ async fn open_events(cfg: &Config) -> Result<Events, StartError> {
     };
     tracing::info!(port = "EventBus", adapter, "port wired");
     tracing::info!(port = "Presence", adapter, "port wired");
-    Ok((redis, bus, presence))
+    tracing::info!(
+        port = "EventLog",
+        adapter,
+        max_len = cfg.event_log.max_len,
+        max_age_secs = cfg.event_log.max_age.as_secs(),
+        "port wired"
+    );
+    Ok((redis, bus, presence, log))
 }
 
 /// The mail store `MAIL_BACKEND` names.

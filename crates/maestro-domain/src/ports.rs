@@ -35,11 +35,34 @@ pub type Mutator<'a, T> = &'a (dyn Fn(&mut T) -> Result<()> + Send + Sync);
 // Event bus
 // ---------------------------------------------------------------------------------------------
 
+/// An event as the bus carries it: the event and, when its project's [`EventLog`] recorded
+/// it, its id there (which clients resume from).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusEvent {
+    pub event: DomainEvent,
+    pub id: Option<EventId>,
+}
+
+impl BusEvent {
+    /// An event the log did not record.
+    pub fn unlogged(event: DomainEvent) -> Self {
+        Self { event, id: None }
+    }
+}
+
+impl std::ops::Deref for BusEvent {
+    type Target = DomainEvent;
+
+    fn deref(&self) -> &DomainEvent {
+        &self.event
+    }
+}
+
 /// What a subscriber receives.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BusMessage {
     /// The next event.
-    Event(Arc<DomainEvent>),
+    Event(Arc<BusEvent>),
     /// This subscriber fell behind and `n` events were dropped for it (never hidden).
     Lagged(u64),
 }
@@ -61,8 +84,15 @@ pub enum BusMessage {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait EventBus: Send + Sync {
-    /// Publishes one event to all current subscribers.
-    async fn publish(&self, event: DomainEvent) -> Result<()>;
+    /// Publishes one event (with its log id, if any) to all current subscribers; the id
+    /// reaches every subscriber, in this process and others, unchanged.
+    async fn publish_event(&self, event: BusEvent) -> Result<()>;
+
+    /// Publishes an event that has no log id yet ([`EventBus::publish_event`]); a logging
+    /// decorator ([`crate::services::LoggedBus`]) records it first.
+    async fn publish(&self, event: DomainEvent) -> Result<()> {
+        self.publish_event(BusEvent::unlogged(event)).await
+    }
 
     /// Subscribes to every event published from now on. Dropping the stream unsubscribes.
     fn subscribe(&self) -> BoxStream<BusMessage>;
@@ -603,6 +633,11 @@ pub trait Clock: Send + Sync {
 pub trait IdGenerator: Send + Sync {
     fn generate(&self, prefix: &str, now_ms: Millis) -> String;
 }
+
+mod event_log;
+#[cfg(any(test, feature = "mocks"))]
+pub use event_log::MockEventLog;
+pub use event_log::{EventId, EventLog, Gap, LoggedEvent, Replay, Retention};
 
 mod agent;
 pub use agent::{Manifest, ManifestGenerator, ManifestRequest, ModalPages, SkillCatalog};

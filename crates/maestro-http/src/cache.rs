@@ -14,9 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use axum::body::Bytes;
 use futures_util::StreamExt;
-use maestro_domain::DomainEvent;
 use maestro_domain::Result;
-use maestro_domain::ports::{BoxStream, BusMessage, EventBus};
+use maestro_domain::ports::{BoxStream, BusEvent, BusMessage, EventBus};
 
 /// Most cached listings; the cache is emptied when it would grow past this.
 pub const MAX_ENTRIES: usize = 512;
@@ -119,9 +118,9 @@ impl InvalidatingBus {
 
 #[async_trait]
 impl EventBus for InvalidatingBus {
-    async fn publish(&self, event: DomainEvent) -> Result<()> {
+    async fn publish_event(&self, event: BusEvent) -> Result<()> {
         self.cache.invalidate(event.project_id());
-        self.inner.publish(event).await
+        self.inner.publish_event(event).await
     }
 
     fn subscribe(&self) -> BoxStream<BusMessage> {
@@ -145,10 +144,12 @@ mod tests {
         let seen = cache.generation("p1");
         cache.put("p1", "q", seen, Bytes::from_static(b"[]"));
         assert!(cache.get("p1", "q").is_some());
-        bus.publish(DomainEvent::TaskDeleted(maestro_domain::events::Deleted {
-            id: "t".into(),
-            project_id: Some("p1".into()),
-        }))
+        bus.publish(maestro_domain::DomainEvent::TaskDeleted(
+            maestro_domain::events::Deleted {
+                id: "t".into(),
+                project_id: Some("p1".into()),
+            },
+        ))
         .await
         .unwrap();
         assert!(

@@ -185,6 +185,11 @@ pub(crate) struct Inner {
     pub list_cache: Option<Arc<crate::cache::ListCache>>,
     /// Task claims (unrestricted; scoped per request), when a lock is configured.
     pub claims: Option<maestro_domain::services::ClaimService>,
+    /// Replays of the project event log, when one is configured (its bus must be a
+    /// `LoggedBus` over the same log).
+    pub event_stream: Option<maestro_domain::services::EventStream>,
+    /// Orders a resuming socket's replay against the live events of its project.
+    pub route_gate: crate::realtime::RouteGate,
     /// The Socket.IO handle, set when the router is built.
     pub io: std::sync::OnceLock<socketioxide::SocketIo>,
     /// Authentication failures per client address.
@@ -262,6 +267,14 @@ impl AppStateBuilder {
         self
     }
 
+    /// Resumable event streams from `log`; the services' event bus must be a
+    /// [`LoggedBus`](maestro_domain::services::LoggedBus) over the same log.
+    #[must_use]
+    pub fn event_log(mut self, log: Arc<dyn maestro_domain::ports::EventLog>) -> Self {
+        self.inner.event_stream = Some(maestro_domain::services::EventStream::new(log));
+        self
+    }
+
     pub fn build(self) -> AppState {
         AppState(Arc::new(self.inner))
     }
@@ -299,6 +312,8 @@ impl AppState {
                 api_keys: None,
                 list_cache: None,
                 claims: None,
+                event_stream: None,
+                route_gate: crate::realtime::RouteGate::default(),
                 auth_failures: crate::limit::FailureLimiter::default(),
                 proxy_warned: std::sync::atomic::AtomicBool::new(false),
                 evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
@@ -323,6 +338,11 @@ impl AppState {
     /// The API-key use cases (as the server), when the storage keeps keys.
     pub fn api_keys(&self) -> Option<&maestro_domain::services::ApiKeyService> {
         self.0.api_keys.as_ref()
+    }
+
+    /// Replays of the project event log, when one is configured.
+    pub fn event_stream(&self) -> Option<&maestro_domain::services::EventStream> {
+        self.0.event_stream.as_ref()
     }
 
     /// The task claims, when a lock is configured.

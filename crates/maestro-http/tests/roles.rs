@@ -12,6 +12,7 @@ mod matrix;
 
 use std::collections::BTreeMap;
 
+use common::mobile::MobileClient;
 use common::{Adapters, Builder, TestServer, id, user_token};
 use matrix::{Reply, Target, fixture, run_matrix};
 use reqwest::Method;
@@ -371,103 +372,6 @@ async fn a_project_api_key_works_on_its_project_until_revoked() {
         .err(401, "UNAUTHORIZED");
     assert!(e["message"].as_str().unwrap().contains("revoked"), "{e}");
     assert_eq!(srv.get(&keys).await.ok(200), json!([]));
-}
-
-/// The official JavaScript client as one /mobile socket, driven line by line.
-struct MobileClient {
-    child: tokio::process::Child,
-    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
-    stdin: tokio::process::ChildStdin,
-}
-
-impl MobileClient {
-    /// `None` (with a loud message, or a failure under `CI`) when node or the client package
-    /// is missing.
-    async fn connect(srv: &TestServer, token: &str, project: &str) -> Option<Self> {
-        Self::connect_to(srv, "/mobile", token, project).await
-    }
-
-    async fn connect_to(
-        srv: &TestServer,
-        namespace: &str,
-        token: &str,
-        project: &str,
-    ) -> Option<Self> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/socketio");
-        if !dir.join("node_modules/socket.io-client").is_dir()
-            || std::process::Command::new("node")
-                .arg("--version")
-                .output()
-                .is_err()
-        {
-            let msg = "node and `npm ci --prefix tests/socketio` are needed for this test";
-            assert!(std::env::var_os("CI").is_none(), "{msg}");
-            eprintln!("\n!!! SKIPPED: {msg}\n");
-            return None;
-        }
-        let mut child = tokio::process::Command::new("node")
-            .arg("mobile-client.mjs")
-            .arg(format!("http://{}", srv.addr))
-            .arg(token)
-            .arg(project)
-            .arg(namespace)
-            .current_dir(&dir)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        use tokio::io::AsyncBufReadExt;
-        let lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let stdin = child.stdin.take().unwrap();
-        Some(Self {
-            child,
-            lines,
-            stdin,
-        })
-    }
-
-    /// The next line whose `kind` is one of `kinds` (others are skipped).
-    async fn next(&mut self, kinds: &[&str]) -> Value {
-        let wait = std::time::Duration::from_secs(10);
-        loop {
-            let line = tokio::time::timeout(wait, self.lines.next_line())
-                .await
-                .unwrap_or_else(|_| panic!("no {kinds:?} from the client within {wait:?}"))
-                .unwrap()
-                .unwrap_or_else(|| panic!("the client exited before {kinds:?}"));
-            let v: Value = serde_json::from_str(&line).unwrap();
-            if kinds.contains(&v["kind"].as_str().unwrap_or_default()) {
-                return v;
-            }
-        }
-    }
-
-    async fn event(&mut self, name: &str) -> Value {
-        loop {
-            let v = self.next(&["event", "disconnect"]).await;
-            assert_eq!(
-                v["kind"], "event",
-                "disconnected while waiting for {name}: {v}"
-            );
-            if v["name"] == name {
-                return v;
-            }
-        }
-    }
-
-    async fn emit(&mut self, event: &str, data: Value) -> Value {
-        use tokio::io::AsyncWriteExt;
-        let line = format!("{}\n", json!({"id": 1, "emit": event, "data": data}));
-        self.stdin.write_all(line.as_bytes()).await.unwrap();
-        self.next(&["ack"]).await
-    }
-}
-
-impl Drop for MobileClient {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
 }
 
 /// Sharing end to end on /mobile: Bob, a viewer, gets the project's live events but cannot

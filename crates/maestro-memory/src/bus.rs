@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use maestro_domain::DomainEvent;
 use maestro_domain::Result;
-use maestro_domain::ports::{BoxStream, BusMessage, EventBus};
+use maestro_domain::ports::{BoxStream, BusEvent, BusMessage, EventBus};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Buffer size per subscriber of [`MemoryEventBus::new`].
@@ -24,7 +23,7 @@ const MAX_CAPACITY: usize = 1 << 24;
 /// - Dropping a subscription stream unsubscribes it.
 #[derive(Debug)]
 pub struct MemoryEventBus {
-    sender: broadcast::Sender<Arc<DomainEvent>>,
+    sender: broadcast::Sender<Arc<BusEvent>>,
     capacity: usize,
 }
 
@@ -60,7 +59,7 @@ impl Default for MemoryEventBus {
 
 #[async_trait]
 impl EventBus for MemoryEventBus {
-    async fn publish(&self, event: DomainEvent) -> Result<()> {
+    async fn publish_event(&self, event: BusEvent) -> Result<()> {
         let name = event.name();
         match self.sender.send(Arc::new(event)) {
             Ok(receivers) => tracing::trace!(event = name, receivers, "event published"),
@@ -90,6 +89,7 @@ impl EventBus for MemoryEventBus {
 #[cfg(test)]
 mod tests {
     use futures_util::StreamExt;
+    use maestro_domain::DomainEvent;
     use maestro_domain::events::Deleted;
 
     use super::*;
@@ -123,7 +123,9 @@ mod tests {
         for i in 6..10 {
             assert_eq!(
                 sub.next().await,
-                Some(BusMessage::Event(Arc::new(deleted(&i.to_string()))))
+                Some(BusMessage::Event(Arc::new(BusEvent::unlogged(deleted(
+                    &i.to_string()
+                )))))
             );
         }
         drop(sub);

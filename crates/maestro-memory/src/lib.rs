@@ -16,6 +16,7 @@
 //! | [`OrderingRepo`](maestro_domain::ports::OrderingRepo) | [`MemoryOrderingRepo`] | |
 //! | [`Presence`](maestro_domain::ports::Presence) | [`MemoryPresence`] | background sweeper; **needs a tokio runtime** |
 //! | [`Lock`](maestro_domain::ports::Lock) | [`MemoryLock`] | process-local SET-NX-PX |
+//! | [`EventLog`](maestro_domain::ports::EventLog) | [`MemoryEventLog`] | a bounded ring per project; empty after a restart |
 //!
 //! Repositories keep records behind a `std::sync::RwLock` and never hold it across an
 //! `.await`. An update runs its mutator on a clone under the write lock and stores the clone
@@ -23,11 +24,13 @@
 //! a half-changed record: a poisoned lock is therefore recovered, not propagated.
 
 mod bus;
+mod event_log;
 mod lock;
 mod presence;
 mod repos;
 
 pub use bus::{DEFAULT_CAPACITY, MemoryEventBus};
+pub use event_log::MemoryEventLog;
 pub use lock::MemoryLock;
 pub use presence::MemoryPresence;
 pub use repos::{

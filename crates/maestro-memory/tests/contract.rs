@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use maestro_domain::ports::{
-    EventBus, MailRepo, OrderingRepo, Presence, ProjectRepo, SessionRepo, TaskRepo, TeamMemberRepo,
+    EventBus, EventLog, MailRepo, OrderingRepo, Presence, ProjectRepo, Retention, SessionRepo,
+    TaskRepo, TeamMemberRepo,
 };
 use maestro_memory::{
-    MemoryEventBus, MemoryLock, MemoryMailRepo, MemoryOrderingRepo, MemoryPresence,
+    MemoryEventBus, MemoryEventLog, MemoryLock, MemoryMailRepo, MemoryOrderingRepo, MemoryPresence,
     MemoryProjectRepo, MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
 };
 
@@ -107,4 +108,25 @@ maestro_testkit::api_key_repo_contract!(|| async {
             maestro_testkit::fixtures::unique_id("proj"),
         ],
     }
+});
+
+/// One in-memory log per retention, shared by every "process" a case opens (it has one).
+fn memory_log(retention: Retention) -> Arc<dyn EventLog> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Logs = Mutex<HashMap<(usize, u128), Arc<MemoryEventLog>>>;
+    static LOGS: OnceLock<Logs> = OnceLock::new();
+    let mut logs = LOGS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    logs.entry((retention.max_len, retention.max_age.as_millis()))
+        .or_insert_with(|| Arc::new(MemoryEventLog::new(retention)))
+        .clone()
+}
+
+maestro_testkit::event_log_contract!(|| async {
+    maestro_testkit::event_log::EventLogFixture(Arc::new(|r| {
+        Box::pin(async move { memory_log(r) })
+    }))
 });

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use maestro_domain::DomainEvent;
-use maestro_domain::ports::{BoxStream, BusMessage, EventBus};
+use maestro_domain::ports::{BoxStream, BusEvent, BusMessage, EventBus, EventId};
 use serde::Serialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::mpsc;
@@ -27,7 +27,7 @@ const MAX_BATCH: usize = 256;
 /// What the local broadcast carries.
 #[derive(Debug, Clone)]
 enum Item {
-    Event(Arc<DomainEvent>),
+    Event(Arc<BusEvent>),
     /// Events of other processes lost before they reached this process (fred's buffer
     /// overflowed).
     Lost(u64),
@@ -96,11 +96,13 @@ struct Shared {
 }
 
 /// The JSON published on `<prefix>events:<name>`: the real-time envelope's `event`, `data`
-/// and `timestamp` plus the publishing process's `origin`.
+/// and `timestamp` plus the publishing process's `origin` and the event's log `id` (if any).
 #[derive(Serialize)]
 struct WireOut<'a> {
     origin: &'a str,
     timestamp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a EventId>,
     #[serde(flatten)]
     event: &'a DomainEvent,
 }
@@ -220,12 +222,13 @@ fn now_ms() -> i64 {
 
 #[async_trait]
 impl EventBus for RedisEventBus {
-    async fn publish(&self, event: DomainEvent) -> maestro_domain::Result<()> {
+    async fn publish_event(&self, event: BusEvent) -> maestro_domain::Result<()> {
         let channel = self.shared.keys.event_channel(event.name());
         let payload = serde_json::to_string(&WireOut {
             origin: &self.shared.origin,
             timestamp: now_ms(),
-            event: &event,
+            id: event.id.as_ref(),
+            event: &event.event,
         });
         let _ = self.shared.local.send(Item::Event(Arc::new(event)));
         match payload {
@@ -382,14 +385,20 @@ fn deliver(shared: &Shared, message: &fred::types::Message) {
     if origin == shared.origin {
         return;
     }
+    let mut id = None;
     if let Some(object) = value.as_object_mut() {
         object.remove("origin");
         object.remove("timestamp");
+        id = object.remove("id");
     }
+    // An id that does not parse is dropped (the event still reaches its subscribers).
+    let id = id.and_then(|v| serde_json::from_value::<EventId>(v).ok());
     match serde_json::from_value::<DomainEvent>(value) {
         Ok(event) => {
             shared.counters.received.fetch_add(1, Ordering::Relaxed);
-            let _ = shared.local.send(Item::Event(Arc::new(event)));
+            let _ = shared
+                .local
+                .send(Item::Event(Arc::new(BusEvent { event, id })));
         }
         Err(e) => undecodable(shared, &message.channel, &e),
     }

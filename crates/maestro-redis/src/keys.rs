@@ -6,6 +6,7 @@
 //! | presence of a session | `<p>presence:<sessionId>` | string (JSON `PresenceEntry`), `PX` = TTL |
 //! | presence index | `<p>presence:index:expiry` | sorted set session → expiry (Redis ms) |
 //! | a lock | `<p>lock:<resource>` | string (owner token), `PX` = TTL |
+//! | event log of a project | `<p>eventlog:<projectId>` | stream (`e` = event JSON), `PX` = max age |
 //! | a mail | `<p>mail:<id>` | hash |
 //! | addressed mail of a session | `<p>mail:inbox:<sessionId>` | stream (`id`, `createdAt`) |
 //! | broadcast mail of a project | `<p>mail:broadcast:<projectId>` | stream (`id`, `createdAt`) |
@@ -59,6 +60,10 @@ impl Keys {
     }
 
     /// The fencing-token counter of a fenced lock (no TTL: fences never repeat).
+    pub fn event_log(&self, project_id: &str) -> String {
+        format!("{}eventlog:{project_id}", self.prefix)
+    }
+
     pub fn fence(&self, resource: &str) -> String {
         format!("{}fence:{resource}", self.prefix)
     }

@@ -1,6 +1,6 @@
 //! # maestro-redis
 //!
-//! Redis adapters of four ports of [`maestro_domain::ports`], for several server processes
+//! Redis adapters of five ports of [`maestro_domain::ports`], for several server processes
 //! sharing one Redis (fred 10, classic pub/sub, Lua, streams). Every adapter passes the
 //! `maestro-testkit` contract suites against a real Redis (see `tests/`).
 //!
@@ -10,8 +10,9 @@
 //! | [`Presence`] | [`RedisPresence`] | `SET <p>presence:<id> PX`, index sorted set, `expired` keyspace events, sweeps |
 //! | [`Lock`] | [`RedisLock`] | `SET <p>lock:<resource> NX PX`, Lua compare-and-act |
 //! | [`MailRepo`] | [`RedisMailRepo`] | hash per mail, sorted sets, inbox/broadcast streams, `XREAD BLOCK` |
+//! | [`EventLog`] | [`RedisEventLog`] | a stream per project `<p>eventlog:<id>`, Lua append/read with trimming |
 //!
-//! [`RedisBackend::connect`] builds the connections once and hands out the four adapters.
+//! [`RedisBackend::connect`] builds the connections once and hands out the five adapters.
 //! Connections: one shared command connection (reconnects forever), one subscriber for the
 //! bus and one for presence (each re-subscribes by itself after every reconnect), and one
 //! pooled connection per concurrent mail wait. Key names: [`Keys`].
@@ -27,6 +28,7 @@
 mod bus;
 mod conn;
 mod error;
+mod event_log;
 mod keys;
 mod lock;
 mod mail;
@@ -36,10 +38,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fred::prelude::*;
-use maestro_domain::ports::{EventBus, Lock, MailRepo, Presence};
+use maestro_domain::ports::{EventBus, EventLog, Lock, MailRepo, Presence, Retention};
 
 pub use bus::{BusStats, RedisEventBus};
 pub use error::{RedisError, Result};
+pub use event_log::RedisEventLog;
 pub use keys::Keys;
 pub use lock::RedisLock;
 pub use mail::RedisMailRepo;
@@ -71,6 +74,8 @@ pub struct RedisConfig {
     /// Most concurrent mail waits holding their own `XREAD BLOCK` connection (default 512);
     /// further waits poll every 250 ms.
     pub mail_max_blocking: usize,
+    /// How much of each project's event log is kept (default 10,000 events, 24 h).
+    pub event_log: Retention,
 }
 
 impl RedisConfig {
@@ -85,6 +90,7 @@ impl RedisConfig {
             bus_capacity: 1024,
             presence_sweep_interval: Duration::from_secs(1),
             mail_max_blocking: 512,
+            event_log: Retention::default(),
         }
     }
 }
@@ -100,6 +106,7 @@ pub struct RedisBackend {
     presence: Arc<RedisPresence>,
     lock: Arc<RedisLock>,
     mail: Arc<RedisMailRepo>,
+    event_log: Arc<RedisEventLog>,
 }
 
 impl RedisBackend {
@@ -119,6 +126,11 @@ impl RedisBackend {
             Arc::clone(&commands),
         ));
         let mail = Arc::new(RedisMailRepo::new(&config, Arc::clone(&commands)));
+        let event_log = Arc::new(RedisEventLog::new(
+            Keys::new(config.key_prefix.clone()),
+            Arc::clone(&commands),
+            config.event_log,
+        ));
         tracing::info!(
             url = %conn::redact(&config.url),
             prefix = %config.key_prefix,
@@ -131,6 +143,7 @@ impl RedisBackend {
             presence,
             lock,
             mail,
+            event_log,
         })
     }
 
@@ -152,6 +165,10 @@ impl RedisBackend {
 
     pub fn mail(&self) -> Arc<dyn MailRepo> {
         self.mail.clone()
+    }
+
+    pub fn event_log(&self) -> Arc<dyn EventLog> {
+        self.event_log.clone()
     }
 
     /// The concrete adapters (for their extra methods: bus stats, presence reconcile, stamped

@@ -96,7 +96,7 @@ async fn events_round_trip_exactly_and_prefixes_are_isolated() {
         .await
         .into_iter()
         .map(|m| match m {
-            BusMessage::Event(e) => (*e).clone(),
+            BusMessage::Event(e) => e.event.clone(),
             BusMessage::Lagged(n) => panic!("lagged by {n}"),
         })
         .collect();
@@ -106,4 +106,51 @@ async fn events_round_trip_exactly_and_prefixes_are_isolated() {
             .await
             .is_empty()
     );
+}
+
+/// Behind the domain's `LoggedBus`, each process's events carry the id the shared log gave
+/// them, and the other process receives the same id: a client may resume on either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_ids_reach_the_other_process_unchanged() {
+    use std::sync::Arc;
+
+    use maestro_domain::ports::{EventBus, Replay};
+    use maestro_domain::services::LoggedBus;
+    let Some(url) = common::redis_url() else {
+        return;
+    };
+    let prefix = common::unique_prefix();
+    let a = common::backend_with(common::config(&url, &prefix)).await;
+    let b = common::backend_with(common::config(&url, &prefix)).await;
+    let logged_a = LoggedBus::new(a.bus(), a.event_log());
+    let logged_b: Arc<dyn EventBus> = Arc::new(LoggedBus::new(b.bus(), b.event_log()));
+    let mut on_a = a.bus().subscribe();
+    let mut on_b = b.bus().subscribe();
+    let p = unique_id("proj");
+    for n in 0..3 {
+        logged_a.publish(event(&p, n)).await.unwrap();
+        logged_b.publish(event(&p, 10 + n)).await.unwrap();
+    }
+    let ids = |messages: Vec<BusMessage>| -> Vec<String> {
+        messages
+            .into_iter()
+            .filter_map(|m| match m {
+                BusMessage::Event(e) if e.project_id() == Some(p.as_str()) => {
+                    Some(e.id.as_ref().expect("a logged event has an id").to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let mut seen_a = ids(drain(&mut on_a, Duration::from_millis(500)).await);
+    let mut seen_b = ids(drain(&mut on_b, Duration::from_millis(500)).await);
+    assert_eq!(seen_a.len(), 6);
+    seen_a.sort();
+    seen_b.sort();
+    assert_eq!(seen_a, seen_b, "both processes saw the same six ids");
+    let first = seen_a[0].parse().unwrap();
+    let Replay::Events(after) = a.event_log().read_after(&p, &first, 100).await.unwrap() else {
+        panic!("the log holds every event");
+    };
+    assert_eq!(after.len(), 5);
 }

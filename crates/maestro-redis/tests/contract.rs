@@ -34,10 +34,24 @@ async fn mail() -> Option<Arc<dyn MailRepo>> {
     Some(backend(BUS_CAPACITY).await?.mail())
 }
 
+/// Each `open` connects another backend on the case's prefix, as another process would.
+async fn event_logs() -> Option<maestro_testkit::event_log::EventLogFixture> {
+    let url = common::redis_url()?;
+    let prefix = common::unique_prefix();
+    Some(maestro_testkit::event_log::EventLogFixture(Arc::new(
+        move |retention| {
+            let mut config = common::config(&url, &prefix);
+            config.event_log = retention;
+            Box::pin(async move { common::backend_with(config).await.event_log() })
+        },
+    )))
+}
+
 maestro_testkit::event_bus_contract!(|| async { crate::bus().await }, capacity = BUS_CAPACITY);
 maestro_testkit::presence_contract!(|| async { crate::presence().await });
 maestro_testkit::lock_contract!(|| async { crate::lock().await });
 maestro_testkit::mail_repo_contract!(|| async { crate::mail().await });
+maestro_testkit::event_log_contract!(|| async { crate::event_logs().await });
 
 /// Memory repositories for the rest; Redis mail and bus under the long-poll.
 async fn wait_ports() -> Option<maestro_domain::services::Ports> {

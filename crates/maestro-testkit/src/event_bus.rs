@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
-use maestro_domain::ports::{BoxStream, BusMessage, EventBus};
+use maestro_domain::ports::{BoxStream, BusEvent, BusMessage, EventBus, EventId};
 use tokio::sync::Semaphore;
 
 use crate::fixtures::{event, event_seq, unique_id};
@@ -59,6 +59,30 @@ pub async fn publish_without_subscribers_is_ok(bus: Arc<dyn EventBus>) {
     let mut sub = bus.subscribe();
     bus.publish(event(&project, 1)).await.unwrap();
     assert_eq!(next_seq(&mut sub, &project).await, 1);
+}
+
+pub async fn an_event_keeps_its_log_id(bus: Arc<dyn EventBus>) {
+    let project = unique_id("proj");
+    let mut sub = bus.subscribe();
+    let id = EventId::new(1_733_313_600_000, 42);
+    bus.publish_event(BusEvent {
+        event: event(&project, 3),
+        id: Some(id.clone()),
+    })
+    .await
+    .unwrap();
+    bus.publish(event(&project, 4)).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        match next_within(&mut sub, WAIT).await {
+            Some(BusMessage::Event(e)) if event_seq(&e, &project).is_some() => {
+                got.push(e.id.clone());
+            }
+            Some(_) => {}
+            None => panic!("no event of {project} within {WAIT:?}"),
+        }
+    }
+    assert_eq!(got, [Some(id), None]);
 }
 
 pub async fn event_is_queued_when_publish_returns(bus: Arc<dyn EventBus>) {

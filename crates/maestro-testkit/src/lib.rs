@@ -49,6 +49,7 @@ mod support;
 pub mod api_key_repo;
 pub mod auth;
 pub mod event_bus;
+pub mod event_log;
 pub mod lock;
 pub mod mail_repo;
 pub mod mail_wait;
@@ -125,6 +126,20 @@ pub mod __private {
     impl Provided for Option<crate::member_repo::MemberFixture> {
         type Adapter = crate::member_repo::MemberFixture;
         fn provided(self) -> Option<crate::member_repo::MemberFixture> {
+            self
+        }
+    }
+
+    impl Provided for crate::event_log::EventLogFixture {
+        type Adapter = Self;
+        fn provided(self) -> Option<Self> {
+            Some(self)
+        }
+    }
+
+    impl Provided for Option<crate::event_log::EventLogFixture> {
+        type Adapter = crate::event_log::EventLogFixture;
+        fn provided(self) -> Option<crate::event_log::EventLogFixture> {
             self
         }
     }
@@ -232,6 +247,11 @@ mod tests {
         );
         check("presence", include_str!("presence.rs"), presence::ALL_CASES);
         check("lock", include_str!("lock.rs"), lock::ALL_CASES);
+        check(
+            "event_log",
+            include_str!("event_log.rs"),
+            event_log::ALL_CASES,
+        );
         check("auth", include_str!("auth.rs"), auth::ALL_CASES);
         check(
             "member_repo",

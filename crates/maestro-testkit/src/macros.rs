@@ -40,6 +40,7 @@ macro_rules! __event_bus_cases {
     ($($head:tt)*) => {
         $crate::__contract_tests! { $($head)* [
             publish_without_subscribers_is_ok,
+            an_event_keeps_its_log_id,
             event_is_queued_when_publish_returns,
             order_is_preserved,
             fans_out_to_every_subscriber,
@@ -409,6 +410,38 @@ macro_rules! lock_contract {
             use super::*;
 
             $crate::__lock_cases!(store lock, $factory,);
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __event_log_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            ids_increase_and_latest_is_the_newest,
+            read_after_returns_exactly_the_later_events_in_order,
+            an_id_the_log_does_not_hold_is_a_gap,
+            more_than_max_missed_is_a_gap,
+            trimmed_by_length_is_a_gap_and_the_rest_replays,
+            trimmed_by_age_is_a_gap,
+            projects_are_isolated,
+            concurrent_appenders_get_distinct_ids_in_one_order,
+        ] }
+    };
+}
+
+/// One `#[tokio::test]` per [`event_log`](crate::event_log) case, in `mod event_log_contract`;
+/// `$factory` returns a future of an
+/// [`EventLogFixture`](crate::event_log::EventLogFixture) (or `Option` of one).
+#[macro_export]
+macro_rules! event_log_contract {
+    ($factory:expr $(,)?) => {
+        mod event_log_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__event_log_cases!(store event_log, $factory,);
         }
     };
 }

@@ -176,6 +176,15 @@ pub struct Args {
     /// Mail long-poll waits pending at once across all sessions (429 beyond).
     #[arg(long, env = "MAX_MAIL_WAITS", default_value = "1024")]
     pub max_mail_waits: String,
+
+    /// Events kept per project for clients that reconnect and resume (`auth.offset`,
+    /// `state:sync {since}`).
+    #[arg(long, env = "EVENT_LOG_MAX_LEN", default_value = "10000")]
+    pub event_log_max_len: String,
+
+    /// Seconds an event stays in its project's log (and a quiet project's log lives).
+    #[arg(long, env = "EVENT_LOG_MAX_AGE_SECS", default_value = "86400")]
+    pub event_log_max_age_secs: String,
 }
 
 /// Subcommands (none: run the server).

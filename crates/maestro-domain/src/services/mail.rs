@@ -234,7 +234,7 @@ impl MailService {
                 _ = shutdown.changed() => return Ok(Vec::new()),
                 next = events.next() => match next {
                     Some(BusMessage::Event(e)) => {
-                        if let DomainEvent::MailReceived(m) = e.as_ref()
+                        if let DomainEvent::MailReceived(m) = &e.event
                             && query.matches(m)
                         {
                             let found = self.ctx.ports.mail.inbox(&query).await?;

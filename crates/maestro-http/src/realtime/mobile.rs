@@ -42,10 +42,19 @@ pub(super) async fn auth(
         .await
         .map_err(|e| e.to_string())?;
     let trusted = is_loopback(&s) && matches!(p, Principal::Local | Principal::Service);
+    // `auth.offset`: the last event id the client saw (a string; anything else is ignored).
+    let resume_from = auth
+        .as_ref()
+        .and_then(|a| a.get("offset"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_string);
     s.extensions.insert(SocketInfo {
         trusted,
         project_id: Some(project_id),
         principal: p,
+        resume_from,
     });
     attach(&s);
     Ok(())
@@ -99,8 +108,17 @@ fn services(st: &AppState, s: &SocketRef) -> Result<Services, String> {
 /// sent: socketioxide runs the connect handler on a spawned task *after* CONNECT and drops
 /// events that have no handler yet, so an event the client emits at once (the web app's
 /// `state:sync`) or one broadcast meanwhile could otherwise be lost.
+///
+/// A socket that resumes (`auth.offset`) joins its project room only after its replay
+/// ([`super::resume`]), from the connect handler.
 fn attach(s: &SocketRef) {
-    s.join(format!("project:{}", project_of(s)));
+    let resuming = s
+        .extensions
+        .get::<SocketInfo>()
+        .is_some_and(|i| i.resume_from.is_some());
+    if !resuming {
+        s.join(format!("project:{}", project_of(s)));
+    }
     s.on("session:subscribe", subscribe);
     s.on("mail:send", send_mail);
     s.on("session:reply-input", reply_input);
@@ -108,9 +126,14 @@ fn attach(s: &SocketRef) {
     s.on("session:spawn", spawn);
 }
 
-/// Everything is set up by the handshake ([`attach`]); this only records the connection.
-pub(super) async fn connect(s: SocketRef) {
+/// Everything is set up by the handshake ([`attach`]), except a resume: its replay is sent
+/// here, once the client has its CONNECT.
+pub(super) async fn connect(s: SocketRef, State(st): State<AppState>) {
     tracing::debug!(sid = %s.id, "/mobile socket connected");
+    let resume_from = s.extensions.get::<SocketInfo>().and_then(|i| i.resume_from);
+    if let Some(since) = resume_from {
+        super::resume::resume(&st, &s, &project_of(&s), &since).await;
+    }
 }
 
 fn project_of(s: &SocketRef) -> String {
@@ -240,21 +263,79 @@ async fn reply_input(
     }
 }
 
-/// `state:sync`: [`Services::snapshot`] of this socket's project.
+/// `state:sync`: [`Services::snapshot`] of this socket's project, with `lastEventId` (the
+/// log's newest id, read before the snapshot: resuming from it repeats at most what the
+/// snapshot shows). `state:sync {since}`: the events after `since` instead,
+/// `{success, events, lastEventId}`, or `{success: false, error: "resync_required", reason}`.
 ///
 /// [`Services::snapshot`]: maestro_domain::services::Services::snapshot
-async fn state_sync(s: SocketRef, ack: AckSender, State(st): State<AppState>) {
+async fn state_sync(
+    s: SocketRef,
+    TryData(d): TryData<Value>,
+    ack: AckSender,
+    State(st): State<AppState>,
+) {
     let services = match services(&st, &s) {
         Ok(v) => v,
         Err(e) => return fail(ack, e),
     };
-    match services.snapshot(&project_of(&s)).await {
+    let project = project_of(&s);
+    let since = object_arg(d.ok())
+        .and_then(|d| d.get("since").and_then(Value::as_str).map(str::to_string))
+        .filter(|since| !since.trim().is_empty());
+    if let Some(since) = since {
+        return sync_since(&st, &services, &project, &since, ack).await;
+    }
+    let latest = match st.event_stream() {
+        Some(stream) => stream.latest(&project).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "event log unreadable; state:sync without lastEventId");
+            None
+        }),
+        None => None,
+    };
+    match services.snapshot(&project).await {
         Ok(snapshot) => {
             let mut v = json!(snapshot);
             v["success"] = json!(true);
+            v["lastEventId"] = json!(latest);
             let _ = ack.send(&v);
         }
         Err(e) => fail(ack, e),
+    }
+}
+
+/// `state:sync {since}` ([`state_sync`]).
+async fn sync_since(
+    st: &AppState,
+    services: &Services,
+    project: &str,
+    since: &str,
+    ack: AckSender,
+) {
+    use maestro_domain::ports::Replay;
+    // The caller may still read the project (a revoked member is refused here).
+    if let Err(e) = services.projects.get(project).await {
+        return fail(ack, e);
+    }
+    match super::resume::missed(st, project, since).await {
+        Ok(Replay::Events(events)) => {
+            let last = events.last().map_or_else(|| json!(since), |e| json!(e.id));
+            let events: Vec<Value> = events.iter().map(super::resume::listed).collect();
+            let _ = ack.send(&json!({"success": true, "events": events, "lastEventId": last}));
+        }
+        Ok(Replay::Gap(gap)) => {
+            let mut v = super::resume::resync(gap.as_str(), since);
+            v["success"] = json!(false);
+            v["error"] = json!(super::RESYNC_REQUIRED);
+            let _ = ack.send(&v);
+        }
+        Err(e) => {
+            let mut v = super::resume::resync("unavailable", since);
+            v["success"] = json!(false);
+            v["error"] = json!(super::RESYNC_REQUIRED);
+            v["detail"] = json!(e);
+            let _ = ack.send(&v);
+        }
     }
 }
 

@@ -9,6 +9,9 @@
 //! - `/mobile`: every event of a project to its project room (and a session's room); a
 //!   member removed from a project is disconnected from its room at once.
 //!
+//! `/mobile` events carry their project log id as a second argument; a socket resumes from
+//! the last one it saw ([`resume`]).
+//!
 //! Only namespace handles are used for emits (never the root-namespace shortcuts). Emits only
 //! enqueue into each socket's bounded buffer, so a slow client never blocks routing.
 
@@ -18,7 +21,7 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use futures_util::StreamExt;
 use maestro_domain::DomainEvent;
-use maestro_domain::ports::{BusMessage, Principal};
+use maestro_domain::ports::{BusEvent, BusMessage, Principal};
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef};
@@ -29,7 +32,10 @@ use crate::security::bearer;
 use crate::state::AppState;
 
 mod mobile;
+mod resume;
 mod ui;
+
+pub use resume::{RESUMED, RESYNC_REQUIRED, RouteGate};
 
 /// Sender id of mail written from the phone.
 pub const MOBILE_SENDER: &str = maestro_domain::services::PHONE_SENDER;
@@ -45,6 +51,8 @@ pub(crate) struct SocketInfo {
     pub(crate) project_id: Option<String>,
     /// Who connected; its handlers act as this principal.
     pub(crate) principal: Principal,
+    /// `/mobile`: the handshake's `auth.offset`, the last event id the client saw.
+    pub(crate) resume_from: Option<String>,
 }
 
 /// Where one event goes.
@@ -76,6 +84,8 @@ pub fn layer(state: &AppState) -> (SocketIoLayer, SocketIo) {
         .ping_interval(Duration::from_secs(25))
         .ping_timeout(Duration::from_secs(20))
         .max_payload(state.config().body_limit as u64)
+        // Room for a whole replay (`MAX_REPLAY` events) on top of live traffic.
+        .max_buffer_size(2 * maestro_domain::services::MAX_REPLAY + 128)
         .with_state(state.clone())
         .build_layer();
     io.ns("/ui", ui::connect.with(ui::auth));
@@ -98,17 +108,17 @@ pub fn spawn_bridge(state: AppState, io: SocketIo) -> tokio::task::JoinHandle<()
     })
 }
 
-async fn route(state: &AppState, io: &SocketIo, event: &DomainEvent) {
+async fn route(state: &AppState, io: &SocketIo, event: &BusEvent) {
     let now = state.services().context().now();
     let name = event.name();
-    let envelope = event.envelope(now);
+    let envelope = event.event.envelope(now);
     let t = targets(event);
     if let Some(ui) = io.of("/ui") {
         let ops = match &t.ui {
             None => ui.broadcast(),
             Some(rooms) => ui.to(rooms.clone()),
         };
-        if matches!(event, DomainEvent::SessionSpawn(_)) {
+        if matches!(event.event, DomainEvent::SessionSpawn(_)) {
             // Secrets only to trusted local sockets (DEFECTS S3): emit one by one.
             let mut with_secrets = envelope.clone();
             crate::ws::add_secrets(state, &mut with_secrets["data"]);
@@ -125,11 +135,28 @@ async fn route(state: &AppState, io: &SocketIo, event: &DomainEvent) {
     }
     if !t.mobile.is_empty()
         && let Some(mobile) = io.of("/mobile")
-        && let Err(e) = mobile.to(t.mobile).emit(name, &envelope).await
     {
-        tracing::debug!(error = %e, event = name, "/mobile emit failed");
+        // A socket resuming on this project gets its replay before this event.
+        let _gate = match event.project_id() {
+            Some(p) => Some(state.0.route_gate.lock(p).await),
+            None => None,
+        };
+        // `/mobile` events carry their log id as a second argument (the envelope stays the
+        // spec's), which is where Socket.IO clients keep a resume offset.
+        let sent = match &event.id {
+            Some(id) => {
+                mobile
+                    .to(t.mobile)
+                    .emit(name, &(&envelope, id.to_string()))
+                    .await
+            }
+            None => mobile.to(t.mobile).emit(name, &envelope).await,
+        };
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, event = name, "/mobile emit failed");
+        }
     }
-    if let DomainEvent::ProjectMembersChanged(change) = event {
+    if let DomainEvent::ProjectMembersChanged(change) = &event.event {
         mobile::revoke(state, io, change).await;
     }
 }

@@ -25,6 +25,7 @@ pub(super) async fn auth(
         trusted,
         project_id: None,
         principal: p,
+        resume_from: None,
     });
     attach(&s);
     Ok(())

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod mobile;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -101,6 +103,7 @@ pub struct Builder {
     security: Option<SecurityConfig>,
     any_origin: bool,
     users: Vec<String>,
+    event_log: maestro_domain::ports::Retention,
 }
 
 /// The bearer token of test user `id` on a server built with [`Builder::users`].
@@ -154,7 +157,14 @@ impl Builder {
             security: None,
             any_origin: false,
             users: Vec::new(),
+            event_log: maestro_domain::ports::Retention::default(),
         }
+    }
+
+    /// How much of each project's event log the server keeps (resume tests).
+    pub fn event_log(mut self, retention: maestro_domain::ports::Retention) -> Self {
+        self.event_log = retention;
+        self
     }
 
     /// Signed-in users (auth mode `supabase`, loopback not trusted): `ids` are accounts with
@@ -198,7 +208,11 @@ impl Builder {
         for d in [&data_dir, &session_dir, &skills_dir] {
             std::fs::create_dir_all(d).unwrap();
         }
-        let bus: Arc<dyn EventBus> = Arc::new(MemoryEventBus::new());
+        let log = Arc::new(maestro_memory::MemoryEventLog::new(self.event_log));
+        let bus: Arc<dyn EventBus> = Arc::new(maestro_domain::services::LoggedBus::new(
+            Arc::new(MemoryEventBus::new()),
+            log.clone(),
+        ));
         let api_keys: Arc<dyn maestro_domain::ports::ApiKeyRepo>;
         let (ports, store) = match self.adapters {
             Adapters::Memory => {
@@ -301,6 +315,7 @@ impl Builder {
         };
         let mut state = AppState::builder(services, spawn, agents, auth, config)
             .api_keys(api_keys)
+            .event_log(log)
             .lock(Arc::new(maestro_memory::MemoryLock::new()));
         if !self.users.is_empty() {
             let members = maestro_memory::MemoryMemberRepo::new();

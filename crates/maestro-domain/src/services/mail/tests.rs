@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::Session;
+use crate::ports::BusEvent;
 use crate::services::testing::*;
 use serde_json::json;
 use std::sync::Mutex;
@@ -207,8 +208,10 @@ async fn wait_subscribes_before_reading_so_a_racing_mail_is_not_missed() {
         o1.lock().unwrap().push("subscribe");
         let event = DomainEvent::MailReceived(mail("m_race", Some("s1"), 150));
         Box::pin(
-            futures_util::stream::iter(vec![BusMessage::Event(Arc::new(event))])
-                .chain(futures_util::stream::pending()),
+            futures_util::stream::iter(vec![BusMessage::Event(Arc::new(BusEvent::unlogged(
+                event,
+            )))])
+            .chain(futures_util::stream::pending()),
         )
     });
     let o2 = order.clone();
@@ -244,8 +247,8 @@ async fn wait_ignores_mail_for_others_and_own_broadcasts() {
         own.from_session_id = "s1".into();
         Box::pin(
             futures_util::stream::iter(vec![
-                BusMessage::Event(Arc::new(other)),
-                BusMessage::Event(Arc::new(DomainEvent::MailReceived(own))),
+                BusMessage::Event(Arc::new(BusEvent::unlogged(other))),
+                BusMessage::Event(Arc::new(BusEvent::unlogged(DomainEvent::MailReceived(own)))),
             ])
             .chain(futures_util::stream::pending()),
         )

@@ -1,0 +1,247 @@
+//! Resumable event streams on `/mobile`, with the official JavaScript client: every event
+//! carries its id (second argument; the envelope is the spec's); a client that reconnects with the last id it saw (`auth.offset`) gets
+//! exactly the events it missed, in order, then live ones; `state:sync {since}` answers the
+//! same; a trimmed or unknown offset is told to resync.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::mobile::MobileClient;
+use common::{Adapters, Builder, TestServer};
+use maestro_domain::ports::{EventId, Retention};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "resume-test-token";
+
+async fn server(retention: Retention) -> TestServer {
+    Builder::new(Adapters::Memory)
+        .token(TOKEN)
+        .event_log(retention)
+        .start()
+        .await
+}
+
+fn id_of(event: &Value) -> String {
+    event["offset"]
+        .as_str()
+        .unwrap_or_else(|| panic!("event without an id: {event}"))
+        .to_string()
+}
+
+fn title(event: &Value) -> Option<&str> {
+    event["data"]["data"]["title"].as_str()
+}
+
+/// Events up to (and including) the first `stop` event; `connected` lines are skipped.
+async fn until(phone: &mut MobileClient, stop: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let v = phone.next(&["event", "disconnect"]).await;
+        assert_eq!(v["kind"], "event", "disconnected: {v}");
+        let done = v["name"] == stop;
+        seen.push(v);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// A project, and the id of its first task's `task:created` as a phone saw it (then gone).
+async fn seen_one_event(srv: &TestServer, name: &str) -> Option<(String, String)> {
+    let p = srv.project(name).await["id"].as_str().unwrap().to_string();
+    let mut phone = MobileClient::connect(srv, TOKEN, &p).await?;
+    phone.next(&["connected"]).await;
+    srv.task(&p, "first").await;
+    Some((p, id_of(&phone.event("task:created").await)))
+}
+
+#[tokio::test]
+async fn a_reconnecting_phone_gets_exactly_what_it_missed_then_live_events() {
+    let srv = server(Retention::default()).await;
+    let p = srv.project("resume").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let Some(mut phone) = MobileClient::connect(&srv, TOKEN, &p).await else {
+        return;
+    };
+    assert_eq!(phone.next(&["connected"]).await["kind"], "connected");
+    srv.task(&p, "seen").await;
+    let seen = phone.event("task:created").await;
+    assert_eq!(title(&seen), Some("seen"));
+    let keys: Vec<&String> = seen["data"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["type", "event", "data", "timestamp"],
+        "the envelope is unchanged"
+    );
+    let offset = id_of(&seen);
+    offset.parse::<EventId>().expect("ids are <ms>-<seq>");
+    drop(phone);
+
+    let t1 = srv.task(&p, "missed 1").await;
+    srv.patch(
+        &format!("/api/tasks/{}", t1["id"].as_str().unwrap()),
+        json!({"status": "in_progress"}),
+    )
+    .await
+    .ok(200);
+    srv.task(&p, "missed 2").await;
+
+    let Some(mut phone) = MobileClient::resume(&srv, TOKEN, &p, &offset).await else {
+        return;
+    };
+    let replay = until(&mut phone, "state:resumed").await;
+    let (done, missed) = replay.split_last().unwrap();
+    let names: Vec<&str> = missed.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["task:created", "task:updated", "task:created"],
+        "{missed:?}"
+    );
+    assert_eq!(title(&missed[0]), Some("missed 1"));
+    assert_eq!(missed[1]["data"]["data"]["status"], "in_progress");
+    assert_eq!(title(&missed[2]), Some("missed 2"));
+    let ids: Vec<EventId> = missed.iter().map(|e| id_of(e).parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order: {ids:?}");
+    assert!(ids[0] > offset.parse().unwrap());
+    assert_eq!(done["data"]["replayed"], 3);
+    assert_eq!(done["data"]["lastEventId"], json!(ids[2]));
+
+    srv.task(&p, "live").await;
+    let live = phone.event("task:created").await;
+    assert_eq!(title(&live), Some("live"));
+    assert!(id_of(&live).parse::<EventId>().unwrap() > ids[2]);
+}
+
+#[tokio::test]
+async fn state_sync_since_answers_the_missed_events_or_resync_required() {
+    let srv = server(Retention::default()).await;
+    let p = srv.project("sync").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    srv.task(&p, "before").await;
+    let Some(mut phone) = MobileClient::connect(&srv, TOKEN, &p).await else {
+        return;
+    };
+    let full = phone.emit("state:sync", json!({})).await["reply"].clone();
+    assert_eq!(full["success"], true, "{full}");
+    assert_eq!(full["tasks"].as_array().unwrap().len(), 1);
+    let last = full["lastEventId"]
+        .as_str()
+        .expect("lastEventId")
+        .to_string();
+
+    srv.task(&p, "after 1").await;
+    srv.task(&p, "after 2").await;
+    let since = phone.emit("state:sync", json!({"since": last})).await["reply"].clone();
+    assert_eq!(since["success"], true, "{since}");
+    let events = since["events"].as_array().unwrap();
+    let titles: Vec<_> = events.iter().map(|e| e["data"]["title"].clone()).collect();
+    assert_eq!(titles, [json!("after 1"), json!("after 2")]);
+    assert_eq!(since["lastEventId"], events[1]["id"]);
+
+    let again = phone
+        .emit("state:sync", json!({"since": since["lastEventId"]}))
+        .await["reply"]
+        .clone();
+    assert_eq!(again["events"], json!([]), "nothing new: {again}");
+
+    for bad in ["1-0", "garbage", ""] {
+        let r = phone.emit("state:sync", json!({"since": bad})).await["reply"].clone();
+        if bad.is_empty() {
+            // An empty `since` is no `since`: a full snapshot.
+            assert_eq!(r["success"], true, "{r}");
+            continue;
+        }
+        assert_eq!(r["success"], false, "{bad}: {r}");
+        assert_eq!(r["error"], "resync_required", "{bad}: {r}");
+        assert_eq!(r["reason"], "unknown", "{bad}: {r}");
+    }
+}
+
+#[tokio::test]
+async fn a_trimmed_offset_is_told_to_resync_and_still_gets_live_events() {
+    let srv = server(Retention {
+        max_len: 3,
+        max_age: std::time::Duration::from_secs(3600),
+    })
+    .await;
+    let Some((p, offset)) = seen_one_event(&srv, "trim").await else {
+        return;
+    };
+    for i in 0..6 {
+        srv.task(&p, &format!("more {i}")).await;
+    }
+    let Some(mut phone) = MobileClient::resume(&srv, TOKEN, &p, &offset).await else {
+        return;
+    };
+    let told = phone.event("resync_required").await;
+    assert_eq!(told["data"]["reason"], "unknown", "{told}");
+    assert_eq!(told["data"]["since"], offset.as_str());
+    let full = phone.emit("state:sync", json!({})).await["reply"].clone();
+    assert_eq!(full["tasks"].as_array().unwrap().len(), 7);
+    srv.task(&p, "live").await;
+    assert_eq!(title(&phone.event("task:created").await), Some("live"));
+}
+
+/// Writes keep coming while the phone resumes: after dropping repeated ids, the phone sees
+/// every task exactly once, in id order — none lost between the replay and the live stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_resume_during_writes_loses_nothing_and_keeps_order() {
+    let srv = server(Retention::default()).await;
+    let Some((p, offset)) = seen_one_event(&srv, "busy").await else {
+        return;
+    };
+    // Writes spread over about 1.5 s, so the replay (the node client starts in a few hundred
+    // ms) happens while they go on.
+    const N: usize = 150;
+    let writer = {
+        let client = srv.client().clone();
+        let url = srv.url("/api/tasks");
+        let p = p.clone();
+        tokio::spawn(async move {
+            for i in 0..N {
+                let r = client
+                    .request(Method::POST, &url)
+                    .bearer_auth(TOKEN)
+                    .json(&json!({"projectId": p, "title": format!("w{i}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let Some(mut phone) = MobileClient::resume(&srv, TOKEN, &p, &offset).await else {
+        return;
+    };
+    let mut ids = HashSet::new();
+    let mut order: Vec<EventId> = Vec::new();
+    let mut titles = Vec::new();
+    while titles.len() < N {
+        let v = phone.next(&["event", "disconnect"]).await;
+        assert_eq!(v["kind"], "event", "{v}");
+        if v["name"] != "task:created" {
+            continue;
+        }
+        let id = id_of(&v);
+        if !ids.insert(id.clone()) {
+            continue; // in the replay and routed live right after it
+        }
+        order.push(id.parse().unwrap());
+        titles.push(title(&v).unwrap().to_string());
+    }
+    writer.await.unwrap();
+    let want: Vec<String> = (0..N).map(|i| format!("w{i}")).collect();
+    assert_eq!(titles, want, "every task once, in order");
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "ids increase: {order:?}"
+    );
+}
