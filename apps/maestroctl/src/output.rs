@@ -51,6 +51,12 @@ impl Output {
         }
     }
 
+    /// A line on stderr, also when it is not a terminal (what a log of the command must
+    /// show: a dropped connection, a replay, a gap).
+    pub fn notice(&self, text: &str) {
+        eprintln!("{text}");
+    }
+
     /// A spinner with `message` on a terminal; hidden otherwise.
     pub fn spinner(&self, message: String) -> ProgressBar {
         if !self.interactive {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use maestro_domain::model::{Project, Session, SessionStatus};
 use serde_json::Value;
-use support::{Home, TOKEN, eventually, json, server, stderr};
+use support::{Home, Proxy, TOKEN, eventually, json, server, stderr};
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -433,6 +433,27 @@ async fn task_claims_from_the_command_line() {
     assert!(taken["fencingToken"].as_u64().unwrap() > token.parse::<u64>().unwrap());
 }
 
+/// `maestroctl --json events --filter task:created --count N` on `project`, once it has had
+/// time to connect.
+async fn follow_created_tasks(
+    home: &Home,
+    base: &str,
+    project: &str,
+    count: usize,
+) -> std::process::Child {
+    let follower = home
+        .cmd(base)
+        .args(["--json", "events", "--filter", "task:created"])
+        .args(["--count", &count.to_string()])
+        .args(["--project", project, "--token", TOKEN])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    follower
+}
+
 /// `events` follows a project's live events (and only its own), as JSON lines.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_follow_the_project() {
@@ -440,22 +461,7 @@ async fn events_follow_the_project() {
     let (p, _t, _s) = srv.fixture("live").await;
     let (q, _u, _) = srv.fixture("other").await;
     let home = Home::new();
-    let follower = home
-        .cmd(&srv.base)
-        .args([
-            "--json",
-            "events",
-            "--filter",
-            "task:created",
-            "--count",
-            "1",
-        ])
-        .args(["--project", &p.id, "--token", TOKEN])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let follower = follow_created_tasks(&home, &srv.base, &p.id, 1).await;
     let admin = srv.admin();
     admin
         .create_task(&maestro_client::requests::NewTask::new(&q.id, "Not ours"))
@@ -471,6 +477,49 @@ async fn events_follow_the_project() {
     let line = json(&out);
     assert_eq!(line["event"], "task:created");
     assert_eq!(line["data"]["data"]["id"], ours.id.as_str(), "{line}");
+}
+
+/// When the connection drops, `events` reconnects and resumes after the last event it saw:
+/// the tasks created meanwhile are printed, in order, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_resume_after_a_dropped_connection() {
+    let srv = server(&[]).await;
+    let proxy = Proxy::start(&srv.base).await;
+    let (p, _t, _s) = srv.fixture("resume").await;
+    let home = Home::new();
+    let follower = follow_created_tasks(&home, &proxy.base, &p.id, 4).await;
+    let admin = srv.admin();
+    let create = |title: &'static str| {
+        let admin = admin.clone();
+        let p = p.id.clone();
+        async move {
+            admin
+                .create_task(&maestro_client::requests::NewTask::new(&p, title))
+                .await
+                .unwrap();
+        }
+    };
+    create("before").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.cut();
+    for title in ["while 1", "while 2", "while 3"] {
+        create(title).await;
+    }
+    let out = tokio::task::spawn_blocking(move || follower.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let titles: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| v["data"]["data"]["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(titles, ["before", "while 1", "while 2", "while 3"]);
+    assert!(
+        stderr(&out).contains("missed event(s) replayed"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -36,4 +36,4 @@ pub use client::{Client, ClientBuilder};
 pub use error::{ApiFailure, ClientError};
 pub use retry::RetryPolicy;
 pub use routes::{ROUTES, Route, Verb};
-pub use socket::{Subscription, SubscriptionEvent};
+pub use socket::{RESUMED, RESYNC_REQUIRED, Subscription, SubscriptionEvent};

@@ -1,10 +1,16 @@
 //! A Socket.IO `/mobile` subscription: the live events of one project, as the web app gets
 //! them, over Engine.IO v4 on a WebSocket (no long-polling).
 //!
-//! The handshake carries `auth: {token, projectId}`; the server refuses a caller who may not
-//! see the project (`connect_error` → [`ClientError::Socket`]). Pings are answered here.
-//! Events end (`next` → `None`) when the connection closes; a caller that wants to keep
-//! following reconnects and re-reads state (`state:sync`).
+//! The handshake carries `auth: {token, projectId, offset?}`; the server refuses a caller who
+//! may not see the project (`connect_error` → [`ClientError::Socket`]). Pings are answered
+//! here. Events end (`next` → `None`) when the connection closes.
+//!
+//! Every event of the project log carries its id ([`SubscriptionEvent::id`]). A caller that
+//! reconnects with [`Client::subscribe_from`] and the last id it saw first gets exactly the
+//! events it missed, in order, then `state:resumed {replayed, lastEventId}` — or
+//! `resync_required {reason}` when the server no longer has them (then re-read the state
+//! with `state:sync`). Right after a replay an event may arrive a second time with the same
+//! id; drop ids already seen.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +28,12 @@ use crate::error::ClientError;
 
 const NS: &str = "/mobile";
 
+/// The event that ends a resume's replay: `{since, replayed, lastEventId}`.
+pub const RESUMED: &str = "state:resumed";
+/// The event a resume gets when the server no longer has what came after its offset:
+/// `{reason, since}`; re-read the state (`state:sync`).
+pub const RESYNC_REQUIRED: &str = "resync_required";
+
 /// One event the server emitted to the project's room.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubscriptionEvent {
@@ -29,6 +41,8 @@ pub struct SubscriptionEvent {
     pub name: String,
     /// Its first argument.
     pub data: Value,
+    /// Its id in the project's event log (the second argument), to resume after it.
+    pub id: Option<String>,
 }
 
 type Acks = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
@@ -52,6 +66,15 @@ impl Drop for Subscription {
 impl Client {
     /// Connects to `/mobile` for `project_id` and waits for the handshake's answer.
     pub async fn subscribe(&self, project_id: &str) -> Result<Subscription, ClientError> {
+        self.subscribe_from(project_id, None).await
+    }
+
+    /// [`Client::subscribe`], resuming after `offset` (the last event id seen) when given.
+    pub async fn subscribe_from(
+        &self,
+        project_id: &str,
+        offset: Option<&str>,
+    ) -> Result<Subscription, ClientError> {
         let ws_base = self
             .base_url()
             .replacen("https://", "wss://", 1)
@@ -74,6 +97,9 @@ impl Client {
         let mut auth = json!({ "projectId": project_id });
         if let Some(t) = self.token() {
             auth["token"] = json!(t);
+        }
+        if let Some(o) = offset {
+            auth["offset"] = json!(o);
         }
         let handshake = async {
             let mut opened = false;
@@ -202,7 +228,7 @@ enum Packet {
     Disconnect,
 }
 
-/// Parses a Socket.IO packet of the `/mobile` namespace: `42/mobile,[name, data]`,
+/// Parses a Socket.IO packet of the `/mobile` namespace: `42/mobile,[name, data, id?]`,
 /// `43/mobile,<id>[data]`, `41/mobile,`.
 fn parse_packet(text: &str) -> Option<Packet> {
     let rest = text.strip_prefix('4')?;
@@ -218,7 +244,8 @@ fn parse_packet(text: &str) -> Option<Packet> {
             let arr = v.as_array()?;
             let name = arr.first()?.as_str()?.to_string();
             let data = arr.get(1).cloned().unwrap_or(Value::Null);
-            Some(Packet::Event(SubscriptionEvent { name, data }))
+            let id = arr.get(2).and_then(Value::as_str).map(str::to_string);
+            Some(Packet::Event(SubscriptionEvent { name, data, id }))
         }
         '3' => {
             let v: Value = serde_json::from_str(payload).ok()?;
@@ -239,7 +266,12 @@ mod tests {
             Some(Packet::Event(e)) => {
                 assert_eq!(e.name, "task:created");
                 assert_eq!(e.data["id"], "t1");
+                assert_eq!(e.id, None);
             }
+            _ => panic!("not an event"),
+        }
+        match parse_packet(r#"42/mobile,["task:created",{"id":"t1"},"1733313600000-3"]"#) {
+            Some(Packet::Event(e)) => assert_eq!(e.id.as_deref(), Some("1733313600000-3")),
             _ => panic!("not an event"),
         }
         match parse_packet(r#"43/mobile,7[{"success":true}]"#) {
