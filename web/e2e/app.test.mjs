@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { project, screenshot, sleep, withApp } from "./harness.mjs";
+import { Proxy, freePort, project, screenshot, sleep, withApp } from "./harness.mjs";
 
 const TOKEN = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -326,6 +326,41 @@ test("the server restarted mid-session: the app reconnects and re-syncs what cha
     const later = await server.api("POST", "/api/tasks", { projectId: p.id, title: "After the reconnect" });
     await page.getByRole("link", { name: "Tasks" }).last().click();
     await page.waitForSelector(`[data-task-id="${later.id}"]`, { timeout: 5000 });
+  });
+});
+
+test("the connection dropped: the app resumes with only the missed events, no full reload", async () => {
+  // The app is opened through the proxy, so its origin is the proxy's.
+  const port = await freePort();
+  await withApp({ env: { CORS_ORIGINS: `http://127.0.0.1:${port}` } }, async ({ server, page }) => {
+    const proxy = await new Proxy(server).start(port);
+    try {
+      const p = await project(server);
+      const keep = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Renamed while away" });
+      const gone = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Deleted while away" });
+      await page.goto(`${proxy.url}/projects/${p.id}/tasks`);
+      await live(page);
+      const seen = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Seen live" });
+      await page.waitForSelector(`[data-task-id="${seen.id}"]`);
+
+      proxy.hold();
+      await page.waitForSelector('[data-conn="offline"]', { timeout: 10000 });
+      const added = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Created while away" });
+      await server.api("PATCH", `/api/tasks/${keep.id}`, { title: "Renamed on the server" });
+      await server.api("DELETE", `/api/tasks/${gone.id}`);
+      proxy.release();
+
+      // Exactly the three missed events were replayed (a full snapshot would not say so).
+      await page.waitForSelector('[data-conn="live"][data-resumed="3"]', { timeout: 15000 });
+      await page.waitForSelector(`[data-task-id="${added.id}"]`);
+      await page.waitForSelector(`[data-task-id="${gone.id}"]`, { state: "detached", timeout: 5000 });
+      await page.locator(`[data-task-id="${keep.id}"]`, { hasText: "Renamed on the server" }).waitFor();
+      assert.equal(await page.locator(`[data-task-id="${added.id}"]`).count(), 1, "applied once");
+      const later = await server.api("POST", "/api/tasks", { projectId: p.id, title: "Live again" });
+      await page.waitForSelector(`[data-task-id="${later.id}"]`, { timeout: 5000 });
+    } finally {
+      proxy.close();
+    }
   });
 });
 

@@ -47,10 +47,11 @@ export async function freePort() {
 }
 
 export class Server {
-  constructor({ token } = {}) {
+  constructor({ token, env } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), "maestro-web-e2e-"));
     mkdirSync(join(this.dir, "skills"), { recursive: true });
     this.token = token;
+    this.extraEnv = env ?? {};
     this.port = 0;
     this.log = [];
   }
@@ -70,6 +71,7 @@ export class Server {
       SKILLS_DIR: join(this.dir, "skills"),
       MAESTRO_CLI_PATH: FAKE_CLI,
       LOG_LEVEL: "warn",
+      ...this.extraEnv,
     };
     if (this.token) env.MAESTRO_API_TOKEN = this.token;
     else delete env.MAESTRO_API_TOKEN;
@@ -124,6 +126,55 @@ export class Server {
     const json = text ? JSON.parse(text) : null;
     if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${text}`);
     return json;
+  }
+}
+
+/** A TCP forwarder to `server` whose connections can be cut (the network dropping) while
+ * the server keeps running; `hold()` also refuses new ones until `release()`. */
+export class Proxy {
+  constructor(server) {
+    this.server = server;
+    this.sockets = new Set();
+    this.holding = false;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Listens on `port` (default: a free one). */
+  async start(port = 0) {
+    this.listener = net.createServer((client) => {
+      if (this.holding) return client.destroy();
+      const upstream = net.connect(this.server.port, "127.0.0.1");
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on("close", () => this.sockets.delete(s));
+        s.on("error", () => {});
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+    await new Promise((ok) => this.listener.listen(port, "127.0.0.1", ok));
+    this.port = this.listener.address().port;
+    return this;
+  }
+
+  /** Closes every open connection and refuses new ones. */
+  hold() {
+    this.holding = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  release() {
+    this.holding = false;
+  }
+
+  close() {
+    this.hold();
+    this.listener?.close();
   }
 }
 

@@ -149,4 +149,6 @@ export interface Snapshot {
   sessions: Session[];
   tasks: Task[];
   teamMembers: TeamMember[];
+  /** The project log's newest event id when the snapshot was taken (resume after it). */
+  lastEventId?: string | null;
 }

@@ -72,9 +72,20 @@ const CONN_TEXT: Record<ConnStatus, string> = {
 export function ConnectionIndicator() {
   const conn = useApp((s) => s.conn);
   return (
-    <span className={`conn conn-${conn.status}`} role="status" aria-live="polite" data-conn={conn.status}>
+    <span
+      className={`conn conn-${conn.status}`}
+      role="status"
+      aria-live="polite"
+      data-conn={conn.status}
+      data-resumed={conn.resumed}
+    >
       <span className="conn-dot" aria-hidden="true" />
       <span className="conn-text">{CONN_TEXT[conn.status]}</span>
+      {conn.status === "live" && conn.resumed !== undefined && (
+        <span className="sr-only">
+          {`, caught up on ${conn.resumed} missed ${conn.resumed === 1 ? "update" : "updates"}`}
+        </span>
+      )}
     </span>
   );
 }

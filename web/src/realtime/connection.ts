@@ -1,12 +1,20 @@
-// The live link to the server: Socket.IO namespace `/mobile`, bound to one project. On every
-// (re)connect it asks for `state:sync` and applies the snapshot; between syncs it applies the
-// events incrementally (see store/reducer.ts).
+// The live link to the server: Socket.IO namespace `/mobile`, bound to one project. The first
+// connect asks for `state:sync` and applies the snapshot; between syncs it applies the events
+// incrementally (see store/reducer.ts). Every event carries its id in the project's event log
+// (second argument): a reconnect resumes after the newest id seen (`auth.offset`) and gets
+// only what it missed, ending with `state:resumed`; when the server no longer has it
+// (`resync_required`), the app takes a full `state:sync` again. Ids seen are remembered, so
+// an event replayed and routed live right after is applied once.
 
 import { io, type Socket } from "socket.io-client";
 import { useApp } from "../store/app";
 import type { Envelope, Snapshot } from "../types";
 import { notifyFromEvent } from "../notify";
 import { mark } from "../perf";
+import { SeenEventIds } from "./eventIds";
+
+/** Longest wait for a resume's `state:resumed` before taking a full snapshot instead. */
+const RESUME_TIMEOUT_MS = 10_000;
 
 export interface ConnectionOptions {
   baseUrl: () => string;
@@ -21,6 +29,12 @@ export class AckError extends Error {}
 export class Connection {
   private socket: Socket | null = null;
   private projectId: string | null = null;
+  private seen = new SeenEventIds();
+  /** A snapshot of this project was applied on this connection object (resume needs one). */
+  private hasSnapshot = false;
+  /** The last handshake asked to resume; cleared by `state:resumed` / `resync_required`. */
+  private resuming = false;
+  private resumeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private opts: ConnectionOptions) {}
 
@@ -43,10 +57,12 @@ export class Connection {
     const socket = io(`${this.opts.baseUrl()}/mobile`, {
       // Called on every (re)connect, so a refreshed token is used after a reconnect.
       auth: (cb) => {
-        this.opts.token().then(
-          (token) => cb(token ? { token, projectId } : { projectId }),
-          () => cb({ projectId }),
-        );
+        const handshake = (token: string | null) => {
+          const offset = this.hasSnapshot ? this.seen.newest : null;
+          this.resuming = offset !== null;
+          cb({ projectId, ...(token ? { token } : {}), ...(offset ? { offset } : {}) });
+        };
+        this.opts.token().then(handshake, () => handshake(null));
       },
       // WebSocket first (one round trip, and the snapshot does not go through long-polling);
       // HTTP long-polling when a proxy refuses WebSockets.
@@ -61,7 +77,18 @@ export class Connection {
     socket.on("connect", () => {
       if (this.socket !== socket) return;
       mark("maestro:socket-connected");
-      void this.sync();
+      if (!this.resuming) {
+        void this.sync();
+        return;
+      }
+      // The server replays what was missed, then says `state:resumed`.
+      useApp.getState().setConn({ status: "syncing" });
+      this.clearResumeTimer();
+      this.resumeTimer = setTimeout(() => {
+        if (this.socket !== socket || !this.resuming) return;
+        this.resuming = false;
+        void this.sync();
+      }, RESUME_TIMEOUT_MS);
     });
     socket.on("disconnect", (reason) => {
       if (this.socket !== socket) return;
@@ -82,8 +109,28 @@ export class Connection {
       s.setConn({ status: "refused", error: message });
       if (AUTH_REFUSAL.test(message)) this.opts.onUnauthorized(message);
     });
-    socket.onAny((name: string, env: unknown) => {
+    socket.onAny((name: string, env: unknown, id?: unknown) => {
       if (this.socket !== socket) return;
+      if (name === "state:resumed") {
+        this.resuming = false;
+        this.clearResumeTimer();
+        const replayed = (env as { replayed?: unknown } | null)?.replayed;
+        useApp.getState().setConn({
+          status: "live",
+          error: undefined,
+          lastSyncAt: Date.now(),
+          attempts: 0,
+          resumed: typeof replayed === "number" ? replayed : 0,
+        });
+        return;
+      }
+      if (name === "resync_required") {
+        this.resuming = false;
+        this.clearResumeTimer();
+        void this.sync();
+        return;
+      }
+      if (typeof id === "string" && !this.seen.add(id)) return;
       const envelope = normalise(name, env);
       useApp.getState().dispatch({ type: "event", envelope });
       notifyFromEvent(envelope, projectId);
@@ -106,7 +153,15 @@ export class Connection {
       mark("maestro:sync-received");
       if (!snap || snap.success === false) throw new AckError(snap?.error ?? "sync refused");
       useApp.getState().dispatch({ type: "snapshot", snapshot: snap, at: Date.now() });
-      useApp.getState().setConn({ status: "live", error: undefined, lastSyncAt: Date.now(), attempts: 0 });
+      if (typeof snap.lastEventId === "string") this.seen.advance(snap.lastEventId);
+      this.hasSnapshot = true;
+      useApp.getState().setConn({
+        status: "live",
+        error: undefined,
+        lastSyncAt: Date.now(),
+        attempts: 0,
+        resumed: undefined,
+      });
       markFirstRender();
     } catch (e) {
       if (this.socket !== socket) return;
@@ -144,10 +199,19 @@ export class Connection {
     } else if (!this.socket) this.open(p);
   }
 
+  private clearResumeTimer(): void {
+    if (this.resumeTimer !== null) clearTimeout(this.resumeTimer);
+    this.resumeTimer = null;
+  }
+
   close(): void {
     const s = this.socket;
     this.socket = null;
     this.projectId = null;
+    this.seen.clear();
+    this.hasSnapshot = false;
+    this.resuming = false;
+    this.clearResumeTimer();
     if (s) {
       s.removeAllListeners();
       s.offAny();

@@ -15,7 +15,14 @@ export interface Toast {
 
 export interface AppStore {
   live: State;
-  conn: { status: ConnStatus; error?: string; lastSyncAt?: number; attempts: number };
+  conn: {
+    status: ConnStatus;
+    error?: string;
+    lastSyncAt?: number;
+    attempts: number;
+    /** Events replayed by the last resume (undefined after a full snapshot). */
+    resumed?: number;
+  };
   auth: {
     /** null while the server's auth config is loading. */
     mode: AuthMode | null;
