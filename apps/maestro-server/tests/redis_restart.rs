@@ -1,7 +1,8 @@
 //! Server-level Redis fault test (issue 6): the real `maestro-server` binary runs with
 //! `REDIS_ENABLED=true` against a private `redis-server` (never the shared one on 6379); that
 //! Redis is killed and restarted on the same port while REST calls keep going. Every call must
-//! succeed, and `/health` must report Redis healthy again within 5 s of the restart.
+//! succeed, and `/health` must report Redis healthy again within 5 s of the restart. A phone
+//! that resumes afterwards is told to resync (the restarted Redis lost the event log).
 #![allow(clippy::unwrap_used)]
 
 mod private_redis;
@@ -73,6 +74,9 @@ async fn rest_keeps_answering_while_redis_restarts() {
         .await
         .unwrap();
     let pid = project["id"].as_str().unwrap().to_string();
+    // A phone that saw an event before the outage, to resume after it.
+    let client = maestro_client::Client::builder(&base).build().unwrap();
+    let mut phone = client.subscribe(&pid).await.unwrap();
 
     // Keep REST busy for the whole outage.
     let load = {
@@ -100,6 +104,12 @@ async fn rest_keeps_answering_while_redis_restarts() {
             calls
         })
     };
+    let seen = tokio::time::timeout(Duration::from_secs(5), phone.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let offset = seen.id.expect("events carry their log id");
+    drop(phone);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut redis = guard.0.remove(0);
     redis.kill().unwrap();
@@ -128,4 +138,18 @@ async fn rest_keeps_answering_while_redis_restarts() {
     assert!(restarted.elapsed() < Duration::from_secs(5));
     let calls = load.await.unwrap();
     assert!(calls > 10, "REST kept answering ({calls} rounds)");
+    // The restarted Redis (no persistence) lost the event log: a resume is told to resync,
+    // then live events flow again.
+    let mut phone = client.subscribe_from(&pid, Some(&offset)).await.unwrap();
+    let told = tokio::time::timeout(Duration::from_secs(5), phone.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        told.name,
+        maestro_client::RESYNC_REQUIRED,
+        "{:?}",
+        told.data
+    );
+    assert_eq!(told.data["reason"], "unknown");
 }

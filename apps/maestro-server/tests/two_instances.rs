@@ -16,11 +16,12 @@
 #[path = "../../../crates/maestro-supabase/tests/support/mod.rs"]
 mod support;
 
+mod instance;
 mod private_redis;
 
 use private_redis::{Killed, free_port};
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use maestro_client::requests::{ClaimTask, NewSession, NewTask, ProjectInput, SendMail, WaitQuery};
@@ -32,26 +33,11 @@ const SESSION_KEY: &str = "two-instances-session-key-0f1e2d3c4b5a6978";
 
 fn instance(env: &support::Env, redis_port: u16, dir: &std::path::Path) -> (Child, String) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_maestro-server"))
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", dir.join(format!("data-{port}")))
-        .env("SESSION_DIR", dir.join(format!("sessions-{port}")))
-        .env("SUPABASE_ENABLED", "true")
-        .env("SUPABASE_URL", "http://127.0.0.1")
-        .env("SUPABASE_REST_URL", &env.rest_url)
-        .env("SUPABASE_SERVICE_ROLE_KEY", &env.service_jwt)
-        .env("SUPABASE_ANON_KEY", &env.anon_jwt)
-        .env("SUPABASE_JWT_SECRET", support::JWT_SECRET)
+    let child = instance::on_supabase(env, &env.rest_url, TOKEN, port, dir)
         .env("REDIS_ENABLED", "true")
         .env("REDIS_URL", format!("redis://127.0.0.1:{redis_port}"))
         .env("REDIS_KEY_PREFIX", format!("two-{redis_port}:"))
-        .env("MAESTRO_API_TOKEN", TOKEN)
         .env("MAESTRO_SESSION_KEY", SESSION_KEY)
-        .env("LOG_LEVEL", "error")
-        .env_remove("AUTH_MODE")
-        .env_remove("AUTH_TRUST_LOOPBACK")
-        .env_remove("MAIL_BACKEND")
-        .stdout(Stdio::null())
         .spawn()
         .unwrap();
     (child, format!("http://127.0.0.1:{port}"))

@@ -622,3 +622,67 @@ async fn a_socket_io_client_that_stops_reading_is_evicted() {
     assert_eq!(s.state.socket_io_clients("/ui"), 0, "and unregistered");
     drop(stalled);
 }
+
+/// The stalled-client drill on Socket.IO: a `/mobile` socket of project P stops reading while
+/// a phone (the official JS client) follows P. The phone gets every event of the flood, each
+/// once and in order, while the stalled socket is evicted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_socket_io_client_does_not_delay_the_others() {
+    let s = Builder::new(Adapters::Memory)
+        .security(limits(|l| l.write_timeout = Duration::from_secs(1)))
+        .start()
+        .await;
+    let p = id(&s.project("P").await);
+    let Some(mut phone) = common::mobile::MobileClient::connect(&s, "", &p).await else {
+        return;
+    };
+    phone.next(&["connected"]).await;
+    let mut stalled = upgrade_with_tiny_window(&s, "/socket.io/?EIO=4&transport=websocket").await;
+    let mut buf = vec![0u8; 4096];
+    let n = stalled.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"));
+    let connect = format!("40/mobile,{}", json!({"projectId": p}));
+    stalled
+        .write_all(&client_text_frame(connect.as_bytes()))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while s.state.socket_io_clients("/mobile") < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/mobile connect did not happen"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(100), stalled.read(&mut buf)).await;
+    }
+    // From now on the stalled socket reads nothing.
+    let reading = tokio::spawn(async move {
+        let mut titles = Vec::new();
+        while titles.len() < 200 {
+            let e = phone.event("task:created").await;
+            titles.push(e["data"]["data"]["title"].as_str().unwrap().to_string());
+        }
+        (titles, phone)
+    });
+    flood_with_events(&s, &p).await;
+    let (titles, _phone) = reading.await.unwrap();
+    let want: Vec<String> = (0..200).map(|i| format!("t{i}")).collect();
+    assert_eq!(
+        titles, want,
+        "every event once, in order, despite the stalled socket"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while s.state.evicted_slow_clients() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        s.state.evicted_slow_clients(),
+        1,
+        "the stalled socket was evicted"
+    );
+    assert_eq!(
+        s.state.socket_io_clients("/mobile"),
+        1,
+        "the phone is still connected"
+    );
+    drop(stalled);
+}

@@ -15,6 +15,11 @@ use maestro_domain::model::{Project, Session, Task};
 use maestro_server::config::{Args, Config};
 use serde_json::Value;
 
+#[path = "../../../maestro-server/tests/tcp_proxy/mod.rs"]
+mod tcp_proxy;
+#[allow(unused_imports)]
+pub use tcp_proxy::Proxy;
+
 pub const TOKEN: &str = "ctl-test-token-7c1e9a3f5b2d8e4c6a0f1b3d5e7a9c2e";
 pub const SESSION_KEY: &str = "ctl-test-session-key-0a9b8c7d6e5f4a3b2c1d0e9f";
 
@@ -240,52 +245,5 @@ where
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// A TCP forwarder to a server whose open connections can be cut at once (the network
-/// dropping), while the server itself keeps running.
-pub struct Proxy {
-    pub base: String,
-    cut: tokio::sync::watch::Sender<u64>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Proxy {
-    /// Forwards a free local port to `target` (`http://host:port`).
-    pub async fn start(target: &str) -> Self {
-        let upstream = target.trim_start_matches("http://").to_string();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (cut, cuts) = tokio::sync::watch::channel(0u64);
-        let task = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
-                let mut cuts = cuts.clone();
-                // Only a cut after this connection was accepted closes it.
-                cuts.borrow_and_update();
-                tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = cuts.changed() => {}
-                    }
-                });
-            }
-        });
-        Self { base, cut, task }
-    }
-
-    /// Closes every connection open now (new ones are accepted again).
-    pub fn cut(&self) {
-        self.cut.send_modify(|n| *n += 1);
     }
 }

@@ -12,8 +12,9 @@ use crate::error::Result;
 use crate::events::DomainEvent;
 use crate::ports::{BoxStream, BusEvent, BusMessage, EventBus, EventId, EventLog, Replay};
 
-/// Most events one replay carries; a client that missed more takes a full snapshot.
-pub const MAX_REPLAY: usize = 500;
+/// Most events one replay carries; a client that missed more takes a full snapshot. A replay
+/// is queued on the socket at once, so this also sizes the per-socket send buffer.
+pub const MAX_REPLAY: usize = 256;
 
 /// Lock stripes of [`LoggedBus`] (projects hash onto them).
 const STRIPES: usize = 64;

@@ -85,7 +85,7 @@ pub fn layer(state: &AppState) -> (SocketIoLayer, SocketIo) {
         .ping_timeout(Duration::from_secs(20))
         .max_payload(state.config().body_limit as u64)
         // Room for a whole replay (`MAX_REPLAY` events) on top of live traffic.
-        .max_buffer_size(2 * maestro_domain::services::MAX_REPLAY + 128)
+        .max_buffer_size(maestro_domain::services::MAX_REPLAY + 128)
         .with_state(state.clone())
         .build_layer();
     io.ns("/ui", ui::connect.with(ui::auth));

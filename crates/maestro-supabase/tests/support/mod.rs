@@ -240,19 +240,18 @@ fn http_status(port: u16, path: &str, bearer: &str) -> Option<u16> {
     buf.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn start() -> Result<Env, String> {
+/// A postrust on a free port serving database `db` of the PostgreSQL at `pg` (a
+/// `postgres://…@host:port` base); killed when the returned child is killed or this process
+/// exits. Returns the child and its URL once it answers.
+pub fn start_postrust(pg: &str, db: &str) -> Result<(Child, String), String> {
     let bin = postrust_bin()?;
-    psql("postgres", "select 1")
-        .map_err(|e| format!("PostgreSQL is not reachable at {} ({e})", pg_base()))?;
-    let db = create_database(&binary_name())?;
-    apply_migrations(&db)?;
     let port = free_port();
     let log_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let log = std::fs::File::create(log_dir.join(format!("postrust-{db}.log")))
-        .map_err(|e| e.to_string())?;
+    let log_path = log_dir.join(format!("postrust-{db}-{port}.log"));
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
     let db_uri = format!(
         "{}/{db}",
-        pg_base().replacen("postgres://postgres@", "postgres://authenticator@", 1)
+        pg.replacen("postgres://postgres@", "postgres://authenticator@", 1)
     );
     // `sh` runs postrust and kills it when our stdin pipe closes (this process exited).
     let child = Command::new("sh")
@@ -274,24 +273,33 @@ fn start() -> Result<Env, String> {
         .spawn()
         .map_err(|e| format!("cannot start postrust: {e}"))?;
     let service_jwt = mint(&json!({"role": "service_role", "iss": "supabase"}));
-    let anon_jwt = mint(&json!({"role": "anon", "iss": "supabase"}));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if http_status(port, "/projects?select=id&limit=0", &service_jwt) == Some(200) {
-            break;
+            return Ok((child, format!("http://127.0.0.1:{port}")));
         }
         if Instant::now() > deadline {
             return Err(format!(
                 "postrust did not become ready on port {port}; see {}",
-                log_dir.join(format!("postrust-{db}.log")).display()
+                log_path.display()
             ));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn start() -> Result<Env, String> {
+    psql("postgres", "select 1")
+        .map_err(|e| format!("PostgreSQL is not reachable at {} ({e})", pg_base()))?;
+    let db = create_database(&binary_name())?;
+    apply_migrations(&db)?;
+    let (child, rest_url) = start_postrust(&pg_base(), &db)?;
+    let service_jwt = mint(&json!({"role": "service_role", "iss": "supabase"}));
+    let anon_jwt = mint(&json!({"role": "anon", "iss": "supabase"}));
     Ok(Env {
         pg_base: pg_base(),
         db,
-        rest_url: format!("http://127.0.0.1:{port}"),
+        rest_url,
         service_jwt,
         anon_jwt,
         _postrust: Mutex::new(child),
