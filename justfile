@@ -31,6 +31,12 @@ bench-web:
     cargo build -p maestro-server
     cd web && npm ci && npm run build && WEB_BUDGETS_STRICT=1 SERVER_BIN=$PWD/../target/debug/maestro-server npm run e2e
 
+# Every maestro-load scenario on 1, 2 and 3 instances plus the baselines (figures go to
+# docs/BENCHMARKS.md by hand; charts to docs/bench/).
+bench-scale:
+    cargo build --release -p maestro-server -p maestro-load
+    bench/scale.sh
+
 # Expose the server through a Cloudflare Tunnel (edit deploy/cloudflared/config.yml first;
 # docs/DEPLOYMENT.md walks through it).
 tunnel:
