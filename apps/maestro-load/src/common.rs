@@ -198,8 +198,9 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
+/// Two decimals (0.01 ms resolution: baselines are well under a millisecond).
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
 }
 
 /// What a scenario measured, and its verdict: it passes when nothing errored, nothing was
@@ -254,12 +255,12 @@ impl Report {
             "scenario": self.scenario,
             "latency": self.latency_of,
             "samples": sorted.len(),
-            "p50_ms": round1(percentile(&sorted, 50.0)),
-            "p95_ms": round1(percentile(&sorted, 95.0)),
-            "p99_ms": round1(percentile(&sorted, 99.0)),
-            "max_ms": round1(sorted.last().copied().unwrap_or(0.0)),
+            "p50_ms": round2(percentile(&sorted, 50.0)),
+            "p95_ms": round2(percentile(&sorted, 95.0)),
+            "p99_ms": round2(percentile(&sorted, 99.0)),
+            "max_ms": round2(sorted.last().copied().unwrap_or(0.0)),
             "operations": self.operations,
-            "throughput_per_s": round1(self.operations as f64 / self.elapsed.as_secs_f64().max(1e-9)),
+            "throughput_per_s": round2(self.operations as f64 / self.elapsed.as_secs_f64().max(1e-9)),
             "errors": self.errors,
             "lost": self.lost,
             "duplicated": self.duplicated,
