@@ -245,3 +245,25 @@ async fn a_resume_during_writes_loses_nothing_and_keeps_order() {
         "ids increase: {order:?}"
     );
 }
+
+/// `/ui` (the desktop's, every project) gets the same id as the second argument; its
+/// envelope is the spec's too.
+#[tokio::test]
+async fn ui_events_carry_the_same_id() {
+    let srv = server(Retention::default()).await;
+    let p = srv.project("ui").await["id"].as_str().unwrap().to_string();
+    let Some(mut phone) = MobileClient::connect(&srv, TOKEN, &p).await else {
+        return;
+    };
+    let Some(mut desktop) = MobileClient::connect_to(&srv, "/ui", TOKEN, "").await else {
+        return;
+    };
+    phone.next(&["connected"]).await;
+    desktop.next(&["connected"]).await;
+    srv.task(&p, "both").await;
+    let on_phone = phone.event("task:created").await;
+    let on_desktop = desktop.event("task:created").await;
+    assert_eq!(id_of(&on_desktop), id_of(&on_phone));
+    let keys: Vec<&String> = on_desktop["data"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["type", "event", "data", "timestamp"]);
+}

@@ -9,8 +9,8 @@
 //! - `/mobile`: every event of a project to its project room (and a session's room); a
 //!   member removed from a project is disconnected from its room at once.
 //!
-//! `/mobile` events carry their project log id as a second argument; a socket resumes from
-//! the last one it saw ([`resume`]).
+//! Socket.IO events carry their project log id as a second argument (the envelope stays the
+//! spec's); a `/mobile` socket resumes from the last one it saw ([`resume`]).
 //!
 //! Only namespace handles are used for emits (never the root-namespace shortcuts). Emits only
 //! enqueue into each socket's bounded buffer, so a slow client never blocks routing.
@@ -118,6 +118,9 @@ async fn route(state: &AppState, io: &SocketIo, event: &BusEvent) {
             None => ui.broadcast(),
             Some(rooms) => ui.to(rooms.clone()),
         };
+        // The log id goes as a second argument here too (desktop clients may drop repeats
+        // by it; `/ui` spans every project, so it has no resume).
+        let id = event.id.as_ref().map(ToString::to_string);
         if matches!(event.event, DomainEvent::SessionSpawn(_)) {
             // Secrets only to trusted local sockets (DEFECTS S3): emit one by one.
             let mut with_secrets = envelope.clone();
@@ -125,12 +128,22 @@ async fn route(state: &AppState, io: &SocketIo, event: &BusEvent) {
             for s in ops.sockets() {
                 let trusted = s.extensions.get::<SocketInfo>().is_some_and(|i| i.trusted);
                 let frame = if trusted { &with_secrets } else { &envelope };
-                if let Err(e) = s.emit(name, frame) {
+                let queued = match &id {
+                    Some(id) => s.emit(name, &(frame, id)),
+                    None => s.emit(name, frame),
+                };
+                if let Err(e) = queued {
                     tracing::debug!(error = %e, "could not queue event for a /ui socket");
                 }
             }
-        } else if let Err(e) = ops.emit(name, &envelope).await {
-            tracing::debug!(error = %e, event = name, "/ui emit failed");
+        } else {
+            let sent = match &id {
+                Some(id) => ops.emit(name, &(&envelope, id)).await,
+                None => ops.emit(name, &envelope).await,
+            };
+            if let Err(e) = sent {
+                tracing::debug!(error = %e, event = name, "/ui emit failed");
+            }
         }
     }
     if !t.mobile.is_empty()
