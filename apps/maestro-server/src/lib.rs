@@ -115,6 +115,30 @@ impl maestro_http::HealthProbe for RedisProbe {
     }
 }
 
+/// `/health/ready` check of the data directory: a file can be written and removed there.
+struct DataDirProbe(std::path::PathBuf);
+
+#[async_trait::async_trait]
+impl maestro_http::HealthProbe for DataDirProbe {
+    fn name(&self) -> &str {
+        "dataDir"
+    }
+
+    async fn check(&self) -> serde_json::Value {
+        let probe = self.0.join(".maestro-ready-probe");
+        let wrote = tokio::fs::write(&probe, b"ok").await;
+        let _ = tokio::fs::remove_file(&probe).await;
+        match wrote {
+            Ok(()) => serde_json::json!({"ok": true, "path": self.0.display().to_string()}),
+            Err(e) => serde_json::json!({
+                "ok": false,
+                "path": self.0.display().to_string(),
+                "error": format!("cannot write in the data directory: {e}"),
+            }),
+        }
+    }
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -177,6 +201,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         "port wired"
     );
     let mut state = AppState::builder(services, spawn, agents, auth, http)
+        .readiness_check(Arc::new(DataDirProbe(cfg.data_dir.clone())))
         .list_cache(list_cache)
         .event_log(event_log)
         .lock(lock);

@@ -111,6 +111,10 @@ async fn every_method_works_against_the_real_binary() {
 
     // Meta.
     assert_eq!(c.health().await.unwrap()["status"], "ok");
+    assert_eq!(c.health_live().await.unwrap()["status"], "ok");
+    let ready = c.health_ready().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["checks"]["dataDir"]["ok"], true, "{ready}");
     assert!(c.ws_status().await.unwrap()["connectedClients"].is_number());
     assert_eq!(anon.auth_config().await.unwrap().auth_mode, "token");
     assert!(c.openapi().await.unwrap()["paths"].is_object());

@@ -122,6 +122,23 @@ async fn rest_keeps_answering_while_redis_restarts() {
         .await,
         "/health must report the outage"
     );
+    // Readiness names the missing backend; liveness does not care.
+    let ready = http
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "unavailable", "{ready}");
+    assert_eq!(ready["failing"], json!(["redis"]), "{ready}");
+    assert_eq!(ready["checks"]["dataDir"]["ok"], true, "{ready}");
+    let live = http
+        .get(format!("{base}/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
     tokio::time::sleep(Duration::from_millis(500)).await;
     guard.0.insert(0, private_redis::start(redis_port));
     let restarted = Instant::now();
@@ -136,6 +153,14 @@ async fn rest_keeps_answering_while_redis_restarts() {
         "Redis not healthy again within 5 s"
     );
     assert!(restarted.elapsed() < Duration::from_secs(5));
+    let ready = http
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200, "ready again once Redis answers");
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["failing"], json!([]), "{ready}");
     let calls = load.await.unwrap();
     assert!(calls > 10, "REST kept answering ({calls} rounds)");
     // The restarted Redis (no persistence) lost the event log: a resume is told to resync,

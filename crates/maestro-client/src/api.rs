@@ -25,6 +25,18 @@ impl Client {
         self.send(Call::new(HEALTH, &[])).await
     }
 
+    /// `GET /health/live`: `{status: "ok", uptime}` while the process serves.
+    pub async fn health_live(&self) -> Result<Value> {
+        self.send(Call::new(HEALTH_LIVE, &[])).await
+    }
+
+    /// `GET /health/ready`: `{status: "ready", failing: [], checks}`; a backend that does not
+    /// answer makes it a 503 ([`ClientError::Api`] with the same body, naming it in
+    /// `failing`).
+    pub async fn health_ready(&self) -> Result<Value> {
+        self.send(Call::new(HEALTH_READY, &[])).await
+    }
+
     /// `GET /ws-status`: connected WebSocket and Socket.IO clients.
     pub async fn ws_status(&self) -> Result<Value> {
         self.send(Call::new(WS_STATUS, &[])).await

@@ -71,6 +71,8 @@ macro_rules! routes {
 
 routes! {
     HEALTH = Get "/health";
+    HEALTH_LIVE = Get "/health/live";
+    HEALTH_READY = Get "/health/ready";
     WS_STATUS = Get "/ws-status";
     AUTH_CONFIG = Get "/api/auth/config";
     OPENAPI = Get "/api/openapi.json";

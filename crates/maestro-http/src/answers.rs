@@ -282,6 +282,28 @@ pub struct Health {
     pub probes: BTreeMap<String, Value>,
 }
 
+/// `GET /health/live`: the process is up and serving (never looks at a backend).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Liveness {
+    /// Always `ok`.
+    pub status: String,
+    /// Seconds since the process started.
+    pub uptime: f64,
+}
+
+/// `GET /health/ready`: `200 {status: "ready"}` when every configured backend answers;
+/// `503` with `status: "unavailable"` and the failing ones named in `failing` otherwise, and
+/// `503 {status: "draining"}` once the server is shutting down.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Readiness {
+    /// `ready`, `unavailable` or `draining`.
+    pub status: String,
+    /// Names of the backends that did not answer (`redis`, `supabase`, `dataDir`).
+    pub failing: Vec<String>,
+    /// Each backend's report (`{ok, …details}`).
+    pub checks: BTreeMap<String, Value>,
+}
+
 /// `GET /ws-status`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

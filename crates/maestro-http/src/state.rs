@@ -173,6 +173,8 @@ pub(crate) struct Inner {
     pub ws: WsRegistry,
     pub started: Instant,
     pub probes: Vec<Arc<dyn HealthProbe>>,
+    /// Checks only `/health/ready` runs (kept out of `/health`, whose shape is the original's).
+    pub readiness_checks: Vec<Arc<dyn HealthProbe>>,
     /// Repositories acting as a signed-in user (Supabase), if the storage supports it.
     pub user_scope: Option<UserScope>,
     /// Who is on which project, when the storage has user accounts (Supabase).
@@ -213,6 +215,13 @@ impl AppStateBuilder {
     #[must_use]
     pub fn probe(mut self, probe: Arc<dyn HealthProbe>) -> Self {
         self.inner.probes.push(probe);
+        self
+    }
+
+    /// Adds a check to `/health/ready` only (e.g. the data directory).
+    #[must_use]
+    pub fn readiness_check(mut self, check: Arc<dyn HealthProbe>) -> Self {
+        self.inner.readiness_checks.push(check);
         self
     }
 
@@ -306,6 +315,7 @@ impl AppState {
                 started: Instant::now(),
                 io: std::sync::OnceLock::new(),
                 probes: Vec::new(),
+                readiness_checks: Vec::new(),
                 user_scope: None,
                 members: None,
                 session_tokens: crate::session_token::SessionTokens::ephemeral(),
@@ -376,6 +386,11 @@ impl AppState {
     /// The backends `/health` reports on.
     pub fn probes(&self) -> &[Arc<dyn HealthProbe>] {
         &self.0.probes
+    }
+
+    /// The extra checks of `/health/ready`.
+    pub fn readiness_checks(&self) -> &[Arc<dyn HealthProbe>] {
+        &self.0.readiness_checks
     }
 
     pub fn services(&self) -> &Services {

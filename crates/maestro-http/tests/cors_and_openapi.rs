@@ -217,6 +217,8 @@ async fn null_origin_only_on_modal_action_and_close() {
 /// syntax.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/health"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
     ("GET", "/ws-status"),
     ("GET", "/api/projects"),
     ("POST", "/api/projects"),
@@ -310,8 +312,8 @@ fn openapi_path(express: &str) -> String {
 async fn openapi_document_lists_every_route() {
     assert_eq!(
         ROUTES.len(),
-        51 + 4 + 4 + 3 + 2,
-        "the original's 51, 4 agent-side, 4 membership, 3 API keys, 2 task claim"
+        51 + 4 + 4 + 3 + 2 + 2,
+        "the original's 51, 4 agent-side, 4 membership, 3 API keys, 2 task claim, 2 health"
     );
     let s = TestServer::memory().await;
     let doc = s.get("/api/openapi.json").await.ok(200);

@@ -2096,3 +2096,21 @@ async fn presence_and_heartbeat(s: &TestServer) {
         .err(404, "NOT_FOUND");
     assert!(s.take_events().is_empty(), "heartbeats emit nothing");
 }
+
+/// `/health/live` always answers; `/health/ready` is 200 with nothing configured to fail,
+/// and 503 `draining` once the server has begun shutting down.
+#[tokio::test]
+async fn liveness_and_readiness() {
+    let s = TestServer::memory().await;
+    let live = s.get("/health/live").await.ok(200);
+    assert_eq!(live["status"], "ok");
+    assert!(live["uptime"].as_f64().unwrap() >= 0.0);
+    let ready = s.get("/health/ready").await.ok(200);
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["failing"], serde_json::json!([]));
+    s.state.services().begin_shutdown();
+    let draining = s.get("/health/ready").await;
+    assert_eq!(draining.status, 503);
+    assert_eq!(draining.body["status"], "draining");
+    s.get("/health/live").await.ok(200);
+}

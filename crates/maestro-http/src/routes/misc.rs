@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::answers::{
-    Health, SkillDetail, SkillListItem, SkillSummary, SocketIoCounts, WsClient, WsStatus,
+    Health, Liveness, Readiness, SkillDetail, SkillListItem, SkillSummary, SocketIoCounts,
+    WsClient, WsStatus,
 };
 use crate::error::ApiResult;
 use crate::extract::{Body, Path, Query};
@@ -21,8 +22,24 @@ use crate::scope::Scoped;
 use crate::state::AppState;
 
 pub(super) fn routes(api: Api) -> Api {
-    api.add(Method::GET, "/health", "meta", "Liveness", get(health))
+    api.add(Method::GET, "/health", "meta", "Health", get(health))
         .ok::<Health>(200)
+        .add(
+            Method::GET,
+            "/health/live",
+            "meta",
+            "Liveness (process up)",
+            get(live),
+        )
+        .ok::<Liveness>(200)
+        .add(
+            Method::GET,
+            "/health/ready",
+            "meta",
+            "Readiness (503 naming an unreachable backend)",
+            get(ready),
+        )
+        .ok::<Readiness>(200)
         .add(
             Method::GET,
             "/ws-status",
@@ -126,6 +143,45 @@ async fn health(State(s): State<AppState>) -> Json<Health> {
         body.probes.insert(probe.name().to_string(), report);
     }
     Json(body)
+}
+
+/// `GET /health/live`: 200 while the process serves requests. Public.
+async fn live(State(s): State<AppState>) -> Json<Liveness> {
+    Json(Liveness {
+        status: "ok".into(),
+        uptime: s.uptime_secs(),
+    })
+}
+
+/// `GET /health/ready`: every configured backend (the `/health` probes and the readiness
+/// checks, such as the data directory), at once; 503 naming those that failed, or while
+/// draining. Public, for load balancers and orchestrators.
+async fn ready(State(s): State<AppState>) -> (axum::http::StatusCode, Json<Readiness>) {
+    use axum::http::StatusCode;
+    let probes: Vec<_> = s.probes().iter().chain(s.readiness_checks()).collect();
+    let reports = futures_util::future::join_all(probes.iter().map(|p| p.check())).await;
+    let mut body = Readiness {
+        status: "ready".into(),
+        failing: Vec::new(),
+        checks: Default::default(),
+    };
+    for (probe, report) in probes.iter().zip(reports) {
+        if report.get("ok") != Some(&Value::Bool(true)) {
+            body.failing.push(probe.name().to_string());
+        }
+        body.checks.insert(probe.name().to_string(), report);
+    }
+    let draining = *s.services().context().shutdown_signal().borrow();
+    let status = if draining {
+        body.status = "draining".into();
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if body.failing.is_empty() {
+        StatusCode::OK
+    } else {
+        body.status = "unavailable".into();
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
 }
 
 async fn ws_status(s: Scoped) -> Json<WsStatus> {

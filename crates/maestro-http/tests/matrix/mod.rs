@@ -405,7 +405,9 @@ pub fn case(method: &Method, path: &str, fx: &Fixture, who: Who) -> (Class, Stri
     let q = format!("projectId={p}");
     let m = method.as_str();
     let (class, url, body): (Class, String, Option<Value>) = match (m, path) {
-        ("GET", "/health") | ("GET", "/api/auth/config") => (Public, path.into(), None),
+        ("GET", "/health" | "/health/live" | "/health/ready") | ("GET", "/api/auth/config") => {
+            (Public, path.into(), None)
+        }
         (
             "GET",
             "/ws-status"
