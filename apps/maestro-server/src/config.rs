@@ -48,7 +48,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub refuse_corrupt: bool,
     pub log_level: String,
-    pub compact_logs: bool,
+    /// `LOG_FORMAT`: `pretty` (default), `compact` or `json` (one object per line).
+    pub log_format: LogFormat,
     pub redis_enabled: bool,
     pub redis_url: String,
     pub redis_key_prefix: String,
@@ -136,7 +137,7 @@ impl Config {
                 ));
             }
         };
-        let (log_level, compact_logs) = logging(&a)?;
+        let (log_level, log_format) = logging(&a)?;
         if !matches!(a.node_env.trim(), "development" | "production" | "test") {
             return Err(err("NODE_ENV", "expected development, production or test"));
         }
@@ -163,7 +164,7 @@ impl Config {
             max_body_bytes,
             refuse_corrupt,
             log_level,
-            compact_logs,
+            log_format,
             redis_enabled: backends.redis_enabled,
             redis_url: backends.redis_url,
             redis_key_prefix: backends.redis_key_prefix,
@@ -242,8 +243,20 @@ impl Network {
     }
 }
 
-/// `LOG_LEVEL`, `DEBUG`, `LOG_FORMAT` → (level, compact).
-fn logging(a: &Args) -> Result<(String, bool), ConfigError> {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, multi-field lines.
+    Pretty,
+    /// One short line per event.
+    Compact,
+    /// One JSON object per line (for log shippers), with the request's span fields
+    /// (`request_id`, `method`, `path`).
+    Json,
+}
+
+/// `LOG_LEVEL`, `DEBUG`, `LOG_FORMAT` → (level, format).
+fn logging(a: &Args) -> Result<(String, LogFormat), ConfigError> {
     let mut log_level = a.log_level.trim().to_ascii_lowercase();
     if !matches!(log_level.as_str(), "error" | "warn" | "info" | "debug") {
         return Err(err(
@@ -254,17 +267,18 @@ fn logging(a: &Args) -> Result<(String, bool), ConfigError> {
     if boolean("DEBUG", &a.debug)? {
         log_level = "debug".into();
     }
-    let compact_logs = match a.log_format.trim() {
-        "pretty" => false,
-        "compact" => true,
+    let log_format = match a.log_format.trim() {
+        "pretty" => LogFormat::Pretty,
+        "compact" => LogFormat::Compact,
+        "json" => LogFormat::Json,
         other => {
             return Err(err(
                 "LOG_FORMAT",
-                format!("expected pretty or compact, got '{other}'"),
+                format!("expected pretty, compact or json, got '{other}'"),
             ));
         }
     };
-    Ok((log_level, compact_logs))
+    Ok((log_level, log_format))
 }
 
 /// Who may call: the token (strong enough, required when exposed), browser origins, `Host`

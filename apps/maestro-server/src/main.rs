@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use maestro_server::config::{Args, Command, Config, MigrateTarget};
+use maestro_server::config::{Args, Command, Config, LogFormat, MigrateTarget};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -23,10 +23,15 @@ fn main() -> ExitCode {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
-    if cfg.compact_logs {
-        builder.compact().init();
-    } else {
-        builder.init();
+    match cfg.log_format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Compact => builder.compact().init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

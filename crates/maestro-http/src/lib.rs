@@ -13,6 +13,7 @@ pub mod limit;
 pub mod normalize;
 pub mod openapi;
 pub mod realtime;
+pub mod request_id;
 pub mod requests;
 pub mod routes;
 pub mod scope;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(state::BodyLimit(limit)))
         .layer(from_fn_with_state(state.clone(), security::authenticate))
         .layer(from_fn_with_state(state.clone(), security::cors))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 

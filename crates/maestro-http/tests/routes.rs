@@ -2114,3 +2114,39 @@ async fn liveness_and_readiness() {
     assert_eq!(draining.body["status"], "draining");
     s.get("/health/live").await.ok(200);
 }
+
+/// Every answer carries `X-Request-Id`: the client's (when sane), else a generated one; an
+/// error body names it as `requestId` when the client sent it, and is the original's shape
+/// otherwise.
+#[tokio::test]
+async fn request_ids_are_echoed_or_generated() {
+    let s = TestServer::memory().await;
+    let get = |path: &str, id: Option<&str>| {
+        let mut r = s.client().get(s.url(path));
+        if let Some(id) = id {
+            r = r.header("x-request-id", id);
+        }
+        r.send()
+    };
+    let r = get("/api/tasks/task_missing", Some("trace-42.a:b"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["x-request-id"], "trace-42.a:b");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["requestId"], "trace-42.a:b", "{body}");
+    assert_eq!(body["error"], true);
+    assert_eq!(body["code"], "NOT_FOUND");
+
+    let r = get("/api/tasks/task_missing", None).await.unwrap();
+    let generated = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(generated.len(), 24, "{generated}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body.get("requestId").is_none(), "unchanged shape: {body}");
+
+    let r = get("/health", Some("bad id with spaces")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let id = r.headers()["x-request-id"].to_str().unwrap();
+    assert_ne!(id, "bad id with spaces");
+    assert_eq!(id.len(), 24);
+}

@@ -31,6 +31,39 @@ fn bad_values_name_their_variable() {
         parse(&["--mail-backend", "x"]).unwrap_err().var,
         "MAIL_BACKEND"
     );
+    assert_eq!(
+        parse(&["--log-format", "xml"]).unwrap_err().var,
+        "LOG_FORMAT"
+    );
+    assert_eq!(
+        parse(&["--event-log-max-len", "0"]).unwrap_err().var,
+        "EVENT_LOG_MAX_LEN"
+    );
+    assert_eq!(
+        parse(&["--event-log-max-age-secs", "forever"])
+            .unwrap_err()
+            .var,
+        "EVENT_LOG_MAX_AGE_SECS"
+    );
+}
+
+#[test]
+fn log_formats_and_event_log_retention() {
+    assert_eq!(parse(&[]).unwrap().log_format, LogFormat::Pretty);
+    assert_eq!(
+        parse(&["--log-format", "json"]).unwrap().log_format,
+        LogFormat::Json
+    );
+    let c = parse(&[
+        "--event-log-max-len",
+        "50",
+        "--event-log-max-age-secs",
+        "60",
+    ])
+    .unwrap();
+    assert_eq!(c.event_log.max_len, 50);
+    assert_eq!(c.event_log.max_age, Duration::from_secs(60));
+    assert_eq!(parse(&[]).unwrap().event_log.max_len, 10_000);
 }
 
 #[test]
