@@ -68,6 +68,8 @@ pub struct Config {
     pub client_write_timeout: Duration,
     pub max_connections: usize,
     pub max_mail_waits: usize,
+    /// `SHUTDOWN_TIMEOUT_SECS`: longest drain after SIGTERM/SIGINT.
+    pub shutdown_timeout: Duration,
     /// `EVENT_LOG_MAX_LEN` and `EVENT_LOG_MAX_AGE_SECS`: how much of each project's event
     /// log is kept for resuming clients.
     pub event_log: maestro_domain::ports::Retention,
@@ -180,6 +182,7 @@ impl Config {
             client_write_timeout: limits.client_write_timeout,
             max_connections: limits.max_connections,
             max_mail_waits: limits.max_mail_waits,
+            shutdown_timeout: limits.shutdown_timeout,
             event_log: limits.event_log,
             command: a.command,
         })
@@ -461,6 +464,7 @@ struct Limits {
     client_write_timeout: Duration,
     max_connections: usize,
     max_mail_waits: usize,
+    shutdown_timeout: Duration,
     event_log: maestro_domain::ports::Retention,
 }
 
@@ -480,6 +484,7 @@ impl Limits {
             )?,
             max_connections: count("MAX_CONNECTIONS", &a.max_connections, 16..=1_000_000)?,
             max_mail_waits: count("MAX_MAIL_WAITS", &a.max_mail_waits, 1..=1_000_000)?,
+            shutdown_timeout: seconds("SHUTDOWN_TIMEOUT_SECS", &a.shutdown_timeout_secs, 1..=600)?,
             event_log: maestro_domain::ports::Retention {
                 max_len: count("EVENT_LOG_MAX_LEN", &a.event_log_max_len, 1..=10_000_000)?,
                 max_age: seconds(

@@ -62,7 +62,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    let result = runtime.block_on(maestro_server::run(cfg, env, shutdown_signal()));
+    let deadline = cfg.shutdown_timeout;
+    let result = runtime.block_on(maestro_server::run(cfg, env, shutdown_signal(deadline)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -73,14 +74,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Resolves on the first SIGINT or SIGTERM; a second one, or 10 s of draining, forces exit 1.
-async fn shutdown_signal() {
+/// Resolves on the first SIGINT or SIGTERM; a second one, or `deadline` of draining
+/// (`SHUTDOWN_TIMEOUT_SECS`), forces exit 1. A drain that finishes in time exits 0.
+async fn shutdown_signal(deadline: Duration) {
     wait_for_signal().await;
-    tracing::info!("shutting down: draining requests (send the signal again to force)");
-    tokio::spawn(async {
+    tracing::info!(
+        deadline_secs = deadline.as_secs(),
+        "shutting down: readiness is 503, pending mail waits answer [], Socket.IO and \
+         WebSocket clients are closed (they reconnect, to another instance behind a \
+         balancer), in-flight requests finish (send the signal again to force)"
+    );
+    tokio::spawn(async move {
         tokio::select! {
             _ = wait_for_signal() => tracing::warn!("second signal: forcing exit"),
-            _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("drain timed out: forcing exit"),
+            _ = tokio::time::sleep(deadline) => tracing::warn!("drain timed out: forcing exit"),
         }
         std::process::exit(1);
     });

@@ -38,7 +38,10 @@ fn every_route() -> Vec<(reqwest::Method, String)> {
 
 /// Routes that answer without a principal (public by design).
 fn is_public(path: &str) -> bool {
-    path == "/health" || path == "/api/auth/config"
+    matches!(
+        path,
+        "/health" | "/health/live" | "/health/ready" | "/api/auth/config"
+    )
 }
 
 /// Paths a raw WebSocket upgrade is tried on: every route, the odd look-alikes of the

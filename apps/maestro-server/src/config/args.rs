@@ -177,6 +177,11 @@ pub struct Args {
     #[arg(long, env = "MAX_MAIL_WAITS", default_value = "1024")]
     pub max_mail_waits: String,
 
+    /// Seconds a SIGTERM/SIGINT drain may take (pending long-polls answered, sockets closed,
+    /// in-flight requests finished) before the process exits anyway, with status 1.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value = "10")]
+    pub shutdown_timeout_secs: String,
+
     /// Events kept per project for clients that reconnect and resume (`auth.offset`,
     /// `state:sync {since}`).
     #[arg(long, env = "EVENT_LOG_MAX_LEN", default_value = "10000")]

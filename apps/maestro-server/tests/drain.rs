@@ -1,0 +1,107 @@
+//! Graceful drain: the real binary gets SIGTERM while mail long-polls are pending; each is
+//! answered `200 []` (not cut), a `/mobile` client's connection is closed so it reconnects
+//! elsewhere, and the process exits 0 within `SHUTDOWN_TIMEOUT_SECS`.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+mod private_redis;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_answers_pending_long_polls_with_empty_lists_then_exits_0() {
+    let port = private_redis::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_maestro-server"))
+        .env("PORT", port.to_string())
+        .env("DATA_DIR", dir.path().join("data"))
+        .env("SESSION_DIR", dir.path().join("sessions"))
+        .env("SHUTDOWN_TIMEOUT_SECS", "20")
+        .env("REDIS_ENABLED", "false")
+        .env("SUPABASE_ENABLED", "false")
+        .env("LOG_LEVEL", "error")
+        .env_remove("MAESTRO_API_TOKEN")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/health")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let post = |path: &str, body: Value| {
+        let (http, url) = (http.clone(), format!("{base}{path}"));
+        async move {
+            let v: Value = http
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let p = post(
+        "/api/projects",
+        json!({"name": "drain", "workingDir": "/tmp"}),
+    )
+    .await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let client = maestro_client::Client::builder(&base).build().unwrap();
+    let mut phone = client.subscribe(&pid).await.unwrap();
+    let mut waits = Vec::new();
+    for i in 0..3 {
+        let s = post(
+            "/api/sessions",
+            json!({"projectId": pid, "taskIds": [], "name": format!("waiter {i}")}),
+        )
+        .await;
+        let url = format!(
+            "{base}/api/mail/wait/{}?projectId={pid}&timeout=60000",
+            s["id"].as_str().unwrap()
+        );
+        let http = http.clone();
+        waits.push(tokio::spawn(async move {
+            let r = http.get(url).send().await.expect("answered, not cut");
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for w in waits {
+        let (status, body) = w.await.unwrap();
+        assert_eq!(
+            (status, body),
+            (200, json!([])),
+            "a pending wait answers []"
+        );
+    }
+    // The phone's connection is closed by the server (its client would reconnect).
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while phone.next().await.is_some() {}
+    })
+    .await;
+    assert!(closed.is_ok(), "the /mobile connection was closed");
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let status = loop {
+        if let Some(s) = server.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "a drain in time exits 0");
+    eprintln!("drained and exited {:?} after SIGTERM", signalled.elapsed());
+}
