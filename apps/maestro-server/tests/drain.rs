@@ -3,36 +3,25 @@
 //! elsewhere, and the process exits 0 within `SHUTDOWN_TIMEOUT_SECS`.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod local;
 mod private_redis;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_answers_pending_long_polls_with_empty_lists_then_exits_0() {
     let port = private_redis::free_port();
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_maestro-server"))
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", dir.path().join("data"))
-        .env("SESSION_DIR", dir.path().join("sessions"))
+    let mut server = local::command(port, dir.path())
         .env("SHUTDOWN_TIMEOUT_SECS", "20")
-        .env("REDIS_ENABLED", "false")
-        .env("SUPABASE_ENABLED", "false")
-        .env("LOG_LEVEL", "error")
-        .env_remove("MAESTRO_API_TOKEN")
-        .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{base}/health")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    local::wait_up(&http, &base).await;
     let post = |path: &str, body: Value| {
         let (http, url) = (http.clone(), format!("{base}{path}"));
         async move {

@@ -3,27 +3,20 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod local;
 mod private_redis;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_request_id() {
     let port = private_redis::free_port();
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_maestro-server"))
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", dir.path().join("data"))
-        .env("SESSION_DIR", dir.path().join("sessions"))
+    let mut server = local::command(port, dir.path())
         .env("LOG_FORMAT", "json")
         .env("LOG_LEVEL", "debug")
-        .env("REDIS_ENABLED", "false")
-        .env("SUPABASE_ENABLED", "false")
-        .env_remove("RUST_LOG")
-        .env_remove("MAESTRO_API_TOKEN")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let stdout = server.stdout.take().unwrap();
@@ -37,11 +30,7 @@ async fn json_logs_carry_the_request_id() {
     });
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{base}/health")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    local::wait_up(&http, &base).await;
     let r = http
         .get(format!("{base}/api/projects/proj_nope"))
         .header("x-request-id", "json-log-test-7")
