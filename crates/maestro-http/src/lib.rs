@@ -10,6 +10,7 @@ pub mod conn;
 pub mod error;
 pub mod extract;
 pub mod limit;
+pub mod metrics;
 pub mod normalize;
 pub mod openapi;
 pub mod realtime;
@@ -48,10 +49,15 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config().body_limit;
     let (socket_io, io) = realtime::layer(&state);
     let _ = state.0.io.set(io);
+    let _ = metrics::handle();
     routes::api()
         .into_router()
+        // Per-route request counts and latencies (only matched routes have a template).
+        .route_layer(axum::middleware::from_fn(metrics::track))
         // HTML for people, not an API operation: outside the route table and its document.
         .route(web::API_DOCS_PATH, axum::routing::get(web::api_docs))
+        // Prometheus text, not JSON: outside the route table too; the server's credential only.
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(fallback)
         .layer(socket_io)
         // A known path with another method (e.g. `GET /api/sessions/spawn`, `POST

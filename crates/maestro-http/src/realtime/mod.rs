@@ -99,8 +99,13 @@ pub fn spawn_bridge(state: AppState, io: SocketIo) -> tokio::task::JoinHandle<()
     tokio::spawn(async move {
         while let Some(msg) = events.next().await {
             match msg {
-                BusMessage::Event(e) => route(&state, &io, &e).await,
+                BusMessage::Event(e) => {
+                    route(&state, &io, &e).await;
+                    ::metrics::counter!("maestro_events_routed_total", "event" => e.name())
+                        .increment(1);
+                }
                 BusMessage::Lagged(n) => {
+                    ::metrics::counter!("maestro_bus_lagged_events_total").increment(n);
                     tracing::warn!(dropped = n, "Socket.IO bridge fell behind; events dropped");
                 }
             }
