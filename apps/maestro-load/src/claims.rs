@@ -51,7 +51,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<bool, Error> {
     for _ in 0..rounds {
         // Contenders spread over the instances, all at once.
         let tries = sessions.iter().enumerate().map(|(i, s)| {
-            let (client, task, s) = (target.client(&clients, i), task.id.clone(), s.clone());
+            let (client, task, s) = (target.client(i), task.id.clone(), s.clone());
             tokio::spawn(async move {
                 let t0 = Instant::now();
                 let r = client

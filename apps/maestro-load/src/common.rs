@@ -98,8 +98,8 @@ impl Args {
 /// spread over them round-robin) or `--server-bin` (started here on a free loopback port,
 /// in-memory everything, no token; stopped at the end).
 pub struct Target {
-    pub urls: Vec<String>,
-    pub token: Option<String>,
+    /// One client per instance, in `--url` order.
+    clients: Vec<Client>,
     server: Option<tokio::process::Child>,
     dir: Option<PathBuf>,
 }
@@ -108,10 +108,10 @@ impl Target {
     pub async fn open(a: &Args) -> Result<Self, Error> {
         let urls = a.all("--url");
         let bin = a.get("--server-bin");
+        let token = a.get("--token").map(str::to_string);
         let mut t = match (urls.is_empty(), bin) {
             (false, None) => Self {
-                urls,
-                token: a.get("--token").map(str::to_string),
+                clients: Self::connect(&urls, token)?,
                 server: None,
                 dir: None,
             },
@@ -122,15 +122,14 @@ impl Target {
                 let dir = std::env::temp_dir()
                     .join(format!("maestro-load-{}-{port}", std::process::id()));
                 Self {
-                    urls: vec![format!("http://127.0.0.1:{port}")],
-                    token: None,
+                    clients: Self::connect(&[format!("http://127.0.0.1:{port}")], None)?,
                     server: Some(spawn_server(bin, port, &dir)?),
                     dir: Some(dir),
                 }
             }
             _ => return Err("pass --url URL (once per instance) or --server-bin PATH".into()),
         };
-        for c in t.clients() {
+        for c in t.clients.clone() {
             let started = Instant::now();
             while c.health().await.is_err() {
                 if started.elapsed() > Duration::from_secs(15) {
@@ -148,22 +147,25 @@ impl Target {
         self.server.as_ref().and_then(tokio::process::Child::id)
     }
 
-    /// One client per instance.
-    pub fn clients(&self) -> Vec<Client> {
-        self.urls
-            .iter()
-            .filter_map(|u| {
+    fn connect(urls: &[String], token: Option<String>) -> Result<Vec<Client>, Error> {
+        urls.iter()
+            .map(|u| {
                 Client::builder(u)
-                    .maybe_token(self.token.clone())
+                    .maybe_token(token.clone())
                     .build()
-                    .ok()
+                    .map_err(|e| format!("--url {u}: {e}").into())
             })
             .collect()
     }
 
+    /// One client per instance (never empty).
+    pub fn clients(&self) -> Vec<Client> {
+        self.clients.clone()
+    }
+
     /// The client of the `i`-th worker (round-robin over the instances).
-    pub fn client(&self, clients: &[Client], i: usize) -> Client {
-        clients[i % clients.len()].clone()
+    pub fn client(&self, i: usize) -> Client {
+        self.clients[i % self.clients.len()].clone()
     }
 
     pub async fn stop(&mut self) {

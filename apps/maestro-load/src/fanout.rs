@@ -26,7 +26,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<bool, Error> {
     let (tx, mut rx) = mpsc::unbounded_channel::<(usize, String)>();
     let mut readers = Vec::with_capacity(n);
     for i in 0..n {
-        let mut sub = target.client(&clients, i).subscribe(&project.id).await?;
+        let mut sub = target.client(i).subscribe(&project.id).await?;
         let tx = tx.clone();
         readers.push(tokio::spawn(async move {
             while let Some(e) = sub.next().await {

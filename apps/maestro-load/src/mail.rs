@@ -47,7 +47,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<bool, Error> {
     let started = Instant::now();
     let mut receivers = Vec::new();
     for (p, (_, to)) in ids.iter().enumerate() {
-        let c = target.client(&clients, p + 1);
+        let c = target.client(p + 1);
         let (to, pid, sent_at) = (to.clone(), project.id.clone(), sent_at.clone());
         receivers.push(tokio::spawn(async move {
             let (mut got, mut lat, mut dup, mut errors) = (HashSet::new(), Vec::new(), 0, 0);
@@ -86,7 +86,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<bool, Error> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut senders = Vec::new();
     for (p, (from, to)) in ids.iter().enumerate() {
-        let c = target.client(&clients, p);
+        let c = target.client(p);
         let (from, to, pid, sent_at) = (
             from.clone(),
             to.clone(),

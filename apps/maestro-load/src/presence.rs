@@ -54,7 +54,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<bool, Error> {
     let mut beaters = Vec::new();
     let mut last_beat = Vec::new();
     for (i, id) in fleet.iter().enumerate() {
-        let (c, id) = (target.client(&clients, i), id.clone());
+        let (c, id) = (target.client(i), id.clone());
         let alive = Arc::new(AtomicBool::new(true));
         let last = Arc::new(std::sync::Mutex::new(Instant::now()));
         let (a2, l2) = (alive.clone(), last.clone());

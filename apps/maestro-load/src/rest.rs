@@ -32,7 +32,7 @@ pub async fn run(args: impl Iterator<Item = String>) -> Result<bool, Error> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..workers {
-        let c = target.client(&clients, w);
+        let c = target.client(w);
         let (pid, seed) = (project.id.clone(), seed.clone());
         let share = requests / workers + usize::from(w < requests % workers);
         tasks.push(tokio::spawn(async move {

@@ -43,7 +43,7 @@ pub use session::{
 pub use spawn::{
     FLAG_ENV_KEYS, SECRET_ENV_KEYS, SpawnInput, SpawnOutcome, SpawnService, SpawnSettings,
 };
-pub use stream::{EventStream, LoggedBus, MAX_REPLAY};
+pub use stream::{EventStream, KeyedLocks, LoggedBus, MAX_REPLAY};
 pub use task::{NewTask, TaskDoc, TaskPatch, TaskService};
 pub use team_member::{NewTeamMember, TeamMemberPatch, TeamMemberService};
 

@@ -16,8 +16,28 @@ use crate::ports::{BoxStream, BusEvent, BusMessage, EventBus, EventId, EventLog,
 /// is queued on the socket at once, so this also sizes the per-socket send buffer.
 pub const MAX_REPLAY: usize = 256;
 
-/// Lock stripes of [`LoggedBus`] (projects hash onto them).
+/// Stripes of [`KeyedLocks`] (keys hash onto them).
 const STRIPES: usize = 64;
+
+/// Async locks by key, striped (keys hash onto a fixed set of mutexes): what orders one
+/// project's events, here while they are logged and published, and in the HTTP bridge while
+/// a resuming socket gets its replay. Two keys may share a stripe; that only serialises them.
+pub struct KeyedLocks(Vec<tokio::sync::Mutex<()>>);
+
+impl Default for KeyedLocks {
+    fn default() -> Self {
+        Self((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+}
+
+impl KeyedLocks {
+    /// Waits for the lock of `key`.
+    pub async fn lock(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        self.0[(h.finish() % STRIPES as u64) as usize].lock().await
+    }
+}
 
 /// An [`EventBus`] decorator: each event of a project is appended to the project's log and
 /// published with the id it got there. Appending and publishing happen under a per-project
@@ -29,7 +49,7 @@ const STRIPES: usize = 64;
 pub struct LoggedBus {
     inner: Arc<dyn EventBus>,
     log: Arc<dyn EventLog>,
-    stripes: Vec<tokio::sync::Mutex<()>>,
+    order: KeyedLocks,
 }
 
 impl LoggedBus {
@@ -37,14 +57,8 @@ impl LoggedBus {
         Self {
             inner,
             log,
-            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            order: KeyedLocks::default(),
         }
-    }
-
-    fn stripe(&self, project_id: &str) -> &tokio::sync::Mutex<()> {
-        let mut h = DefaultHasher::new();
-        project_id.hash(&mut h);
-        &self.stripes[(h.finish() % STRIPES as u64) as usize]
     }
 }
 
@@ -61,7 +75,7 @@ impl EventBus for LoggedBus {
         let Some(project) = event.project_id().map(str::to_string) else {
             return self.inner.publish_event(BusEvent::unlogged(event)).await;
         };
-        let _order = self.stripe(&project).lock().await;
+        let _order = self.order.lock(&project).await;
         let id = match self.log.append(&project, &event).await {
             Ok(id) => Some(id),
             Err(e) => {

@@ -319,21 +319,20 @@ async fn sync_since(
     }
     match super::resume::missed(st, project, since).await {
         Ok(Replay::Events(events)) => {
-            let last = events.last().map_or_else(|| json!(since), |e| json!(e.id));
+            let last = super::resume::last_id(&events, since);
             let events: Vec<Value> = events.iter().map(super::resume::listed).collect();
             let _ = ack.send(&json!({"success": true, "events": events, "lastEventId": last}));
         }
-        Ok(Replay::Gap(gap)) => {
-            let mut v = super::resume::resync(gap.as_str(), since);
+        refused => {
+            let mut v = match &refused {
+                Ok(Replay::Gap(gap)) => super::resume::resync(gap.as_str(), since),
+                _ => super::resume::resync("unavailable", since),
+            };
             v["success"] = json!(false);
             v["error"] = json!(super::RESYNC_REQUIRED);
-            let _ = ack.send(&v);
-        }
-        Err(e) => {
-            let mut v = super::resume::resync("unavailable", since);
-            v["success"] = json!(false);
-            v["error"] = json!(super::RESYNC_REQUIRED);
-            v["detail"] = json!(e);
+            if let Err(e) = refused {
+                v["detail"] = json!(e);
+            }
             let _ = ack.send(&v);
         }
     }

@@ -117,15 +117,15 @@ async fn route(state: &AppState, io: &SocketIo, event: &BusEvent) {
     let now = state.services().context().now();
     let name = event.name();
     let envelope = event.event.envelope(now);
+    // The log id goes as the second argument on both namespaces (desktop clients may drop
+    // repeats by it; `/ui` spans every project, so it has no resume).
+    let id = event.id.as_ref().map(ToString::to_string);
     let t = targets(event);
     if let Some(ui) = io.of("/ui") {
         let ops = match &t.ui {
             None => ui.broadcast(),
             Some(rooms) => ui.to(rooms.clone()),
         };
-        // The log id goes as a second argument here too (desktop clients may drop repeats
-        // by it; `/ui` spans every project, so it has no resume).
-        let id = event.id.as_ref().map(ToString::to_string);
         if matches!(event.event, DomainEvent::SessionSpawn(_)) {
             // Secrets only to trusted local sockets (DEFECTS S3): emit one by one.
             let mut with_secrets = envelope.clone();
@@ -161,13 +161,8 @@ async fn route(state: &AppState, io: &SocketIo, event: &BusEvent) {
         };
         // `/mobile` events carry their log id as a second argument (the envelope stays the
         // spec's), which is where Socket.IO clients keep a resume offset.
-        let sent = match &event.id {
-            Some(id) => {
-                mobile
-                    .to(t.mobile)
-                    .emit(name, &(&envelope, id.to_string()))
-                    .await
-            }
+        let sent = match &id {
+            Some(id) => mobile.to(t.mobile).emit(name, &(&envelope, id)).await,
             None => mobile.to(t.mobile).emit(name, &envelope).await,
         };
         if let Err(e) = sent {

@@ -10,9 +10,6 @@
 //! newest when it was read), then live events; an event both in the replay and routed just
 //! after it arrives twice, with the same id, and clients drop ids they have seen.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-
 use maestro_domain::ports::{EventId, Gap, LoggedEvent, Replay};
 use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
@@ -24,23 +21,12 @@ pub const RESYNC_REQUIRED: &str = "resync_required";
 /// Event that ends a handshake replay: `{since, replayed, lastEventId}`.
 pub const RESUMED: &str = "state:resumed";
 
-const STRIPES: usize = 64;
+/// Per-project locks ordering replays against live routing.
+pub type RouteGate = maestro_domain::services::KeyedLocks;
 
-/// Per-project (striped) locks ordering replays against live routing.
-pub struct RouteGate(Vec<tokio::sync::Mutex<()>>);
-
-impl Default for RouteGate {
-    fn default() -> Self {
-        Self((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect())
-    }
-}
-
-impl RouteGate {
-    pub async fn lock(&self, project_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        let mut h = DefaultHasher::new();
-        project_id.hash(&mut h);
-        self.0[(h.finish() % STRIPES as u64) as usize].lock().await
-    }
+/// The newest id of a replay (`since` when it was empty).
+pub fn last_id(events: &[LoggedEvent], since: &str) -> Value {
+    events.last().map_or_else(|| json!(since), |e| json!(e.id))
 }
 
 /// The envelope of a replayed event (its time is the one its id records).
@@ -79,7 +65,6 @@ pub(super) async fn resume(state: &AppState, s: &SocketRef, project_id: &str, si
     let _gate = state.0.route_gate.lock(project_id).await;
     match missed(state, project_id, since).await {
         Ok(Replay::Events(events)) => {
-            let last = events.last().map(|e| e.id.clone());
             for e in &events {
                 if let Err(err) = s.emit(e.event.name(), &(replayed(e), e.id.to_string())) {
                     // The client cannot take its replay: it will reconnect and resume again.
@@ -89,7 +74,7 @@ pub(super) async fn resume(state: &AppState, s: &SocketRef, project_id: &str, si
                 }
             }
             let done = json!({"since": since, "replayed": events.len(),
-                              "lastEventId": last.map_or_else(|| json!(since), |l| json!(l))});
+                              "lastEventId": last_id(&events, since)});
             let _ = s.emit(RESUMED, &done);
         }
         Ok(Replay::Gap(gap)) => {
