@@ -87,11 +87,18 @@ fn psql_file(pg: &str, db: &str, file: &Path) -> Result<(), Error> {
 /// The shim (plain PostgreSQL stands in for Supabase's roles and `auth` schema), then every
 /// migration in name order.
 fn migrate(pg: &str, db: &str, dir: &Path) -> Result<(), Error> {
-    psql_file(
-        pg,
-        db,
-        &dir.join("shim/000_supabase_shim_for_plain_postgres.sql"),
-    )?;
+    // The shim creates cluster-wide roles: two clusters starting at once on one PostgreSQL
+    // can collide ("tuple concurrently updated"), so it is retried.
+    let shim = dir.join("shim/000_supabase_shim_for_plain_postgres.sql");
+    let mut applied = psql_file(pg, db, &shim);
+    for attempt in 1..5 {
+        if applied.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200 * attempt));
+        applied = psql_file(pg, db, &shim);
+    }
+    applied?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .flatten()
         .map(|e| e.path())
