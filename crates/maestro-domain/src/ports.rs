@@ -424,6 +424,9 @@ pub trait Lock: Send + Sync {
     async fn fenced_holder(&self, resource: &str) -> Result<Option<FencedLease>>;
     /// Releases `resource` if `owner` holds it; `false` (and no change) otherwise.
     async fn release_fenced(&self, resource: &str, owner: &str) -> Result<bool>;
+    /// How many fenced leases are live now, on every process sharing the lock (a lapsed one
+    /// is never counted, released or not).
+    async fn live_fenced(&self) -> Result<usize>;
 }
 
 /// A live fenced lease.

@@ -31,15 +31,10 @@ impl DirLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let pid = file
-                    .read_to_string(&mut text)
-                    .ok()
-                    .and_then(|_| text.trim().parse::<u32>().ok());
                 return Err(FsError::Locked {
                     dir: dir.to_path_buf(),
                     lock_file: path,
-                    pid,
+                    pid: recorded_pid(&mut file),
                 });
             }
             Err(TryLockError::Error(e)) => return Err(FsError::io("lock", &path, e)),
@@ -55,6 +50,43 @@ impl DirLock {
             tracing::warn!(path = %path.display(), error = %e, "cannot record pid in lock file");
         }
         Ok(Self { file, path })
+    }
+}
+
+/// The pid the holder wrote in the lock file, if readable.
+fn recorded_pid(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Who holds a data directory's lock, as [`lock_holder`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockHolder {
+    /// Nobody: a store could open the directory now.
+    Free,
+    /// Another open store (in this process or another one), with the pid it recorded.
+    Held { pid: Option<u32> },
+}
+
+/// Whether `dir`'s lock is free, without keeping it (a missing lock file is free); for
+/// diagnostics such as `maestro-server doctor`.
+pub fn lock_holder(dir: &Path) -> Result<LockHolder, FsError> {
+    let path = dir.join(crate::layout::LOCK_FILE);
+    let mut file = match OpenOptions::new().read(true).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LockHolder::Free),
+        Err(e) => return Err(FsError::io("open lock file", &path, e)),
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            Ok(LockHolder::Free)
+        }
+        Err(TryLockError::WouldBlock) => Ok(LockHolder::Held {
+            pid: recorded_pid(&mut file),
+        }),
+        Err(TryLockError::Error(e)) => Err(FsError::io("lock", &path, e)),
     }
 }
 

@@ -65,6 +65,7 @@ mod store;
 
 pub use blob::FsBlobStore;
 pub use config::{CorruptPolicy, FsConfig};
+pub use dirlock::{LockHolder, lock_holder};
 pub use error::{CorruptFile, FsError};
 pub use load::LoadReport;
 pub use repo::FsApiKeys;

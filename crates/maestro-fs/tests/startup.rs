@@ -45,6 +45,26 @@ async fn second_open_is_refused_until_the_first_is_dropped() {
     assert!(again.load_report().corrupt.is_empty());
 }
 
+#[tokio::test]
+async fn lock_holder_tells_without_taking_the_lock() {
+    use maestro_fs::{LockHolder, lock_holder};
+    let tmp = tempfile::tempdir().unwrap();
+    // No lock file yet: free, and none is created.
+    assert_eq!(lock_holder(tmp.path()).unwrap(), LockHolder::Free);
+    assert!(!tmp.path().join("maestro-server.lock").exists());
+    let store = FsStore::open(FsConfig::new(tmp.path())).await.unwrap();
+    assert_eq!(
+        lock_holder(tmp.path()).unwrap(),
+        LockHolder::Held {
+            pid: Some(std::process::id())
+        }
+    );
+    drop(store);
+    assert_eq!(lock_holder(tmp.path()).unwrap(), LockHolder::Free);
+    // Asking did not keep it.
+    FsStore::open(FsConfig::new(tmp.path())).await.unwrap();
+}
+
 fn corrupt_fixture() -> (
     tempfile::TempDir,
     std::path::PathBuf,

@@ -1,21 +1,17 @@
-//! Prometheus metrics at `GET /metrics` (text exposition format), recorded with the `metrics`
-//! facade and rendered by `metrics-exporter-prometheus` (no listener of its own: the route is
-//! served by this router, behind the same authentication as everything else, and only to an
-//! unrestricted caller — the server token, or the local user when auth is off).
+//! Prometheus metrics at `GET /metrics` (text exposition format): the HTTP edge's own metrics
+//! (per-route requests and latencies, auth failures, connections, events routed), the gauges
+//! read at scrape time (claims held, mail waits pending, connections), what the server's
+//! [`MetricsCollector`]s add (backend reconnects), and everything the port decorators of
+//! `maestro-metrics` record. The catalogue of names is [`maestro_metrics::names`].
 //!
-//! | metric | type | labels |
-//! |---|---|---|
-//! | `maestro_http_requests_total` | counter | `route` (template), `method`, `status` (`2xx`…) |
-//! | `maestro_http_request_duration_seconds` | histogram | `route`, `method` |
-//! | `maestro_events_routed_total` | counter | `event`: events the Socket.IO bridge delivered |
-//! | `maestro_bus_lagged_events_total` | counter | events the bridge lost to lag |
-//! | `maestro_auth_failures_total` | counter | refused credentials |
-//! | `maestro_auth_rate_limited_total` | counter | requests refused by the failure limiter |
-//! | `maestro_websocket_connections` | gauge | raw WebSocket clients |
-//! | `maestro_socketio_connections` | gauge | `namespace` (`/ui`, `/mobile`) |
-//! | `maestro_evicted_slow_clients` | gauge | clients disconnected for not reading |
+//! Two ways to reach it:
+//! - on the main listener, behind the same authentication as everything else, for an
+//!   unrestricted caller only (the server token, or the local user when auth is off);
+//! - on a listener of its own ([`serve_metrics`], `METRICS_ADDR`), bound to loopback, without
+//!   authentication, for a Prometheus on the same machine.
 
-use std::sync::OnceLock;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -23,35 +19,18 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use maestro_domain::ports::Principal;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use maestro_metrics::names;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Latency buckets (seconds): 0.5 ms … 10 s.
-const BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+pub use maestro_metrics::recorder::handle;
 
-static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-
-/// The process-wide recorder, installed on first use (`None`, logged, if another recorder was
-/// installed first).
-pub fn handle() -> Option<&'static PrometheusHandle> {
-    HANDLE
-        .get_or_init(|| {
-            let built = PrometheusBuilder::new()
-                .set_buckets(BUCKETS)
-                .and_then(PrometheusBuilder::install_recorder);
-            match built {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    tracing::warn!(error = %e, "metrics recorder not installed; /metrics is empty");
-                    None
-                }
-            }
-        })
-        .as_ref()
+/// Something that sets metrics of its own right before each scrape (e.g. an adapter's
+/// reconnect count, with `counter!(…).absolute(n)`). Must answer quickly.
+#[async_trait::async_trait]
+pub trait MetricsCollector: Send + Sync {
+    async fn collect(&self);
 }
 
 /// Route layer: counts each matched request by route template, method and status class, and
@@ -66,14 +45,14 @@ pub async fn track(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = format!("{}xx", res.status().as_u16() / 100);
     metrics::counter!(
-        "maestro_http_requests_total",
+        names::HTTP_REQUESTS,
         "route" => route.clone(),
         "method" => method.clone(),
         "status" => status
     )
     .increment(1);
     metrics::histogram!(
-        "maestro_http_request_duration_seconds",
+        names::HTTP_REQUEST_DURATION,
         "route" => route,
         "method" => method
     )
@@ -81,24 +60,26 @@ pub async fn track(req: Request, next: Next) -> Response {
     res
 }
 
-/// `GET /metrics`: the exposition text, for the server's own credential only.
+/// `GET /metrics` on the main listener: the exposition text, for the server's own
+/// credential only.
 pub async fn scrape(
     State(st): State<AppState>,
     principal: Option<axum::Extension<Principal>>,
 ) -> Response {
     match principal.as_deref() {
-        Some(p) if p.is_unrestricted() => {}
-        Some(_) => {
-            return ApiError::Domain(maestro_domain::DomainError::Forbidden(
-                "metrics are for the server's own credential".into(),
-            ))
-            .into_response();
-        }
+        Some(p) if p.is_unrestricted() => render(&st).await,
+        Some(_) => ApiError::Domain(maestro_domain::DomainError::Forbidden(
+            "metrics are for the server's own credential".into(),
+        ))
+        .into_response(),
         None => {
-            return ApiError::Domain(maestro_domain::ports::AuthRejection::Missing.into())
-                .into_response();
+            ApiError::Domain(maestro_domain::ports::AuthRejection::Missing.into()).into_response()
         }
     }
+}
+
+/// Reads the scrape-time gauges, runs the collectors and renders everything.
+async fn render(st: &AppState) -> Response {
     let Some(h) = handle() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -106,12 +87,26 @@ pub async fn scrape(
         )
             .into_response();
     };
-    metrics::gauge!("maestro_websocket_connections").set(st.ws_clients() as f64);
+    metrics::gauge!(names::WEBSOCKET_CONNECTIONS).set(st.ws_clients() as f64);
     for ns in ["/ui", "/mobile"] {
-        metrics::gauge!("maestro_socketio_connections", "namespace" => ns)
+        metrics::gauge!(names::SOCKETIO_CONNECTIONS, "namespace" => ns)
             .set(st.socket_io_clients(ns) as f64);
     }
-    metrics::gauge!("maestro_evicted_slow_clients").set(st.evicted_slow_clients() as f64);
+    metrics::gauge!(names::EVICTED_SLOW_CLIENTS).set(st.evicted_slow_clients() as f64);
+    metrics::gauge!(names::MAIL_WAITS_PENDING).set(st.services().pending_mail_waits() as f64);
+    if let Some(lock) = st.lock() {
+        let counted =
+            tokio::time::timeout(std::time::Duration::from_secs(2), lock.live_fenced()).await;
+        match counted {
+            Ok(Ok(n)) => metrics::gauge!(names::CLAIMS_HELD).set(n as f64),
+            // The last value stays; the lock's own failure shows in /health/ready.
+            Ok(Err(e)) => tracing::debug!(error = %e, "claims held not counted"),
+            Err(_) => tracing::debug!("claims held not counted: the lock did not answer in 2 s"),
+        }
+    }
+    for c in st.metrics_collectors() {
+        c.collect().await;
+    }
     h.run_upkeep();
     (
         [(
@@ -121,4 +116,39 @@ pub async fn scrape(
         h.render(),
     )
         .into_response()
+}
+
+/// Serves `GET /metrics` alone, without authentication, on `listener` (the server refuses a
+/// `METRICS_ADDR` that is not a loopback address) until `shutdown` resolves. Anything else
+/// is a 404.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let _ = handle();
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(st): State<AppState>| async move { render(&st).await }),
+        )
+        .with_state(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A collector from a closure (for adapters' plain counters).
+pub struct FnCollector<F>(pub F);
+
+#[async_trait::async_trait]
+impl<F: Fn() + Send + Sync> MetricsCollector for FnCollector<F> {
+    async fn collect(&self) {
+        (self.0)();
+    }
+}
+
+/// Boxes a closure as a collector.
+pub fn collector(f: impl Fn() + Send + Sync + 'static) -> Arc<dyn MetricsCollector> {
+    Arc::new(FnCollector(f))
 }

@@ -348,14 +348,14 @@ pub async fn resolve(
                     && !genuine
                     && let Err(retry) = state.0.auth_failures.fail(ip, token)
                 {
-                    ::metrics::counter!("maestro_auth_rate_limited_total").increment(1);
+                    ::metrics::counter!(maestro_metrics::names::AUTH_RATE_LIMITED).increment(1);
                     tracing::warn!(client = %ip, "authentication failures rate-limited");
                     return Err(ApiError::RateLimited {
                         message: "too many failed authentication attempts; retry later".into(),
                         retry_after: retry,
                     });
                 }
-                ::metrics::counter!("maestro_auth_failures_total").increment(1);
+                ::metrics::counter!(maestro_metrics::names::AUTH_FAILURES).increment(1);
                 tracing::debug!(client = ?ip, "authentication failed");
                 Err(ApiError::Domain(rejection.into()))
             }

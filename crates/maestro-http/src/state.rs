@@ -200,6 +200,10 @@ pub(crate) struct Inner {
     pub proxy_warned: std::sync::atomic::AtomicBool,
     /// Slow clients disconnected because their socket stopped taking bytes.
     pub evicted_slow_clients: Arc<AtomicUsize>,
+    /// The lock task claims are on (its live fenced leases are the claims held).
+    pub lock: Option<Arc<dyn maestro_domain::ports::Lock>>,
+    /// Run before each metrics scrape.
+    pub metrics_collectors: Vec<Arc<dyn crate::metrics::MetricsCollector>>,
 }
 
 /// Builds the one immutable [`AppState`]: optional parts are added before [`build`], so
@@ -271,8 +275,19 @@ impl AppStateBuilder {
     pub fn lock(mut self, lock: Arc<dyn maestro_domain::ports::Lock>) -> Self {
         self.inner.claims = Some(maestro_domain::services::ClaimService::new(
             &self.inner.services,
-            lock,
+            lock.clone(),
         ));
+        self.inner.lock = Some(lock);
+        self
+    }
+
+    /// Runs `collector` before each metrics scrape.
+    #[must_use]
+    pub fn metrics_collector(
+        mut self,
+        collector: Arc<dyn crate::metrics::MetricsCollector>,
+    ) -> Self {
+        self.inner.metrics_collectors.push(collector);
         self
     }
 
@@ -327,6 +342,8 @@ impl AppState {
                 auth_failures: crate::limit::FailureLimiter::default(),
                 proxy_warned: std::sync::atomic::AtomicBool::new(false),
                 evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
+                lock: None,
+                metrics_collectors: Vec::new(),
                 services,
                 spawn,
                 agents,
@@ -358,6 +375,16 @@ impl AppState {
     /// The task claims, when a lock is configured.
     pub fn claims(&self) -> Option<&maestro_domain::services::ClaimService> {
         self.0.claims.as_ref()
+    }
+
+    /// The lock task claims are on, when one is configured.
+    pub fn lock(&self) -> Option<&Arc<dyn maestro_domain::ports::Lock>> {
+        self.0.lock.as_ref()
+    }
+
+    /// What runs before each metrics scrape.
+    pub fn metrics_collectors(&self) -> &[Arc<dyn crate::metrics::MetricsCollector>] {
+        &self.0.metrics_collectors
     }
 
     /// Whether `principal` sees `project_id` (the domain's access rule, for channels that

@@ -197,6 +197,13 @@ impl Lock for MemoryLock {
         }
         Ok(owned)
     }
+
+    async fn live_fenced(&self) -> Result<usize> {
+        let now = Instant::now();
+        let mut leases = self.leases();
+        leases.fenced.retain(|_, (_, _, until)| *until > now);
+        Ok(leases.fenced.len())
+    }
 }
 
 #[cfg(test)]

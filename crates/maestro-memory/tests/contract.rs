@@ -77,17 +77,8 @@ maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });
 
 /// A memory member store with three registered users and an (implicit) empty project.
 async fn member_fixture() -> maestro_testkit::member_repo::MemberFixture {
-    use maestro_domain::model::UserRef;
     let repo = maestro_memory::MemoryMemberRepo::new();
-    let users: Vec<UserRef> = (0..3)
-        .map(|_| {
-            let id = maestro_testkit::fixtures::unique_id("user");
-            UserRef {
-                email: Some(format!("{id}@example.test")),
-                id,
-            }
-        })
-        .collect();
+    let users = maestro_testkit::member_repo::new_users(3);
     for u in &users {
         repo.add_user(u.clone());
     }

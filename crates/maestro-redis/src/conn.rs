@@ -91,6 +91,19 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// A Lua body prefixed with `now`, the Redis clock in milliseconds (one clock for every
+/// TTL and score the scripts compare).
+macro_rules! with_now {
+    ($body:literal) => {
+        concat!(
+            "local t = redis.call('TIME')\n",
+            "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n",
+            $body
+        )
+    };
+}
+pub(crate) use with_now;
+
 /// A Lua script run with `EVALSHA`, loaded again after a `NOSCRIPT` (a Redis restart empties
 /// the script cache).
 pub(crate) struct Lua {

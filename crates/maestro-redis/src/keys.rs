@@ -6,6 +6,9 @@
 //! | presence of a session | `<p>presence:<sessionId>` | string (JSON `PresenceEntry`), `PX` = TTL |
 //! | presence index | `<p>presence:index:expiry` | sorted set session → expiry (Redis ms) |
 //! | a lock | `<p>lock:<resource>` | string (owner token), `PX` = TTL |
+//! | a fenced lease (task claim) | `<p>lock:<resource>` | string `<fence>:<owner>`, `PX` = TTL |
+//! | fencing counter | `<p>fence:<resource>` | integer, no TTL |
+//! | live fenced leases | `<p>fence-index` | sorted set resource → expiry (Redis ms) |
 //! | event log of a project | `<p>eventlog:<projectId>` | stream (`e` = event JSON), `PX` = max age |
 //! | a mail | `<p>mail:<id>` | hash |
 //! | addressed mail of a session | `<p>mail:inbox:<sessionId>` | stream (`id`, `createdAt`) |
@@ -59,13 +62,19 @@ impl Keys {
         format!("{}lock:{resource}", self.prefix)
     }
 
-    /// The fencing-token counter of a fenced lock (no TTL: fences never repeat).
+    /// A project's event log (a Stream).
     pub fn event_log(&self, project_id: &str) -> String {
         format!("{}eventlog:{project_id}", self.prefix)
     }
 
+    /// The fencing-token counter of a fenced lock (no TTL: fences never repeat).
     pub fn fence(&self, resource: &str) -> String {
         format!("{}fence:{resource}", self.prefix)
+    }
+
+    /// Every live fenced lease's resource, scored by its expiry (Redis clock, ms).
+    pub fn fenced_index(&self) -> String {
+        format!("{}fence-index", self.prefix)
     }
 
     pub fn mail_prefix(&self) -> String {

@@ -27,6 +27,7 @@
 
 mod bus;
 mod conn;
+pub mod diagnose;
 mod error;
 mod event_log;
 mod keys;
@@ -107,6 +108,8 @@ pub struct RedisBackend {
     lock: Arc<RedisLock>,
     mail: Arc<RedisMailRepo>,
     event_log: Arc<RedisEventLog>,
+    reconnects: Arc<std::sync::atomic::AtomicU64>,
+    _tasks: conn::Tasks,
 }
 
 impl RedisBackend {
@@ -118,6 +121,12 @@ impl RedisBackend {
 
     pub async fn connect_with(config: RedisConfig) -> Result<Self> {
         let commands = Arc::new(Owned(conn::connect(&config, Role::Commands).await?));
+        // Subscribed after the first connection, so only later ones are counted.
+        let reconnects = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = tokio::spawn(count_reconnects(
+            commands.reconnect_rx(),
+            Arc::clone(&reconnects),
+        ));
         let origin = format!("{}-{}", std::process::id(), error::random_hex()?);
         let bus = Arc::new(RedisEventBus::start(&config, Arc::clone(&commands), origin).await?);
         let presence = Arc::new(RedisPresence::start(&config, Arc::clone(&commands)).await?);
@@ -144,6 +153,8 @@ impl RedisBackend {
             lock,
             mail,
             event_log,
+            reconnects,
+            _tasks: conn::Tasks(vec![counter]),
         })
     }
 
@@ -185,6 +196,11 @@ impl RedisBackend {
         &self.mail
     }
 
+    /// How many times the command connection reconnected after its first connection.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Whether the command connection is up now.
     pub fn is_connected(&self) -> bool {
         self.commands.is_connected()
@@ -199,5 +215,24 @@ impl RedisBackend {
             .await
             .map_err(RedisError::command("PING"))?;
         Ok(started.elapsed())
+    }
+}
+
+/// Counts the command connection's reconnections until it is closed.
+async fn count_reconnects(
+    mut rx: tokio::sync::broadcast::Receiver<fred::types::config::Server>,
+    count: Arc<std::sync::atomic::AtomicU64>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match rx.recv().await {
+            Ok(_) => {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(RecvError::Lagged(n)) => {
+                count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(RecvError::Closed) => return,
+        }
     }
 }

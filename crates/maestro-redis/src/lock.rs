@@ -8,7 +8,7 @@ use fred::prelude::*;
 use fred::types::{Expiration, SetOptions};
 use maestro_domain::ports::{Fenced, FencedLease, Lease, Lock};
 
-use crate::conn::{Lua, Owned};
+use crate::conn::{Lua, Owned, with_now};
 use crate::error::{RedisError, random_hex};
 use crate::keys::Keys;
 
@@ -45,13 +45,17 @@ pub struct RedisLock {
     acquire_fenced: Lua,
     fenced_holder: Lua,
     release_fenced: Lua,
+    live_fenced: Lua,
 }
 
 /// A fenced lease is the key `lock:<resource>` holding `<fence>:<owner>` with a PX TTL; the
-/// fence comes from `fence:<resource>`, a counter without TTL (so fences never repeat).
-/// KEYS: lease, counter; ARGV: owner, ttl ms. Returns {granted 1|0, fence, owner, pttl,
-/// renewed 1|0}.
-const ACQUIRE_FENCED: &str = "
+/// fence comes from `fence:<resource>`, a counter without TTL (so fences never repeat). The
+/// sorted set `lock:fenced-index` scores each resource by its lease's expiry (Redis clock),
+/// so live leases are counted without a scan.
+/// KEYS: lease, counter, index; ARGV: owner, ttl ms, resource. Returns {granted 1|0, fence,
+/// owner, pttl, renewed 1|0}.
+const ACQUIRE_FENCED: &str = with_now!(
+    "
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local sep = string.find(cur, ':', 1, true)
@@ -59,13 +63,16 @@ if cur then
   local owner = string.sub(cur, sep + 1)
   if owner == ARGV[1] then
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[3])
     return {1, fence, owner, tonumber(ARGV[2]), 1}
   end
   return {0, fence, owner, redis.call('PTTL', KEYS[1]), 0}
 end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
-return {1, tostring(fence), ARGV[1], tonumber(ARGV[2]), 0}";
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[3])
+return {1, tostring(fence), ARGV[1], tonumber(ARGV[2]), 0}"
+);
 
 /// KEYS: lease. Returns {} when free, else {fence, owner, pttl}.
 const FENCED_HOLDER: &str = "
@@ -74,13 +81,23 @@ if not cur then return {} end
 local sep = string.find(cur, ':', 1, true)
 return {string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1), redis.call('PTTL', KEYS[1])}";
 
-/// KEYS: lease; ARGV: owner. Deletes the lease if `owner` holds it.
+/// KEYS: lease, index; ARGV: owner, resource. Deletes the lease if `owner` holds it.
 const RELEASE_FENCED: &str = "
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
 local sep = string.find(cur, ':', 1, true)
-if string.sub(cur, sep + 1) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if string.sub(cur, sep + 1) == ARGV[1] then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return redis.call('DEL', KEYS[1])
+end
 return 0";
+
+/// KEYS: index. Drops the lapsed entries and counts the rest.
+const LIVE_FENCED: &str = with_now!(
+    "
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])"
+);
 
 /// `(fence, owner, pttl)` of a script answer about the lease at `key`.
 fn lease_of(
@@ -114,6 +131,7 @@ impl RedisLock {
             acquire_fenced: Lua::new("fenced lock acquire", ACQUIRE_FENCED),
             fenced_holder: Lua::new("fenced lock holder", FENCED_HOLDER),
             release_fenced: Lua::new("fenced lock release", RELEASE_FENCED),
+            live_fenced: Lua::new("fenced lock count", LIVE_FENCED),
         }
     }
 }
@@ -182,8 +200,16 @@ impl Lock for RedisLock {
             .acquire_fenced
             .call(
                 &self.commands,
-                vec![key.clone(), self.keys.fence(resource)],
-                vec![owner.to_owned(), ttl_ms(ttl).to_string()],
+                vec![
+                    key.clone(),
+                    self.keys.fence(resource),
+                    self.keys.fenced_index(),
+                ],
+                vec![
+                    owner.to_owned(),
+                    ttl_ms(ttl).to_string(),
+                    resource.to_owned(),
+                ],
             )
             .await?;
         let [granted, fence, holder, pttl, renewed] = answer.as_slice() else {
@@ -218,10 +244,18 @@ impl Lock for RedisLock {
             .release_fenced
             .call(
                 &self.commands,
-                vec![self.keys.lock(resource)],
-                vec![owner.to_owned()],
+                vec![self.keys.lock(resource), self.keys.fenced_index()],
+                vec![owner.to_owned(), resource.to_owned()],
             )
             .await?;
         Ok(n == 1)
+    }
+
+    async fn live_fenced(&self) -> maestro_domain::Result<usize> {
+        let n: i64 = self
+            .live_fenced
+            .call(&self.commands, vec![self.keys.fenced_index()], vec![])
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::RedisConfig;
-use crate::conn::{self, Lua, Owned, Tasks};
+use crate::conn::{self, Lua, Owned, Tasks, with_now};
 use crate::error::{RedisError, Result, random_hex};
 use crate::keys::Keys;
 
@@ -22,17 +22,6 @@ use crate::keys::Keys;
 const MAX_TTL_MS: u128 = 100 * 365 * 24 * 3600 * 1000;
 /// Most lapsed sessions claimed by one sweep.
 const SWEEP_LIMIT: usize = 1_000;
-
-/// A Lua body prefixed with `now`, the Redis clock in milliseconds.
-macro_rules! with_now {
-    ($body:literal) => {
-        concat!(
-            "local t = redis.call('TIME')\n",
-            "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n",
-            $body
-        )
-    };
-}
 
 /// KEYS: presence key, index. ARGV: session id, entry JSON, ttl ms.
 /// Returns 1 when the previous heartbeat had lapsed without being reported (the caller
@@ -299,15 +288,20 @@ async fn on_connect(subscriber: &SubscriberClient, shared: &Shared, channel: &st
     }
 }
 
-async fn enable_expiry_events(commands: &Client) -> Result<()> {
+/// The `notify-keyspace-events` flags configured now.
+pub(crate) async fn keyspace_event_flags(commands: &Client) -> Result<String> {
     let current: HashMap<String, String> = commands
         .config_get("notify-keyspace-events")
         .await
         .map_err(RedisError::command("CONFIG GET notify-keyspace-events"))?;
-    let flags = current
+    Ok(current
         .get("notify-keyspace-events")
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+async fn enable_expiry_events(commands: &Client) -> Result<()> {
+    let flags = keyspace_event_flags(commands).await?;
     let wanted = merged_flags(&flags);
     if wanted != flags {
         commands

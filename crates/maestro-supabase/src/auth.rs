@@ -215,6 +215,55 @@ impl SupabaseAuth {
     }
 }
 
+/// What [`SupabaseAuth::check_signing`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigningCheck {
+    /// Users' tokens can be verified; how.
+    Ready(String),
+    /// They cannot; why.
+    Broken(String),
+}
+
+impl SupabaseAuth {
+    /// Whether users' access tokens can be verified (`maestro-server doctor`): the HS256
+    /// secret, when set, must verify the project's own `anon_key` when that is an HS256 JWT
+    /// (both come from the same project); otherwise the project's JWKS must be fetchable and
+    /// hold at least one key.
+    pub async fn check_signing(&self, anon_key: &str) -> SigningCheck {
+        let hs256 = jsonwebtoken::decode_header(anon_key)
+            .ok()
+            .filter(|h| h.alg == Algorithm::HS256);
+        if let (Some(secret), Some(_)) = (&self.hs256_secret, hs256) {
+            let mut v = Validation::new(Algorithm::HS256);
+            v.validate_aud = false;
+            v.validate_exp = false;
+            v.set_required_spec_claims::<&str>(&[]);
+            return match jsonwebtoken::decode::<Value>(
+                anon_key,
+                &DecodingKey::from_secret(secret),
+                &v,
+            ) {
+                Ok(_) => SigningCheck::Ready(
+                    "SUPABASE_JWT_SECRET verifies SUPABASE_ANON_KEY (HS256 tokens)".into(),
+                ),
+                Err(e) => SigningCheck::Broken(format!(
+                    "SUPABASE_JWT_SECRET does not verify SUPABASE_ANON_KEY ({e}): one of them is \
+                     from another project"
+                )),
+            };
+        }
+        match self.fetch_jwks().await {
+            Ok(set) if !set.keys.is_empty() => SigningCheck::Ready(format!(
+                "{} signing key(s) at {}",
+                set.keys.len(),
+                self.jwks_url
+            )),
+            Ok(_) => SigningCheck::Broken(format!("{} holds no signing key", self.jwks_url)),
+            Err(e) => SigningCheck::Broken(format!("{}: {}", self.jwks_url, e.message())),
+        }
+    }
+}
+
 #[async_trait]
 impl Auth for SupabaseAuth {
     async fn authenticate<'a>(

@@ -11,6 +11,7 @@
 //! callers queues here instead of opening hundreds of connections.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -36,6 +37,16 @@ struct Inner {
     schema: Option<String>,
     permits: Arc<Semaphore>,
     page_size: usize,
+    link: Arc<Link>,
+}
+
+/// Whether PostgREST could be reached, shared by every client derived from one.
+#[derive(Default)]
+struct Link {
+    /// The last request failed before any answer (connection refused, reset, timed out).
+    down: AtomicBool,
+    /// Times an answer came after such a failure.
+    reconnects: AtomicU64,
 }
 
 /// A PostgREST endpoint plus the credentials requests carry. Cheap to clone.
@@ -84,6 +95,7 @@ impl PostgrestClient {
                 schema: None,
                 permits: Arc::new(Semaphore::new(DEFAULT_MAX_IN_FLIGHT)),
                 page_size: DEFAULT_PAGE_SIZE,
+                link: Arc::default(),
             }),
         }
     }
@@ -109,6 +121,7 @@ impl PostgrestClient {
             schema: i.schema.clone(),
             permits: Arc::clone(&i.permits),
             page_size: i.page_size,
+            link: Arc::clone(&i.link),
         };
         f(&mut inner);
         Self {
@@ -143,6 +156,25 @@ impl PostgrestClient {
     /// The PostgREST root URL.
     pub fn base_url(&self) -> &str {
         &self.inner.base
+    }
+
+    /// How many times PostgREST answered again after a request of this client (or of one
+    /// derived from it) could not reach it.
+    pub fn reconnects(&self) -> u64 {
+        self.inner.link.reconnects.load(Ordering::Relaxed)
+    }
+
+    /// Records whether a request reached PostgREST.
+    fn reached(&self, reached: bool) {
+        let link = &self.inner.link;
+        if reached {
+            if link.down.swap(false, Ordering::Relaxed) {
+                link.reconnects.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(url = %self.inner.base, "PostgREST reachable again");
+            }
+        } else {
+            link.down.store(true, Ordering::Relaxed);
+        }
     }
 
     fn headers(&self, write: bool) -> HeaderMap {
@@ -200,10 +232,17 @@ impl PostgrestClient {
             .acquire()
             .await
             .map_err(|_| PostgrestError::protocol("client closed"))?;
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| PostgrestError::transport(&e))?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                // A request refused before it was sent (a bad URL) says nothing of the link.
+                if !e.is_builder() {
+                    self.reached(false);
+                }
+                return Err(PostgrestError::transport(&e));
+            }
+        };
+        self.reached(true);
         let status = resp.status();
         let text = resp
             .text()

@@ -12,6 +12,8 @@
 //!   `link_task_session`) change single entries atomically in the database.
 //! - [`SupabaseStorage`], the Supabase adapter of the domain's [`BlobStore`] port,
 //!   and [`BlobDocsSessionRepo`], which keeps large session doc contents in a blob store.
+//! - [`schema`]: the migrations this build knows, and what a database reports it has
+//!   (`maestro-server doctor`).
 //! - [`migrate`]: idempotent copy of one set of repositories (e.g. a FileSystem data
 //!   directory's) into another (these).
 //!
@@ -28,9 +30,10 @@ pub mod migrate;
 pub mod query;
 mod repos;
 mod rows;
+pub mod schema;
 pub mod storage;
 
-pub use auth::SupabaseAuth;
+pub use auth::{SigningCheck, SupabaseAuth};
 pub use client::PostgrestClient;
 pub use config::{ConfigError, SupabaseConfig};
 pub use docs::{BLOB_DOCS_KEY, BlobDocsSessionRepo, DEFAULT_DOC_THRESHOLD};

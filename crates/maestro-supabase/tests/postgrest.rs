@@ -22,7 +22,7 @@ use maestro_testkit::fixtures::{
 };
 use serde_json::{Value, json};
 
-/// Every table the migrations create in `public`.
+/// The project data tables the migrations create in `public`.
 const TABLES: [&str; 9] = [
     "mail_messages",
     "orderings",
@@ -49,9 +49,10 @@ async fn migrations_apply_twice_to_an_empty_database_with_rls_on_every_table() {
     )
     .unwrap();
     let tables: Vec<(&str, &str)> = rows.lines().map(|l| l.split_once(':').unwrap()).collect();
-    // The project data tables, plus the credentials table (its RLS has its own test).
-    let mut expected = TABLES.to_vec();
-    expected.insert(0, "api_keys");
+    // The project data tables, the credentials table (its RLS has its own test) and the
+    // schema version: exactly the list the doctor checks.
+    let mut expected = maestro_supabase::schema::TABLES.to_vec();
+    expected.sort_unstable();
     assert_eq!(
         tables.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
         expected,
@@ -60,7 +61,8 @@ async fn migrations_apply_twice_to_an_empty_database_with_rls_on_every_table() {
     for (table, rls) in &tables {
         assert_eq!(*rls, "true", "RLS is not enabled on public.{table}");
     }
-    // Every table has policies, and the RPC functions exist.
+    // Every table has policies (but the schema version: no policy, so only the service role
+    // reads it), and the RPC functions exist.
     let without_policy = support::psql(
         &db,
         "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace \
@@ -68,7 +70,10 @@ async fn migrations_apply_twice_to_an_empty_database_with_rls_on_every_table() {
          where p.schemaname = 'public' and p.tablename = c.relname)",
     )
     .unwrap();
-    assert_eq!(without_policy, "", "tables without any policy");
+    assert_eq!(
+        without_policy, "maestro_schema_migrations",
+        "tables without any policy"
+    );
     let functions = support::psql(
         &db,
         "select string_agg(proname, ',' order by proname) from pg_proc \
@@ -77,8 +82,8 @@ async fn migrations_apply_twice_to_an_empty_database_with_rls_on_every_table() {
     .unwrap();
     assert_eq!(
         functions,
-        "maestro_link_task_session,maestro_session_append,maestro_task_set_session_status,\
-         maestro_unlink_task_session"
+        "maestro_link_task_session,maestro_schema_status,maestro_session_append,\
+         maestro_task_set_session_status,maestro_unlink_task_session"
     );
     // The profile trigger fills profiles.
     support::psql(
@@ -92,6 +97,32 @@ async fn migrations_apply_twice_to_an_empty_database_with_rls_on_every_table() {
     );
     support::drop_database(&db);
     let _ = env;
+}
+
+#[tokio::test]
+async fn schema_status_reports_every_migration_and_rls_to_the_service_role_only() {
+    use maestro_supabase::schema::{MIGRATIONS, schema_status};
+    let env = support::env();
+    let status = schema_status(&env.service_client()).await.unwrap();
+    assert_eq!(
+        status.versions,
+        MIGRATIONS.iter().map(|m| m.version).collect::<Vec<_>>()
+    );
+    assert!(status.missing().is_empty());
+    assert!(status.unknown().is_empty());
+    assert!(status.unprotected().is_empty(), "{:?}", status.tables);
+    assert!(status.others_without_rls().is_empty());
+    // Users and anon may neither call it nor read the table.
+    let user = env.user("schema-reader");
+    for client in [env.user_client(&user), env.anon_client()] {
+        let e = schema_status(&client).await.unwrap_err();
+        assert_eq!(e.code(), Some("42501"), "{e}");
+        let e = client
+            .select("maestro_schema_migrations", &Query::new().select("version"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("42501"), "{e}");
+    }
 }
 
 async fn raw_rows(client: &PostgrestClient, table: &str, filter: Query) -> Vec<Value> {

@@ -356,3 +356,42 @@ pub async fn fenced_contenders_get_one_winner_each_round(lock: Arc<dyn Lock>) {
         assert_eq!(winners.len(), 1, "exactly one winner: {winners:?}");
     }
 }
+
+pub async fn live_fenced_counts_live_leases_only(lock: Arc<dyn Lock>) {
+    let (a, b, brief) = (resource(), resource(), resource());
+    assert_eq!(lock.live_fenced().await.unwrap(), 0);
+    granted(lock.acquire_fenced(&a, "s1", LONG).await.unwrap());
+    granted(lock.acquire_fenced(&b, "s2", LONG).await.unwrap());
+    assert_eq!(lock.live_fenced().await.unwrap(), 2);
+    // A renewal and a refused contender change nothing.
+    granted(lock.acquire_fenced(&a, "s1", LONG).await.unwrap());
+    assert!(matches!(
+        lock.acquire_fenced(&a, "s3", LONG).await.unwrap(),
+        Fenced::Held(_)
+    ));
+    assert_eq!(lock.live_fenced().await.unwrap(), 2);
+    // A foreign release changes nothing; the owner's does.
+    assert!(!lock.release_fenced(&b, "s1").await.unwrap());
+    assert_eq!(lock.live_fenced().await.unwrap(), 2);
+    assert!(lock.release_fenced(&b, "s2").await.unwrap());
+    assert_eq!(lock.live_fenced().await.unwrap(), 1);
+    // A lapsed lease is not counted, and a new owner of it is counted once.
+    granted(
+        lock.acquire_fenced(&brief, "s4", Duration::from_millis(100))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(lock.live_fenced().await.unwrap(), 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(lock.live_fenced().await.unwrap(), 1);
+    granted(lock.acquire_fenced(&brief, "s5", LONG).await.unwrap());
+    granted(lock.acquire_fenced(&brief, "s5", LONG).await.unwrap());
+    assert_eq!(lock.live_fenced().await.unwrap(), 2);
+    // Plain leases are not fenced ones.
+    let plain = lock.try_acquire(&resource(), LONG).await.unwrap();
+    assert!(plain.is_some());
+    assert_eq!(lock.live_fenced().await.unwrap(), 2);
+    assert!(lock.release_fenced(&a, "s1").await.unwrap());
+    assert!(lock.release_fenced(&brief, "s5").await.unwrap());
+    assert_eq!(lock.live_fenced().await.unwrap(), 0);
+}

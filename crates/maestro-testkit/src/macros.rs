@@ -207,6 +207,7 @@ macro_rules! __lock_cases {
             fenced_release_is_owner_only,
             fenced_lease_lapses_after_ttl,
             fenced_contenders_get_one_winner_each_round,
+            live_fenced_counts_live_leases_only,
         ] }
     };
 }

@@ -21,6 +21,20 @@ pub struct MemberFixture {
     pub users: Vec<UserRef>,
 }
 
+/// `n` accounts with fresh ids and emails `<id>@example.test`, for stores that take their
+/// users from the test (in-memory ones).
+pub fn new_users(n: usize) -> Vec<UserRef> {
+    (0..n)
+        .map(|_| {
+            let id = crate::fixtures::unique_id("user");
+            UserRef {
+                email: Some(format!("{id}@example.test")),
+                id,
+            }
+        })
+        .collect()
+}
+
 fn member(fx: &MemberFixture, user: usize, role: ProjectRole, added_at: i64) -> ProjectMember {
     ProjectMember {
         project_id: fx.project_id.clone(),

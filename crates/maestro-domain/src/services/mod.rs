@@ -424,6 +424,17 @@ impl Services {
             .store(max.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Mail waits (long-polls) pending on this process, across all sessions.
+    pub fn pending_mail_waits(&self) -> usize {
+        let waits = self
+            .ctx
+            .shared
+            .waits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        waits.values().sum()
+    }
+
     /// Starts shutting down: pending mail waits answer `[]` now (DEFECTS O5).
     pub fn begin_shutdown(&self) {
         self.ctx.shared.shutdown.send_replace(true);

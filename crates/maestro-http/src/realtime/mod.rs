@@ -101,11 +101,11 @@ pub fn spawn_bridge(state: AppState, io: SocketIo) -> tokio::task::JoinHandle<()
             match msg {
                 BusMessage::Event(e) => {
                     route(&state, &io, &e).await;
-                    ::metrics::counter!("maestro_events_routed_total", "event" => e.name())
+                    ::metrics::counter!(maestro_metrics::names::EVENTS_ROUTED, "event" => e.name())
                         .increment(1);
                 }
                 BusMessage::Lagged(n) => {
-                    ::metrics::counter!("maestro_bus_lagged_events_total").increment(n);
+                    ::metrics::counter!(maestro_metrics::names::BUS_LAGGED_EVENTS).increment(n);
                     tracing::warn!(dropped = n, "Socket.IO bridge fell behind; events dropped");
                 }
             }

@@ -244,6 +244,16 @@ fn http_status(port: u16, path: &str, bearer: &str) -> Option<u16> {
 /// `postgres://…@host:port` base); killed when the returned child is killed or this process
 /// exits. Returns the child and its URL once it answers.
 pub fn start_postrust(pg: &str, db: &str) -> Result<(Child, String), String> {
+    start_postrust_ready_at(pg, db, "/projects?select=id&limit=0")
+}
+
+/// [`start_postrust`], ready once `GET ready_path` answers 200 with the service role's token
+/// (`/` for a database without the migrations).
+pub fn start_postrust_ready_at(
+    pg: &str,
+    db: &str,
+    ready_path: &str,
+) -> Result<(Child, String), String> {
     let bin = postrust_bin()?;
     let port = free_port();
     let log_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -275,7 +285,7 @@ pub fn start_postrust(pg: &str, db: &str) -> Result<(Child, String), String> {
     let service_jwt = mint(&json!({"role": "service_role", "iss": "supabase"}));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if http_status(port, "/projects?select=id&limit=0", &service_jwt) == Some(200) {
+        if http_status(port, ready_path, &service_jwt) == Some(200) {
             return Ok((child, format!("http://127.0.0.1:{port}")));
         }
         if Instant::now() > deadline {
