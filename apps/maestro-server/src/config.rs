@@ -70,6 +70,8 @@ pub struct Config {
     pub max_mail_waits: usize,
     /// `SHUTDOWN_TIMEOUT_SECS`: longest drain after SIGTERM/SIGINT.
     pub shutdown_timeout: Duration,
+    /// `METRICS_ADDR`: a loopback listener serving `/metrics` without authentication.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// `EVENT_LOG_MAX_LEN` and `EVENT_LOG_MAX_AGE_SECS`: how much of each project's event
     /// log is kept for resuming clients.
     pub event_log: maestro_domain::ports::Retention,
@@ -111,9 +113,118 @@ pub struct ConfigError {
 
 impl Config {
     /// Validates parsed arguments: each group of settings in its own function, in order, so
-    /// the first invalid variable is the one reported.
+    /// the first invalid variable is the one reported ([`Sections`] has them all).
     pub fn from_args(a: Args, home: Option<&Path>) -> Result<Self, ConfigError> {
-        let net = Network::parse(&a)?;
+        let s = Sections::validate(&a);
+        let net = s.network?;
+        let general = s.general?;
+        let supabase_enabled = s.supabase_enabled?;
+        let access = s.access.ok_or_else(|| err("HOST", "invalid"))??;
+        let limits = s.limits?;
+        let backends = s.backends?;
+        let metrics_addr = s.metrics_addr?;
+        Ok(Self {
+            host: net.host,
+            port: net.port,
+            server_url: net.server_url,
+            data_dir: expand_home(&a.data_dir, home),
+            session_dir: expand_home(&a.session_dir, home),
+            skills_dir: expand_home(&a.skills_dir, home),
+            cli_path: expand_home(&a.cli_path, home),
+            manifest_timeout: general.manifest_timeout,
+            api_token: access.api_token,
+            session_key: access.session_key,
+            auth_mode: access.auth_mode,
+            trust_loopback: access.trust_loopback,
+            allowed_origins: access.allowed_origins,
+            allow_any_origin: access.allow_any_origin,
+            external_url: net.external_url,
+            max_body_bytes: general.max_body_bytes,
+            refuse_corrupt: general.refuse_corrupt,
+            log_level: general.log_level,
+            log_format: general.log_format,
+            redis_enabled: backends.redis_enabled,
+            redis_url: backends.redis_url,
+            redis_key_prefix: backends.redis_key_prefix,
+            supabase_enabled,
+            supabase: backends.supabase,
+            supabase_rest_url: backends.supabase_rest_url,
+            supabase_jwt_secret: a.supabase_jwt_secret.filter(|s| !s.is_empty()),
+            mail_backend: backends.mail_backend,
+            trusted_proxies: access.trusted_proxies,
+            allowed_hosts: access.allowed_hosts,
+            header_read_timeout: limits.header_read_timeout,
+            idle_timeout: limits.idle_timeout,
+            client_write_timeout: limits.client_write_timeout,
+            max_connections: limits.max_connections,
+            max_mail_waits: limits.max_mail_waits,
+            shutdown_timeout: limits.shutdown_timeout,
+            metrics_addr,
+            event_log: limits.event_log,
+            command: a.command,
+        })
+    }
+
+    /// Listen address.
+    pub fn bind_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// Every group of settings, each validated on its own, so that all invalid groups are known
+/// at once (`maestro-server doctor`); [`Config::from_args`] reports the first.
+pub(crate) struct Sections {
+    pub(crate) network: Result<Network, ConfigError>,
+    pub(crate) general: Result<General, ConfigError>,
+    pub(crate) supabase_enabled: Result<bool, ConfigError>,
+    /// `None` when [`Sections::network`] is invalid (access settings depend on it).
+    pub(crate) access: Option<Result<Access, ConfigError>>,
+    pub(crate) limits: Result<Limits, ConfigError>,
+    pub(crate) backends: Result<Backends, ConfigError>,
+    pub(crate) metrics_addr: Result<Option<std::net::SocketAddr>, ConfigError>,
+}
+
+impl Sections {
+    pub(crate) fn validate(a: &Args) -> Self {
+        let network = Network::parse(a);
+        let supabase_enabled = boolean("SUPABASE_ENABLED", &a.supabase_enabled);
+        let supabase_on = *supabase_enabled.as_ref().unwrap_or(&false);
+        let access = network
+            .as_ref()
+            .ok()
+            .map(|net| Access::parse(a, net, supabase_on));
+        let port = network.as_ref().map_or(0, |n| n.port);
+        Self {
+            general: General::parse(a),
+            supabase_enabled,
+            access,
+            limits: Limits::parse(a),
+            backends: Backends::parse(a, supabase_on),
+            metrics_addr: metrics_addr(a.metrics_addr.as_deref(), port),
+            network,
+        }
+    }
+}
+
+/// `PORT`, `HOST`, `SERVER_URL`, `EXTERNAL_URL`/`CLOUDFLARE_TUNNEL_URL`.
+pub(crate) struct Network {
+    pub(crate) host: IpAddr,
+    pub(crate) port: u16,
+    pub(crate) server_url: String,
+    pub(crate) external_url: Option<String>,
+}
+
+/// Manifest timeout, body limit, corrupt files, logging, `NODE_ENV`.
+pub(crate) struct General {
+    manifest_timeout: Duration,
+    max_body_bytes: usize,
+    refuse_corrupt: bool,
+    log_level: String,
+    log_format: LogFormat,
+}
+
+impl General {
+    fn parse(a: &Args) -> Result<Self, ConfigError> {
         let manifest_timeout = a
             .manifest_timeout_secs
             .trim()
@@ -139,67 +250,18 @@ impl Config {
                 ));
             }
         };
-        let (log_level, log_format) = logging(&a)?;
+        let (log_level, log_format) = logging(a)?;
         if !matches!(a.node_env.trim(), "development" | "production" | "test") {
             return Err(err("NODE_ENV", "expected development, production or test"));
         }
-        let supabase_enabled = boolean("SUPABASE_ENABLED", &a.supabase_enabled)?;
-        let access = Access::parse(&a, &net, supabase_enabled)?;
-        let limits = Limits::parse(&a)?;
-        let backends = Backends::parse(&a, supabase_enabled)?;
         Ok(Self {
-            host: net.host,
-            port: net.port,
-            server_url: net.server_url,
-            data_dir: expand_home(&a.data_dir, home),
-            session_dir: expand_home(&a.session_dir, home),
-            skills_dir: expand_home(&a.skills_dir, home),
-            cli_path: expand_home(&a.cli_path, home),
             manifest_timeout,
-            api_token: access.api_token,
-            session_key: access.session_key,
-            auth_mode: access.auth_mode,
-            trust_loopback: access.trust_loopback,
-            allowed_origins: access.allowed_origins,
-            allow_any_origin: access.allow_any_origin,
-            external_url: net.external_url,
             max_body_bytes,
             refuse_corrupt,
             log_level,
             log_format,
-            redis_enabled: backends.redis_enabled,
-            redis_url: backends.redis_url,
-            redis_key_prefix: backends.redis_key_prefix,
-            supabase_enabled,
-            supabase: backends.supabase,
-            supabase_rest_url: backends.supabase_rest_url,
-            supabase_jwt_secret: a.supabase_jwt_secret.filter(|s| !s.is_empty()),
-            mail_backend: backends.mail_backend,
-            trusted_proxies: access.trusted_proxies,
-            allowed_hosts: access.allowed_hosts,
-            header_read_timeout: limits.header_read_timeout,
-            idle_timeout: limits.idle_timeout,
-            client_write_timeout: limits.client_write_timeout,
-            max_connections: limits.max_connections,
-            max_mail_waits: limits.max_mail_waits,
-            shutdown_timeout: limits.shutdown_timeout,
-            event_log: limits.event_log,
-            command: a.command,
         })
     }
-
-    /// Listen address.
-    pub fn bind_addr(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::new(self.host, self.port)
-    }
-}
-
-/// `PORT`, `HOST`, `SERVER_URL`, `EXTERNAL_URL`/`CLOUDFLARE_TUNNEL_URL`.
-struct Network {
-    host: IpAddr,
-    port: u16,
-    server_url: String,
-    external_url: Option<String>,
 }
 
 impl Network {
@@ -286,15 +348,15 @@ fn logging(a: &Args) -> Result<(String, LogFormat), ConfigError> {
 
 /// Who may call: the token (strong enough, required when exposed), browser origins, `Host`
 /// names and trusted proxies.
-struct Access {
-    api_token: Option<String>,
-    session_key: Option<String>,
-    auth_mode: AuthMode,
-    trust_loopback: bool,
-    allowed_origins: Vec<String>,
-    allow_any_origin: bool,
-    allowed_hosts: Vec<String>,
-    trusted_proxies: Vec<ipnet::IpNet>,
+pub(crate) struct Access {
+    pub(crate) api_token: Option<String>,
+    pub(crate) session_key: Option<String>,
+    pub(crate) auth_mode: AuthMode,
+    pub(crate) trust_loopback: bool,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) allow_any_origin: bool,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Access {
@@ -359,7 +421,7 @@ impl Access {
             if o == "*" {
                 allow_any_origin = true;
             } else {
-                allowed_origins.push(o.trim_end_matches('/').to_string());
+                allowed_origins.push(cors_origin(o)?);
             }
         }
         if let Some(u) = &net.external_url {
@@ -386,6 +448,26 @@ impl Access {
             trusted_proxies: proxies(a.trusted_proxies.as_deref())?,
         })
     }
+}
+
+/// One `CORS_ORIGINS` entry as browsers send it in `Origin`: `scheme://host[:port]`, lower
+/// case, no path (an entry with a path would never match).
+fn cors_origin(o: &str) -> Result<String, ConfigError> {
+    let o = o.trim_end_matches('/');
+    let bad = || {
+        err(
+            "CORS_ORIGINS",
+            format!(
+                "'{o}' is not an origin: write scheme://host[:port] without a path, as browsers \
+                 send it"
+            ),
+        )
+    };
+    let (scheme, host) = o.split_once("://").ok_or_else(bad)?;
+    if scheme.is_empty() || host.is_empty() || host.contains(['/', '?', '#', ' ', '@']) {
+        return Err(bad());
+    }
+    Ok(o.to_ascii_lowercase())
 }
 
 /// `AUTH_MODE`, or its default; checked against the settings each mode needs.
@@ -458,7 +540,7 @@ fn allowed_hosts(a: &Args, net: &Network) -> Result<Vec<String>, ConfigError> {
 }
 
 /// Connection and wait limits.
-struct Limits {
+pub(crate) struct Limits {
     header_read_timeout: Duration,
     idle_timeout: Duration,
     client_write_timeout: Duration,
@@ -498,13 +580,13 @@ impl Limits {
 }
 
 /// Redis, Supabase and the mail backend.
-struct Backends {
-    redis_enabled: bool,
-    redis_url: String,
-    redis_key_prefix: String,
-    supabase: Option<maestro_supabase::SupabaseConfig>,
-    supabase_rest_url: Option<String>,
-    mail_backend: MailBackend,
+pub(crate) struct Backends {
+    pub(crate) redis_enabled: bool,
+    pub(crate) redis_url: String,
+    pub(crate) redis_key_prefix: String,
+    pub(crate) supabase: Option<maestro_supabase::SupabaseConfig>,
+    pub(crate) supabase_rest_url: Option<String>,
+    pub(crate) mail_backend: MailBackend,
 }
 
 impl Backends {
@@ -607,6 +689,46 @@ fn mail_backend(
         ));
     }
     Ok(backend)
+}
+
+/// `METRICS_ADDR`: a loopback `ip:port` other than the main port (metrics there are not
+/// authenticated, so they must not be reachable from the network).
+fn metrics_addr(
+    v: Option<&str>,
+    main_port: u16,
+) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let addr: std::net::SocketAddr =
+        v.replacen("localhost:", "127.0.0.1:", 1)
+            .parse()
+            .map_err(|_| {
+                err(
+                    "METRICS_ADDR",
+                    format!("'{v}' is not an address and port, e.g. 127.0.0.1:9464"),
+                )
+            })?;
+    if !addr.ip().is_loopback() {
+        return Err(err(
+            "METRICS_ADDR",
+            format!(
+                "{} is reachable from the network, and this listener has no authentication; \
+                 bind it to 127.0.0.1, or scrape /metrics on the main port with MAESTRO_API_TOKEN",
+                addr.ip()
+            ),
+        ));
+    }
+    if addr.port() == 0 || addr.port() == main_port {
+        return Err(err(
+            "METRICS_ADDR",
+            format!(
+                "port {} must be a port of its own, not 0 or PORT",
+                addr.port()
+            ),
+        ));
+    }
+    Ok(Some(addr))
 }
 
 /// The desktop app's origins (DEFECTS S2).

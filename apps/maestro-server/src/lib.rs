@@ -153,14 +153,17 @@ fn hostname() -> String {
 pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired, StartError> {
     let (supabase, store) = open_storage(cfg).await?;
     let (redis, bus, presence, event_log) = open_events(cfg).await?;
-    let mail = choose_mail(cfg, redis.as_deref(), supabase.as_ref(), store.as_ref())?;
+    let (mail, mail_adapter) =
+        choose_mail(cfg, redis.as_deref(), supabase.as_ref(), store.as_ref())?;
     let auth = choose_auth(cfg, supabase.as_ref());
-    let mut repos = match (&supabase, &store) {
-        (Some(s), _) => s.repositories(),
-        (None, Some(fs)) => fs.repositories(),
+    let (mut repos, adapter) = match (&supabase, &store) {
+        (Some(s), _) => (s.repositories(), "supabase"),
+        (None, Some(fs)) => (fs.repositories(), "filesystem"),
         (None, None) => return Err(no_store_for_backend()),
     };
     repos.mail = mail;
+    // Every repository operation is timed, by adapter.
+    let repos = maestro_metrics::metered_repositories(repos, adapter, mail_adapter);
     // Task listings are served from a cache invalidated by every event, synchronously.
     let list_cache = Arc::new(maestro_http::cache::ListCache::new());
     let bus: Arc<dyn EventBus> = Arc::new(maestro_http::cache::InvalidatingBus::new(
@@ -169,6 +172,8 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     ));
     // Every project event gets an id in its project's log before it is published.
     let bus: Arc<dyn EventBus> = Arc::new(LoggedBus::new(bus, event_log.clone()));
+    let bus: Arc<dyn EventBus> = maestro_metrics::MeteredBus::wrap(bus);
+    let presence: Arc<dyn Presence> = maestro_metrics::MeteredPresence::wrap(presence);
     let ports = Ports::new(repos, bus, Arc::new(SystemClock), Arc::new(RandomIds));
     let services = Services::new(
         ports,
@@ -191,6 +196,7 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         Some(r) => r.lock(),
         None => Arc::new(maestro_memory::MemoryLock::new()),
     };
+    let lock: Arc<dyn maestro_domain::ports::Lock> = maestro_metrics::MeteredLock::wrap(lock);
     tracing::info!(
         port = "Lock",
         adapter = if redis.is_some() {
@@ -206,17 +212,38 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         .event_log(event_log)
         .lock(lock);
     if let Some(r) = &redis {
-        state = state.probe(Arc::new(RedisProbe(r.clone())));
+        let counted = r.clone();
+        state = state
+            .probe(Arc::new(RedisProbe(r.clone())))
+            .metrics_collector(maestro_http::metrics::collector(move || {
+                metrics_reconnects("redis", counted.reconnects());
+            }));
     }
     if let (Some(s), Some(sb)) = (&supabase, &cfg.supabase) {
         let supabase_mail = cfg.mail_backend == MailBackend::Supabase;
+        let client = s.client().clone();
         state = state
             .probe(Arc::new(SupabaseProbe(s.clone())))
             .user_scope(user_scope(s, sb, supabase_mail, shared_mail))
-            .members(s.members())
-            .api_keys(s.api_keys());
+            .members(maestro_metrics::MeteredRepo::wrap(
+                s.members() as Arc<dyn maestro_domain::ports::MemberRepo>,
+                "supabase",
+                "member",
+            ))
+            .api_keys(maestro_metrics::MeteredRepo::wrap(
+                s.api_keys() as Arc<dyn maestro_domain::ports::ApiKeyRepo>,
+                "supabase",
+                "api_key",
+            ))
+            .metrics_collector(maestro_http::metrics::collector(move || {
+                metrics_reconnects("postgrest", client.reconnects());
+            }));
     } else if let Some(store) = &store {
-        state = state.api_keys(store.api_keys());
+        state = state.api_keys(maestro_metrics::MeteredRepo::wrap(
+            store.api_keys(),
+            "filesystem",
+            "api_key",
+        ));
     }
     if let Some(key) = &cfg.session_key {
         state = state.session_tokens(maestro_http::session_token::SessionTokens::new(
@@ -318,13 +345,18 @@ async fn open_events(cfg: &Config) -> Result<Events, StartError> {
     Ok((redis, bus, presence, log))
 }
 
-/// The mail store `MAIL_BACKEND` names.
+/// `maestro_backend_reconnects_total{backend}`, set from an adapter's own count.
+fn metrics_reconnects(backend: &'static str, n: u64) {
+    metrics::counter!(maestro_metrics::names::BACKEND_RECONNECTS, "backend" => backend).absolute(n);
+}
+
+/// The mail store `MAIL_BACKEND` names, and its adapter's name.
 fn choose_mail(
     cfg: &Config,
     redis: Option<&RedisBackend>,
     supabase: Option<&SupabaseRepos>,
     store: Option<&FsStore>,
-) -> Result<Arc<dyn MailRepo>, StartError> {
+) -> Result<(Arc<dyn MailRepo>, &'static str), StartError> {
     let (mail, adapter): (Arc<dyn MailRepo>, &str) =
         match (cfg.mail_backend, redis, supabase, store) {
             (MailBackend::Redis, Some(r), _, _) => (r.mail(), "redis-streams"),
@@ -333,7 +365,7 @@ fn choose_mail(
             _ => return Err(no_store_for_backend()),
         };
     tracing::info!(port = "MailRepo", adapter, "port wired");
-    Ok(mail)
+    Ok((mail, adapter))
 }
 
 /// Supabase JWTs (and the API token) on Supabase, else the API token alone.
@@ -452,8 +484,10 @@ fn user_scope(
     Arc::new(move |jwt: &str| {
         let user = SupabaseRepos::new(client.as_user(&anon, jwt))
             .with_doc_blobs(storage.clone(), DEFAULT_DOC_THRESHOLD);
-        let mut repos = user.repositories();
+        let mut repos =
+            maestro_metrics::metered_repositories(user.repositories(), "supabase", "supabase");
         if !supabase_mail {
+            // The shared store, metered already.
             repos.mail = shared_mail.clone();
         }
         repos
@@ -550,6 +584,26 @@ pub fn raise_fd_limit(max_connections: usize) {
     }
 }
 
+/// Binds `METRICS_ADDR` and serves `/metrics` there until `stopped` turns `true`.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    state: AppState,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    tracing::info!(%addr, "metrics listening (GET /metrics, no authentication)");
+    Ok(tokio::spawn(async move {
+        let stop = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = maestro_http::metrics::serve_metrics(listener, state, stop).await {
+            tracing::warn!(error = %e, "metrics listener stopped");
+        }
+    }))
+}
+
 /// Binds, writes `DATA_DIR/server-url`, and serves until `shutdown` resolves.
 pub async fn run(
     cfg: Config,
@@ -570,8 +624,20 @@ pub async fn run(
         tracing::warn!(path = %url_file.display(), error = %e, "could not write server-url");
     }
     let watcher = watch_presence(&wired.state);
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let metrics = match cfg.metrics_addr {
+        Some(addr) => Some(serve_metrics(addr, wired.state.clone(), stopped).await?),
+        None => None,
+    };
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
     let result = maestro_http::serve(listener, wired.state, shutdown).await;
     watcher.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     drop(wired.store.take());
     drop(wired.redis);
     tracing::info!("stopped");

@@ -5,23 +5,14 @@
 //! that resumes afterwards is told to resync (the restarted Redis lost the event log).
 #![allow(clippy::unwrap_used)]
 
+mod local;
 mod private_redis;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use local::wait_for;
 use serde_json::{Value, json};
-
-async fn wait_for(mut ok: impl AsyncFnMut() -> bool, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if ok().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_keeps_answering_while_redis_restarts() {

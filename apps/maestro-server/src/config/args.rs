@@ -190,6 +190,12 @@ pub struct Args {
     /// Seconds an event stays in its project's log (and a quiet project's log lives).
     #[arg(long, env = "EVENT_LOG_MAX_AGE_SECS", default_value = "86400")]
     pub event_log_max_age_secs: String,
+
+    /// A second listener serving only `GET /metrics`, without authentication, for a
+    /// Prometheus on this machine: a loopback address and port (e.g. `127.0.0.1:9464`)
+    /// [default: none; `/metrics` is on the main port for the server's credential].
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 /// Subcommands (none: run the server).

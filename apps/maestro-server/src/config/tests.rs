@@ -150,6 +150,32 @@ fn cors_origins_extend_the_allow_list() {
 }
 
 #[test]
+fn cors_origins_must_be_origins() {
+    for bad in [
+        "https://a.example/app",
+        "a.example",
+        "https://",
+        "https://a b",
+    ] {
+        let e = parse(&["--cors-origins", bad, "--api-token", GOOD_TOKEN]).unwrap_err();
+        assert_eq!(e.var, "CORS_ORIGINS", "{bad}");
+        assert!(e.message.contains("not an origin"), "{}", e.message);
+    }
+    let c = parse(&[
+        "--cors-origins",
+        "HTTPS://App.Example:8443/, tauri://custom",
+        "--api-token",
+        GOOD_TOKEN,
+    ])
+    .unwrap();
+    assert!(
+        c.allowed_origins
+            .contains(&"https://app.example:8443".to_string())
+    );
+    assert!(c.allowed_origins.contains(&"tauri://custom".to_string()));
+}
+
+#[test]
 fn any_origin_needs_authentication() {
     assert_eq!(
         parse(&["--cors-origins", "*"]).unwrap_err().var,
@@ -271,4 +297,24 @@ fn supabase_mode_may_be_exposed_without_the_shared_token() {
             .var,
         "MAESTRO_API_TOKEN"
     );
+}
+
+#[test]
+fn metrics_addr_is_loopback_and_its_own_port() {
+    assert_eq!(parse(&[]).unwrap().metrics_addr, None);
+    let c = parse(&["--metrics-addr", "127.0.0.1:9464"]).unwrap();
+    assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+    let c = parse(&["--metrics-addr", "localhost:9464"]).unwrap();
+    assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+    assert!(parse(&["--metrics-addr", "[::1]:9464"]).is_ok());
+    for bad in [
+        "0.0.0.0:9464",
+        "192.168.1.2:9464",
+        "9464",
+        "127.0.0.1:3000",
+        "127.0.0.1:0",
+    ] {
+        let e = parse(&["--metrics-addr", bad]).unwrap_err();
+        assert_eq!(e.var, "METRICS_ADDR", "{bad}");
+    }
 }

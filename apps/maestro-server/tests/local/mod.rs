@@ -30,3 +30,15 @@ pub async fn wait_up(http: &reqwest::Client, base: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Polls `ok` every 100 ms until it holds (`true`) or `within` passes (`false`).
+pub async fn wait_for(mut ok: impl AsyncFnMut() -> bool, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if ok().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
