@@ -4,6 +4,7 @@
 //! services and serves the HTTP edge. Everything else lives in the library crates.
 
 pub mod config;
+pub mod doctor;
 pub mod phone;
 mod progress;
 

@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     let home = std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(std::path::PathBuf::from);
+    if let Some(Command::Doctor { json }) = args.command {
+        return doctor(&args, home.as_deref(), json);
+    }
     let cfg = match Config::from_args(args, home.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -34,15 +37,9 @@ fn main() -> ExitCode {
             .init(),
     }
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("maestro-server: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     if let Some(Command::Migrate {
         target: MigrateTarget::ToSupabase { source, dry_run },
@@ -71,6 +68,44 @@ fn main() -> ExitCode {
             eprintln!("maestro-server: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The multi-threaded runtime, or the exit status after saying why there is none.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("maestro-server: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        })
+}
+
+/// `maestro-server doctor [--json]`: checks even a configuration that would not start; exit
+/// status 1 when a check fails.
+fn doctor(args: &Args, home: Option<&std::path::Path>, json: bool) -> ExitCode {
+    // Adapters' own warnings would only repeat what the report says.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let report = runtime.block_on(maestro_server::doctor::run(args, home));
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.render());
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

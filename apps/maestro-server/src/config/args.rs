@@ -206,6 +206,13 @@ pub enum Command {
         #[command(subcommand)]
         target: MigrateTarget,
     },
+    /// Check the configuration as the server would load it, and every backend it names;
+    /// print one line per check with a fix for each failure. Exits 1 when a check fails.
+    Doctor {
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where `migrate` copies to.
