@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-15s}
-BIN=target/release/maestro-server
-[ -x "$BIN" ] || cargo build --release -p maestro-server
+BIN=${BIN:-target/release/maestro-server}
+[ -x "$BIN" ] || cargo build --release -p maestro-server   # BIN=… compares another build
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)"; exit 1; }
 DIR=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -31,9 +31,21 @@ with cf.ThreadPoolExecutor(8) as ex:
 open(os.path.join(os.environ.get("TMPDIR", "/tmp"), "maestro-bench-task-id"), "w").write(ids[500])
 PY
 TASK_ID=$(cat "${TMPDIR:-/tmp}/maestro-bench-task-id")
+# The server's CPU time (user + system, from /proc) per request served: steadier than req/s
+# when wrk shares the machine's two cores with the server.
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+run() {
+  local before out after n
+  before=$(cpu)
+  out=$(wrk -t2 -c64 -d"$DURATION" "$@")
+  after=$(cpu)
+  echo "$out"
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  python3 -c "print(f'server CPU per request: {($after - $before) * 1e6 / $(getconf CLK_TCK) / $n:.1f} us')"
+}
 echo "== GET /api/tasks/:id"
-wrk -t2 -c64 -d"$DURATION" "$URL/api/tasks/$TASK_ID"
+run "$URL/api/tasks/$TASK_ID"
 echo "== GET /api/tasks?projectId= (1,000 tasks)"
-wrk -t2 -c64 -d"$DURATION" "$URL/api/tasks?projectId=$PROJECT_ID"
+run "$URL/api/tasks?projectId=$PROJECT_ID"
 echo "== POST /api/tasks (durable: fsync per write)"
-wrk -t2 -c64 -d"$DURATION" -s tests/bench/post-task.lua "$URL/api/tasks"
+run -s tests/bench/post-task.lua "$URL/api/tasks"

@@ -152,6 +152,8 @@ fn hostname() -> String {
 
 /// Opens the adapters and builds the application state; logs one line per port.
 pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired, StartError> {
+    // The recorder first: the metered decorators keep the handles they register.
+    let _ = maestro_metrics::recorder::handle();
     let (supabase, store) = open_storage(cfg).await?;
     let (redis, bus, presence, event_log) = open_events(cfg).await?;
     let (mail, mail_adapter) =

@@ -1,7 +1,7 @@
 //! [`MeteredRepo`]: any repository port, timed per operation.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -15,6 +15,7 @@ use maestro_domain::ports::{
     SessionFilter, SessionRepo, TaskFilter, TaskRepo, TeamMemberRepo,
 };
 use maestro_domain::services::Repositories;
+use metrics::Histogram;
 
 use crate::names;
 
@@ -27,6 +28,9 @@ pub struct MeteredRepo<R: ?Sized> {
     inner: Arc<R>,
     adapter: &'static str,
     repo: &'static str,
+    /// The histogram of each (operation, success) seen so far: registering one with the
+    /// recorder costs an allocation and a hashed lookup, recording into a held one does not.
+    histograms: RwLock<Vec<(&'static str, bool, Histogram)>>,
 }
 
 impl<R: ?Sized> MeteredRepo<R> {
@@ -37,26 +41,41 @@ impl<R: ?Sized> MeteredRepo<R> {
             inner,
             adapter,
             repo,
+            histograms: RwLock::new(Vec::new()),
         })
     }
 
     async fn timed<T>(&self, op: &'static str, call: impl Future<Output = Result<T>>) -> Result<T> {
         let started = Instant::now();
         let out = call.await;
-        record(self.adapter, self.repo, op, out.is_ok(), started.elapsed());
+        self.record(op, out.is_ok(), started.elapsed());
         out
     }
-}
 
-fn record(adapter: &'static str, repo: &'static str, op: &'static str, ok: bool, took: Duration) {
-    metrics::histogram!(
-        names::REPO_OPERATION_DURATION,
-        "adapter" => adapter,
-        "repo" => repo,
-        "op" => op,
-        "result" => if ok { "ok" } else { "err" }
-    )
-    .record(took.as_secs_f64());
+    fn record(&self, op: &'static str, ok: bool, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let held = self
+            .histograms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, h)) = held.iter().find(|(o, k, _)| *o == op && *k == ok) {
+            h.record(seconds);
+            return;
+        }
+        drop(held);
+        let h = metrics::histogram!(
+            names::REPO_OPERATION_DURATION,
+            "adapter" => self.adapter,
+            "repo" => self.repo,
+            "op" => op,
+            "result" => if ok { "ok" } else { "err" }
+        );
+        h.record(seconds);
+        self.histograms
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((op, ok, h));
+    }
 }
 
 /// Every repository of `repos`, metered as `adapter` (mail keeps its own adapter name, since
