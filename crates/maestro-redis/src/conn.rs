@@ -82,7 +82,7 @@ pub(crate) fn subscriber(config: &RedisConfig) -> Result<fred::clients::Subscrib
 }
 
 /// The URL without its password, for logs and errors.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             format!("{}://***@{}", &url[..scheme], &url[at + 1..])

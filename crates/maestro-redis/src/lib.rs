@@ -42,6 +42,7 @@ use fred::prelude::*;
 use maestro_domain::ports::{EventBus, EventLog, Lock, MailRepo, Presence, Retention};
 
 pub use bus::{BusStats, RedisEventBus};
+pub use conn::redact;
 pub use error::{RedisError, Result};
 pub use event_log::RedisEventLog;
 pub use keys::Keys;
