@@ -113,7 +113,7 @@ pub struct ConfigError {
 
 impl Config {
     /// Validates parsed arguments: each group of settings in its own function, in order, so
-    /// the first invalid variable is the one reported ([`Sections`] has them all).
+    /// the first invalid variable is the one reported (`Sections` has them all).
     pub fn from_args(a: Args, home: Option<&Path>) -> Result<Self, ConfigError> {
         let s = Sections::validate(&a);
         let net = s.network?;

@@ -1,7 +1,7 @@
 //! `maestro-server doctor`: the configuration as the server would load it, and every backend it
 //! names, checked one by one; a table (or `--json`) with a fix for each failure.
 //!
-//! Each group of settings is validated on its own ([`Sections`]), so one invalid variable does
+//! Each group of settings is validated on its own (`config::Sections`), so one invalid variable does
 //! not hide the state of the backends. A check is `ok`, `warn` (works, with a caveat),
 //! `fail` (the server would not start, or a feature would not work) or `skip` (not configured,
 //! or it depends on a check that failed). The exit status is 1 when any check fails.

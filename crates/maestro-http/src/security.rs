@@ -449,7 +449,7 @@ fn local_only(
 }
 
 /// Host check and authentication of every request; the verified [`Principal`] is stored in
-/// the request extensions. Public requests ([`is_public`]) pass without one; every other
+/// the request extensions. Public requests (`is_public`) pass without one; every other
 /// handler requires it, so "no verified principal" always means no access.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if !host_allowed(&state, req.headers()) {

@@ -14,7 +14,7 @@
 //!   and [`BlobDocsSessionRepo`], which keeps large session doc contents in a blob store.
 //! - [`schema`]: the migrations this build knows, and what a database reports it has
 //!   (`maestro-server doctor`).
-//! - [`migrate`]: idempotent copy of one set of repositories (e.g. a FileSystem data
+//! - [`migrate()`]: idempotent copy of one set of repositories (e.g. a FileSystem data
 //!   directory's) into another (these).
 //!
 //! The schema and its RLS policies are in `migrations/*.sql` (applied by `supabase db push`);

@@ -10,7 +10,7 @@
 //!   member removed from a project is disconnected from its room at once.
 //!
 //! Socket.IO events carry their project log id as a second argument (the envelope stays the
-//! spec's); a `/mobile` socket resumes from the last one it saw ([`resume`]).
+//! spec's); a `/mobile` socket resumes from the last one it saw (`resume`).
 //!
 //! Only namespace handles are used for emits (never the root-namespace shortcuts). Emits only
 //! enqueue into each socket's bounded buffer, so a slow client never blocks routing.
