@@ -50,8 +50,9 @@ pub struct RedisLock {
 
 /// A fenced lease is the key `lock:<resource>` holding `<fence>:<owner>` with a PX TTL; the
 /// fence comes from `fence:<resource>`, a counter without TTL (so fences never repeat). The
-/// sorted set `lock:fenced-index` scores each resource by its lease's expiry (Redis clock),
-/// so live leases are counted without a scan.
+/// sorted set `fence-index` scores each resource by its lease's expiry (Redis clock), so live
+/// leases are counted without a scan; lapsed entries are dropped by every new acquisition and
+/// every count, so the set holds about the live leases whether or not anything counts.
 /// KEYS: lease, counter, index; ARGV: owner, ttl ms, resource. Returns {granted 1|0, fence,
 /// owner, pttl, renewed 1|0}.
 const ACQUIRE_FENCED: &str = with_now!(
@@ -70,6 +71,7 @@ if cur then
 end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[3])
 return {1, tostring(fence), ARGV[1], tonumber(ARGV[2]), 0}"
 );

@@ -102,3 +102,29 @@ async fn a_lapsed_holder_cannot_release_or_extend_the_next_owners_lock() {
     );
     assert!(b.lock().release(&new).await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_of_fenced_leases_stays_small_without_counting() {
+    use fred::prelude::*;
+    let Some(url) = common::redis_url() else {
+        return;
+    };
+    let prefix = common::unique_prefix();
+    let backend = common::backend_with(common::config(&url, &prefix)).await;
+    let lock = backend.lock();
+    for i in 0..20 {
+        lock.acquire_fenced(&format!("task-claim:{i}"), "s", Duration::from_millis(50))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Nobody counted; the next acquisition drops the 20 lapsed entries.
+    lock.acquire_fenced("task-claim:live", "s", Duration::from_secs(30))
+        .await
+        .unwrap();
+    let raw = fred::clients::Client::new(Config::from_url(&url).unwrap(), None, None, None);
+    raw.init().await.unwrap();
+    let held: i64 = raw.zcard(format!("{prefix}fence-index")).await.unwrap();
+    assert_eq!(held, 1);
+    assert_eq!(lock.live_fenced().await.unwrap(), 1);
+}
