@@ -12,7 +12,8 @@ mod args;
 mod values;
 
 pub use args::{Args, Command, MigrateTarget};
-use values::{boolean, count, err, proxies, seconds, url_host, url_origin};
+pub(crate) use values::url_host;
+use values::{boolean, count, err, proxies, seconds, url_origin};
 pub use values::{expand_home, token_weakness};
 
 /// Mail storage backend.
@@ -119,6 +120,7 @@ impl Config {
         let net = s.network?;
         let general = s.general?;
         let supabase_enabled = s.supabase_enabled?;
+        // `None` only when the network settings are invalid, which returned above.
         let access = s.access.ok_or_else(|| err("HOST", "invalid"))??;
         let limits = s.limits?;
         let backends = s.backends?;

@@ -126,9 +126,10 @@ impl maestro_http::HealthProbe for DataDirProbe {
     }
 
     async fn check(&self) -> serde_json::Value {
-        let probe = self.0.join(".maestro-ready-probe");
-        let wrote = tokio::fs::write(&probe, b"ok").await;
-        let _ = tokio::fs::remove_file(&probe).await;
+        let dir = self.0.clone();
+        let wrote = tokio::task::spawn_blocking(move || write_probe(&dir))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match wrote {
             Ok(()) => serde_json::json!({"ok": true, "path": self.0.display().to_string()}),
             Err(e) => serde_json::json!({
@@ -138,6 +139,15 @@ impl maestro_http::HealthProbe for DataDirProbe {
             }),
         }
     }
+}
+
+/// Writes a probe file in `dir` and removes it: whether the server can write there (used by
+/// `/health/ready` and `maestro-server doctor`).
+pub(crate) fn write_probe(dir: &std::path::Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".maestro-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"ok")?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 fn hostname() -> String {

@@ -94,9 +94,8 @@ async fn render(st: &AppState) -> Response {
     }
     metrics::gauge!(names::EVICTED_SLOW_CLIENTS).set(st.evicted_slow_clients() as f64);
     metrics::gauge!(names::MAIL_WAITS_PENDING).set(st.services().pending_mail_waits() as f64);
-    if let Some(lock) = st.lock() {
-        let counted =
-            tokio::time::timeout(std::time::Duration::from_secs(2), lock.live_fenced()).await;
+    if let Some(claims) = st.claims() {
+        let counted = tokio::time::timeout(std::time::Duration::from_secs(2), claims.held()).await;
         match counted {
             Ok(Ok(n)) => metrics::gauge!(names::CLAIMS_HELD).set(n as f64),
             // The last value stays; the lock's own failure shows in /health/ready.

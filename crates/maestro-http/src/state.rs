@@ -200,8 +200,6 @@ pub(crate) struct Inner {
     pub proxy_warned: std::sync::atomic::AtomicBool,
     /// Slow clients disconnected because their socket stopped taking bytes.
     pub evicted_slow_clients: Arc<AtomicUsize>,
-    /// The lock task claims are on (its live fenced leases are the claims held).
-    pub lock: Option<Arc<dyn maestro_domain::ports::Lock>>,
     /// Run before each metrics scrape.
     pub metrics_collectors: Vec<Arc<dyn crate::metrics::MetricsCollector>>,
 }
@@ -275,9 +273,8 @@ impl AppStateBuilder {
     pub fn lock(mut self, lock: Arc<dyn maestro_domain::ports::Lock>) -> Self {
         self.inner.claims = Some(maestro_domain::services::ClaimService::new(
             &self.inner.services,
-            lock.clone(),
+            lock,
         ));
-        self.inner.lock = Some(lock);
         self
     }
 
@@ -342,7 +339,6 @@ impl AppState {
                 auth_failures: crate::limit::FailureLimiter::default(),
                 proxy_warned: std::sync::atomic::AtomicBool::new(false),
                 evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
-                lock: None,
                 metrics_collectors: Vec::new(),
                 services,
                 spawn,
@@ -375,11 +371,6 @@ impl AppState {
     /// The task claims, when a lock is configured.
     pub fn claims(&self) -> Option<&maestro_domain::services::ClaimService> {
         self.0.claims.as_ref()
-    }
-
-    /// The lock task claims are on, when one is configured.
-    pub fn lock(&self) -> Option<&Arc<dyn maestro_domain::ports::Lock>> {
-        self.0.lock.as_ref()
     }
 
     /// What runs before each metrics scrape.

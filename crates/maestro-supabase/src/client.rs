@@ -168,7 +168,8 @@ impl PostgrestClient {
     fn reached(&self, reached: bool) {
         let link = &self.inner.link;
         if reached {
-            if link.down.swap(false, Ordering::Relaxed) {
+            // A plain load first: the common case (up) writes nothing shared.
+            if link.down.load(Ordering::Relaxed) && link.down.swap(false, Ordering::Relaxed) {
                 link.reconnects.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(url = %self.inner.base, "PostgREST reachable again");
             }

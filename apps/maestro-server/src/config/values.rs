@@ -102,7 +102,7 @@ pub(super) fn proxies(v: Option<&str>) -> Result<Vec<ipnet::IpNet>, ConfigError>
 }
 
 /// The host part of an absolute URL, lower-case.
-pub(super) fn url_host(url: &str) -> Option<String> {
+pub(crate) fn url_host(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split('/').next()?;
     let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Check, TIMEOUT};
 use crate::config::{Args, MailBackend, Sections, expand_home};
+use crate::write_probe;
 
 /// The data directory: exists or can be created, writable, not locked by another server
 /// (when the FileSystem store would open it).
@@ -20,7 +21,7 @@ pub(super) fn data_dir(args: &Args, home: Option<&Path>, s: &Sections) -> Check 
     };
     if !dir.exists() {
         let parent = existing_ancestor(&dir);
-        return match parent.as_deref().map(writable) {
+        return match parent.as_deref().map(write_probe) {
             Some(Ok(())) => Check::ok(NAME, format!("{shown} will be created")),
             Some(Err(e)) => Check::fail(
                 NAME,
@@ -34,7 +35,7 @@ pub(super) fn data_dir(args: &Args, home: Option<&Path>, s: &Sections) -> Check 
             ),
         };
     }
-    if let Err(e) = writable(&dir) {
+    if let Err(e) = write_probe(&dir) {
         return Check::fail(
             NAME,
             format!("cannot write in {shown}: {e}"),
@@ -74,13 +75,6 @@ fn existing_ancestor(dir: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Writes and removes a probe file in `dir`.
-fn writable(dir: &Path) -> std::io::Result<()> {
-    let probe = dir.join(format!(".maestro-doctor-{}", std::process::id()));
-    std::fs::write(&probe, b"ok")?;
-    std::fs::remove_file(&probe)
-}
-
 /// `redis` (reachable, version) and `redis_keyspace_events`.
 pub(super) async fn redis(s: &Sections) -> [Check; 2] {
     let b = match &s.backends {
@@ -108,25 +102,17 @@ pub(super) async fn redis(s: &Sections) -> [Check; 2] {
     let diagnosis =
         match tokio::time::timeout(TIMEOUT * 2, maestro_redis::diagnose::diagnose(&config)).await {
             Ok(Ok(d)) => d,
-            Ok(Err(e)) => {
+            failed => {
+                let why = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => format!("no answer within {}s", (TIMEOUT * 2).as_secs()),
+                };
                 return [
                     Check::fail(
                         "redis",
-                        format!("cannot reach Redis at {shown}: {e}"),
-                        "start Redis, correct REDIS_URL, or set REDIS_ENABLED=false",
-                    ),
-                    Check::skip("redis_keyspace_events", "needs a reachable Redis"),
-                ];
-            }
-            Err(_) => {
-                return [
-                    Check::fail(
-                        "redis",
-                        format!(
-                            "Redis at {shown} did not answer within {}s",
-                            (TIMEOUT * 2).as_secs()
-                        ),
-                        "check REDIS_URL and the network to it",
+                        format!("cannot reach Redis at {shown}: {why}"),
+                        "start Redis, correct REDIS_URL (and the network to it), or set \
+                         REDIS_ENABLED=false",
                     ),
                     Check::skip("redis_keyspace_events", "needs a reachable Redis"),
                 ];

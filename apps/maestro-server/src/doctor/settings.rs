@@ -3,7 +3,7 @@
 use maestro_http::AuthMode;
 
 use super::Check;
-use crate::config::{Access, ConfigError, Network, Sections};
+use crate::config::{Access, ConfigError, Network, Sections, url_host};
 
 /// Variables that belong to the `auth` check.
 const AUTH_VARS: &[&str] = &[
@@ -116,11 +116,10 @@ fn auth_fix(e: &ConfigError) -> String {
     }
 }
 
-/// Whether a URL's host is this machine.
+/// Whether a host name (as `url_host` or `host_name` give it) is this machine.
 fn is_local_host(host: &str) -> bool {
     host == "localhost"
         || host
-            .trim_matches(['[', ']'])
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }
@@ -136,19 +135,13 @@ fn default_port(url: &str) -> u16 {
     url_port(url).unwrap_or(if url.starts_with("https://") { 443 } else { 80 })
 }
 
-fn url_host(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or("");
-    maestro_http::security::host_name(authority)
-}
-
 /// EXTERNAL_URL, SERVER_URL, CORS and `Host` settings agree with each other and with where
 /// the server listens.
 fn exposure(net: &Network, access: &Access) -> Check {
     let mut warnings: Vec<(String, &str)> = Vec::new();
     if let Some(ext) = &net.external_url
         && ext.starts_with("http://")
-        && !is_local_host(&url_host(ext))
+        && !url_host(ext).is_some_and(|h| is_local_host(&h))
     {
         warnings.push((
             format!(
@@ -158,7 +151,9 @@ fn exposure(net: &Network, access: &Access) -> Check {
             "serve it over https (a Cloudflare Tunnel does; docs/DEPLOYMENT.md)",
         ));
     }
-    if is_local_host(&url_host(&net.server_url)) && default_port(&net.server_url) != net.port {
+    if url_host(&net.server_url).is_some_and(|h| is_local_host(&h))
+        && default_port(&net.server_url) != net.port
+    {
         warnings.push((
             format!(
                 "SERVER_URL {} is this machine on port {}, but the server listens on PORT {}: \

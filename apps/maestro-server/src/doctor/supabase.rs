@@ -5,7 +5,7 @@ use maestro_http::AuthMode;
 use maestro_supabase::schema::{self, SchemaStatus};
 use maestro_supabase::{PostgrestClient, PostgrestError, SigningCheck, SupabaseAuth};
 
-use super::{Check, TIMEOUT};
+use super::{Check, Status, TIMEOUT};
 use crate::config::{Args, Backends, Sections};
 
 /// Whether a PostgREST error means the credential was refused (bad, expired or foreign JWT).
@@ -58,58 +58,38 @@ pub(super) async fn supabase(args: &Args, s: &Sections) -> Vec<Check> {
     let service = PostgrestClient::service(&rest, &sb.service_role_key);
     let mut checks = Vec::new();
 
-    // The service-role key.
-    let reached = match timed(service.ping("projects")).await {
-        Ok(()) => {
-            checks.push(Check::ok(
-                "supabase_api",
-                format!("PostgREST at {rest} accepts SUPABASE_SERVICE_ROLE_KEY"),
-            ));
-            true
-        }
-        Err(e) if schema_missing(&e) => {
-            checks.push(Check::ok(
-                "supabase_api",
-                format!("PostgREST at {rest} accepts SUPABASE_SERVICE_ROLE_KEY"),
-            ));
-            true
-        }
-        Err(e) if e.status == 0 => {
-            checks.push(Check::fail(
-                "supabase_api",
-                format!("cannot reach PostgREST at {rest}: {e}"),
-                "check SUPABASE_URL (or SUPABASE_REST_URL) and the network to it",
-            ));
-            false
-        }
-        Err(e) if key_refused(&e) => {
-            checks.push(Check::fail(
-                "supabase_api",
-                format!("PostgREST at {rest} refuses SUPABASE_SERVICE_ROLE_KEY: {e}"),
-                "copy the service_role key from the project's API settings",
-            ));
-            false
-        }
-        Err(e) if e.code() == Some("42501") => {
-            checks.push(Check::fail(
-                "supabase_api",
-                format!(
-                    "SUPABASE_SERVICE_ROLE_KEY is accepted but may not read projects ({e}): it \
-                     is not the service_role key"
-                ),
-                "copy the service_role key (not the anon key) from the project's API settings",
-            ));
-            false
-        }
-        Err(e) => {
-            checks.push(Check::fail(
-                "supabase_api",
-                format!("PostgREST at {rest} answered: {e}"),
-                "check SUPABASE_URL and the project's status",
-            ));
-            false
-        }
+    // The service-role key (a missing schema means the key got through: see the migrations).
+    let api = match timed(service.ping("projects")).await {
+        Err(e) if e.status == 0 => Check::fail(
+            "supabase_api",
+            format!("cannot reach PostgREST at {rest}: {e}"),
+            "check SUPABASE_URL (or SUPABASE_REST_URL) and the network to it",
+        ),
+        Err(e) if key_refused(&e) => Check::fail(
+            "supabase_api",
+            format!("PostgREST at {rest} refuses SUPABASE_SERVICE_ROLE_KEY: {e}"),
+            "copy the service_role key from the project's API settings",
+        ),
+        Err(e) if e.code() == Some("42501") => Check::fail(
+            "supabase_api",
+            format!(
+                "SUPABASE_SERVICE_ROLE_KEY is accepted but may not read projects ({e}): it is \
+                 not the service_role key"
+            ),
+            "copy the service_role key (not the anon key) from the project's API settings",
+        ),
+        Err(e) if !schema_missing(&e) => Check::fail(
+            "supabase_api",
+            format!("PostgREST at {rest} answered: {e}"),
+            "check SUPABASE_URL and the project's status",
+        ),
+        _ => Check::ok(
+            "supabase_api",
+            format!("PostgREST at {rest} accepts SUPABASE_SERVICE_ROLE_KEY"),
+        ),
     };
+    let reached = api.status == Status::Ok;
+    checks.push(api);
     if !reached {
         checks.extend(
             NAMES[1..]

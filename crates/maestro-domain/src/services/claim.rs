@@ -59,6 +59,12 @@ impl ClaimService {
         }
     }
 
+    /// How many claims are held now, on every instance sharing the lock (claims are the
+    /// lock's only fenced leases).
+    pub async fn held(&self) -> Result<usize> {
+        self.lock.live_fenced().await
+    }
+
     /// The same use cases on other (e.g. user-scoped) services.
     pub fn scoped(&self, services: &Services) -> Self {
         Self::new(services, self.lock.clone())
