@@ -11,6 +11,9 @@ mod support;
 #[path = "../../../crates/maestro-http/tests/matrix/mod.rs"]
 mod matrix;
 
+#[path = "../../../crates/maestro-http/tests/fleet/mod.rs"]
+mod fleet;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command};
@@ -586,10 +589,8 @@ impl matrix::Target for SupabaseTarget {
     }
 }
 
-/// Every route × every kind of caller (the same table as the in-memory and FileSystem runs),
-/// on Supabase: roles from `project_members`, data through users' own tokens under RLS.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_by_every_caller_on_supabase() {
+/// The real binary on Supabase with six fresh users, for the access matrix and the fleet.
+async fn supabase_target() -> SupabaseTarget {
     let env = support::env();
     let dir = tempfile::tempdir().unwrap();
     let skills = tempfile::tempdir().unwrap();
@@ -613,14 +614,30 @@ async fn every_route_by_every_caller_on_supabase() {
         .into_iter()
         .map(|n| (n, env.user(n)))
         .collect();
-    let target = SupabaseTarget {
+    SupabaseTarget {
         server,
         http: reqwest::Client::new(),
         users,
         tokens: maestro_http::session_token::SessionTokens::new(SESSION_KEY.as_bytes().to_vec()),
         _skills: skills,
-    };
-    matrix::run_matrix(&target).await;
+    }
+}
+
+/// Every route × every kind of caller (the same table as the in-memory and FileSystem runs),
+/// on Supabase: roles from `project_members`, data through users' own tokens under RLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_by_every_caller_on_supabase() {
+    matrix::run_matrix(&supabase_target().await).await;
+}
+
+/// The fleet simulation on Supabase: owners, an editor, a viewer, strangers, API keys and
+/// session tokens of two projects, live and ended, all at once; every outcome as the access
+/// table says, every acknowledged write stored once with its author, no refused one stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_caller_at_once_on_supabase() {
+    let target = supabase_target().await;
+    let fleet = fleet::setup(&target).await;
+    fleet::run(&target, &fleet, fleet::seed(), 24).await;
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -171,6 +171,16 @@ pub struct MembersChanged {
     pub timestamp: Millis,
 }
 
+/// `project:api_key_revoked`: a project API key was revoked; every instance closes the
+/// sockets that authenticated with it (the key itself is never in an event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyRevoked {
+    pub project_id: String,
+    pub key_id: String,
+    pub timestamp: Millis,
+}
+
 macro_rules! domain_events {
     ($($variant:ident($payload:ty) = $name:literal),+ $(,)?) => {
         /// Every event the server emits. The serde tag is the exact wire name.
@@ -204,6 +214,7 @@ domain_events! {
     ProjectUpdated(Project) = "project:updated",
     ProjectDeleted(Deleted) = "project:deleted",
     ProjectMembersChanged(MembersChanged) = "project:members_changed",
+    ProjectApiKeyRevoked(ApiKeyRevoked) = "project:api_key_revoked",
     TaskCreated(Task) = "task:created",
     TaskUpdated(Task) = "task:updated",
     TaskDeleted(Deleted) = "task:deleted",
@@ -264,6 +275,7 @@ impl DomainEvent {
             | ProjectUpdated(_)
             | ProjectDeleted(_)
             | ProjectMembersChanged(_)
+            | ProjectApiKeyRevoked(_)
             | TaskCreated(_)
             | TaskUpdated(_)
             | TaskDeleted(_)
@@ -288,6 +300,7 @@ impl DomainEvent {
             ProjectCreated(p) | ProjectUpdated(p) => Some(&p.id),
             ProjectDeleted(d) => Some(&d.id),
             ProjectMembersChanged(m) => Some(&m.project_id),
+            ProjectApiKeyRevoked(k) => Some(&k.project_id),
             TaskCreated(t) | TaskUpdated(t) => Some(&t.project_id),
             SessionCreated(s) | SessionUpdated(s) => Some(&s.project_id),
             SessionSpawn(r) => Some(&r.project_id),
@@ -346,9 +359,9 @@ mod tests {
         let mut names = DomainEvent::NAMES.to_vec();
         names.sort_unstable();
         names.dedup();
-        // EVENTS.md lists 33; `project:members_changed` (project sharing) and the two claim
-        // events are ours.
-        assert_eq!(names.len(), 36);
+        // EVENTS.md lists 33; `project:members_changed` (project sharing),
+        // `project:api_key_revoked` and the two claim events are ours.
+        assert_eq!(names.len(), 37);
         assert!(names.contains(&"project:members_changed"));
     }
 

@@ -545,6 +545,9 @@ pub enum Principal {
         id: String,
         email: Option<String>,
         access_token: AccessToken,
+        /// When the token stops being valid (ms since the epoch); a socket opened with it is
+        /// closed then. `None`: it does not expire.
+        expires_at: Option<crate::model::Millis>,
     },
     /// An agent, by the session token the server minted when it spawned the session: acts on
     /// that session's project only, while the session has not ended.

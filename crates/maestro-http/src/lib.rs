@@ -116,12 +116,12 @@ pub async fn serve(
     let limits = state.config().security.limits;
     let evicted = state.0.evicted_slow_clients.clone();
     let app = MapRequestLayer::new(normalize::normalize::<axum::body::Body>).layer(router(state));
-    let bridge = bridge_state
-        .0
-        .io
-        .get()
-        .cloned()
-        .map(|io| realtime::spawn_bridge(bridge_state.clone(), io));
+    let bridge = bridge_state.0.io.get().cloned().map(|io| {
+        (
+            realtime::spawn_bridge(bridge_state.clone(), io.clone()),
+            realtime::spawn_expiry_sweeper(bridge_state.clone(), io),
+        )
+    });
     let io = bridge_state.0.io.get().cloned();
     let claims = bridge_state
         .claims()
@@ -136,8 +136,9 @@ pub async fn serve(
         }
     })
     .await;
-    if let Some(b) = bridge {
-        b.abort();
+    if let Some((bridge, sweeper)) = bridge {
+        bridge.abort();
+        sweeper.abort();
     }
     if let Some(c) = claims {
         c.abort();

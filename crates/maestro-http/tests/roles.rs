@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod fleet;
 mod matrix;
 
 use std::collections::BTreeMap;
@@ -75,6 +76,23 @@ async fn every_route_by_every_caller_in_memory() {
 #[tokio::test]
 async fn every_route_by_every_caller_on_the_filesystem() {
     run_matrix(&matrix_server(Adapters::Fs).await).await;
+}
+
+/// The fleet simulation ([`fleet`]): every kind of caller at once, each with its own
+/// credential; every outcome as the access table says, every acknowledged write stored once
+/// in its project with its author, no refused write stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_caller_at_once_in_memory() {
+    let srv = matrix_server(Adapters::Memory).await;
+    let fleet = fleet::setup(&srv).await;
+    fleet::run(&srv, &fleet, fleet::seed(), 40).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_caller_at_once_on_the_filesystem() {
+    let srv = matrix_server(Adapters::Fs).await;
+    let fleet = fleet::setup(&srv).await;
+    fleet::run(&srv, &fleet, fleet::seed(), 40).await;
 }
 
 /// Listings show a user only what they are on.
@@ -510,4 +528,106 @@ async fn every_caller_on_both_namespaces_and_the_raw_websocket() {
         };
         assert_eq!(raw, want, "raw WebSocket as {who}");
     }
+}
+
+/// Rights end with the credential on open sockets too: a `/mobile` socket opened with an API
+/// key closes when the key is revoked, one opened with a session token when its session
+/// completes or is deleted, one opened with an access token when the token expires; none can
+/// connect again with it. (Each close is pushed by the event that ends the credential, or by
+/// the expiry sweep; the latency is printed.)
+#[tokio::test]
+async fn a_socket_closes_when_its_credential_ends() {
+    let srv = users_server().await;
+    let fx = fixture(&srv).await;
+    let alice = user_token("alice");
+    let connect = |token: String| {
+        let srv = &srv;
+        let p = fx.p.clone();
+        async move {
+            let mut phone = MobileClient::connect(srv, &token, &p).await?;
+            let first = phone.next(&["connected", "connect_error"]).await;
+            assert_eq!(first["kind"], "connected", "{first}");
+            let sync = phone.emit("state:sync", json!({})).await;
+            assert_eq!(sync["reply"]["success"], true, "{sync}");
+            Some(phone)
+        }
+    };
+    let closed = |mut phone: MobileClient, what: &'static str| async move {
+        let started = std::time::Instant::now();
+        let gone = phone.next(&["disconnect"]).await;
+        assert_eq!(gone["reason"], "io server disconnect", "{what}: {gone}");
+        eprintln!(
+            "{what}: socket closed {:?} after the change",
+            started.elapsed()
+        );
+    };
+    let refused = |token: String| {
+        let srv = &srv;
+        let p = fx.p.clone();
+        async move {
+            let mut again = MobileClient::connect(srv, &token, &p).await.unwrap();
+            let first = again.next(&["connected", "connect_error"]).await;
+            assert_eq!(first["kind"], "connect_error", "{first}");
+        }
+    };
+
+    // A revoked API key.
+    let (key_id, key) = matrix::api_key(&srv, "alice", &fx.p).await;
+    let Some(phone) = connect(key.clone()).await else {
+        return;
+    };
+    srv.req_as(
+        Some(&alice),
+        Method::DELETE,
+        &format!("/api/projects/{}/api-keys/{key_id}", fx.p),
+        None,
+    )
+    .await
+    .ok(200);
+    closed(phone, "revoked API key").await;
+    refused(key).await;
+
+    // The token of a session that completes, and of one that is deleted.
+    for end in ["completed", "deleted"] {
+        let session = id(&srv
+            .req_as(
+                Some(API_TOKEN),
+                Method::POST,
+                "/api/sessions",
+                Some(
+                    json!({"projectId": fx.p, "taskIds": [], "name": "agent", "status": "working"}),
+                ),
+            )
+            .await
+            .ok(201));
+        let token = srv.state.session_tokens().mint(&session, &fx.p).unwrap();
+        let phone = connect(token.clone()).await.unwrap();
+        let path = format!("/api/sessions/{session}");
+        let change = match end {
+            "completed" => {
+                srv.req_as(
+                    Some(API_TOKEN),
+                    Method::PATCH,
+                    &path,
+                    Some(json!({"status": "completed"})),
+                )
+                .await
+            }
+            _ => {
+                srv.req_as(Some(API_TOKEN), Method::DELETE, &path, None)
+                    .await
+            }
+        };
+        assert_eq!(change.status, 200, "{end}: {:?}", change.body);
+        closed(phone, end).await;
+        refused(token).await;
+    }
+
+    // An access token that expires while the socket is open.
+    use maestro_domain::ports::Clock;
+    let exp = maestro_domain::ids::SystemClock.now_ms() + 1_500;
+    let token = common::expiring_user_token("alice", exp);
+    let phone = connect(token.clone()).await.unwrap();
+    closed(phone, "expired access token").await;
+    refused(token).await;
 }

@@ -35,6 +35,8 @@ struct Claims {
     #[serde(default)]
     aud: Option<Value>,
     iss: Option<String>,
+    /// Seconds since the epoch (required and checked by the validation).
+    exp: Option<u64>,
 }
 
 /// Verifies Supabase access tokens and answers project access through RLS.
@@ -205,6 +207,7 @@ impl SupabaseAuth {
                     id,
                     email: c.email,
                     access_token: AccessToken(token.to_string()),
+                    expires_at: c.exp.map(|e| (e as i64).saturating_mul(1000)),
                 })
             }
             Some(other) => Err(AuthRejection::Invalid(format!(

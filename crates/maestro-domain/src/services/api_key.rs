@@ -107,6 +107,16 @@ impl ApiKeyService {
             return Err(DomainError::not_found("API key", id));
         }
         tracing::info!(project = %project_id, key = %id, "API key revoked");
+        // Every instance closes the sockets this key opened (REST refuses it from now on).
+        self.ctx()
+            .emit(crate::events::DomainEvent::ProjectApiKeyRevoked(
+                crate::events::ApiKeyRevoked {
+                    project_id: project_id.to_string(),
+                    key_id: id.to_string(),
+                    timestamp: self.ctx().now(),
+                },
+            ))
+            .await;
         Ok(key)
     }
 

@@ -206,7 +206,10 @@ impl MailService {
         validate::safe_id("id", session_id)?;
         // Waits hold a connection (and, on Redis, a blocking read): only for real sessions.
         self.ctx.require_session_in(session_id, &project_id).await?;
-        let _slot = self.ctx.begin_wait(session_id, MAX_WAITS_PER_SESSION)?;
+        let _slot = self
+            .ctx
+            .hub()
+            .begin_wait(session_id, MAX_WAITS_PER_SESSION)?;
         let mut events = self.ctx.ports.bus.subscribe();
         let mut shutdown = self.ctx.shutdown_signal();
         let found = self.inbox(session_id, &inbox).await?;
@@ -284,4 +287,5 @@ impl MailService {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests start waiters as a client would
 mod tests;

@@ -9,6 +9,7 @@ mod agent;
 mod api_key;
 mod claim;
 mod flows;
+mod hub;
 mod links;
 mod mail;
 mod member;
@@ -21,13 +22,14 @@ mod task;
 mod team_member;
 
 use crate::error::{DomainError, Result as DomainResult};
-use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 pub use agent::{AgentPorts, AgentService, Beat, DEFAULT_MODAL_TITLE, HEARTBEAT_TTL, ShowModal};
 pub use api_key::{ApiKeyService, MAX_API_KEY_NAME, NewApiKey};
 pub use claim::{CLAIM_TTL_RANGE, Claim, ClaimService, DEFAULT_CLAIM_TTL};
 pub use flows::{PHONE_SENDER, ProjectSnapshot, Reply};
+use hub::{AuthorizedMail, SystemPorts};
+pub use hub::{DEFAULT_MAX_MAIL_WAITS, Hub};
 pub use mail::{
     DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MAX_WAITS_PER_SESSION, MailService,
     SendMail, WAIT_TIMEOUT_RANGE, WaitParams,
@@ -133,42 +135,18 @@ impl HostInfo {
     }
 }
 
-/// Shared state of all services.
+/// What one caller's use cases run on: that caller's ports (restricted repositories for a
+/// restricted caller) and rights, next to the process-wide [`Hub`]. A context lives for one
+/// request or socket event; nothing shared holds one ([`Hub`] explains how that is enforced).
 pub struct Context {
+    /// The caller's repositories, with the hub's bus, clock and ids.
     pub ports: Ports,
-    pub host: HostInfo,
     /// The caller's restriction, for services restricted to one caller
     /// ([`Services::restricted`]); `None`: unrestricted.
     access: Option<Arc<crate::access::Access>>,
-    /// Process-wide state shared by every scoped copy of the services.
-    shared: Arc<Shared>,
+    /// Process-wide state shared by every restricted copy of the services.
+    hub: Arc<Hub>,
 }
-
-/// State that must be one per process even when services are scoped per user.
-struct Shared {
-    /// Last mail `createdAt` issued, to keep them strictly increasing (DEFECTS C2).
-    mail_stamp: AtomicI64,
-    /// Held from stamping a mail to storing it, so mails become visible in `createdAt` order
-    /// and a reader polling with its last `createdAt` as `since` cannot skip one.
-    mail_order: tokio::sync::Mutex<()>,
-    /// Flips to `true` on shutdown; pending mail waits answer `[]` at once.
-    shutdown: tokio::sync::watch::Sender<bool>,
-    /// Pending mail waits per session (DEFECTS R6: capped).
-    waits: Mutex<std::collections::HashMap<String, usize>>,
-    /// Most mail waits pending at once across all sessions.
-    max_waits: std::sync::atomic::AtomicUsize,
-    /// Mail waiting to be stamped and stored; flushed in batches under `mail_order`.
-    mail_queue: Mutex<Vec<PendingMail>>,
-}
-
-/// One mail waiting in [`Shared::mail_queue`] (`id` and `createdAt` are set when stamped).
-pub(crate) struct PendingMail {
-    pub draft: crate::model::MailMessage,
-    pub reply: tokio::sync::oneshot::Sender<DomainResult<crate::model::MailMessage>>,
-}
-
-/// Default of the global mail-wait cap ([`Services::set_max_mail_waits`]).
-pub const DEFAULT_MAX_MAIL_WAITS: usize = 1024;
 
 impl Context {
     pub fn now(&self) -> Millis {
@@ -179,115 +157,40 @@ impl Context {
         self.ports.ids.generate(prefix, self.now())
     }
 
-    /// A timestamp for a new mail: now, or one more than the last one issued.
-    fn next_mail_stamp(&self) -> Millis {
-        let now = self.now();
-        let mut last = self.shared.mail_stamp.load(AtomicOrdering::SeqCst);
-        loop {
-            let next = now.max(last + 1);
-            match self.shared.mail_stamp.compare_exchange(
-                last,
-                next,
-                AtomicOrdering::SeqCst,
-                AtomicOrdering::SeqCst,
-            ) {
-                Ok(_) => return next,
-                Err(actual) => last = actual,
-            }
-        }
+    /// Facts about this machine.
+    pub fn host(&self) -> &HostInfo {
+        self.hub.host()
+    }
+
+    /// The process-wide state (no caller's rights).
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 
     /// Becomes `true` when the server starts shutting down.
     pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.shared.shutdown.subscribe()
+        self.hub.shutdown_signal()
     }
 
-    /// Registers one pending mail wait of `session_id`; `None` when it already has
-    /// `limit`. The wait counts until the returned guard is dropped.
-    /// `Err(TooManyRequests)` when the session already has `limit` or the server its global
-    /// maximum.
-    pub(crate) fn begin_wait(
-        self: &Arc<Self>,
-        session_id: &str,
-        limit: usize,
-    ) -> DomainResult<WaitSlot> {
-        let mut waits = self.shared.waits.lock().unwrap_or_else(|p| p.into_inner());
-        let total: usize = waits.values().sum();
-        let max = self
-            .shared
-            .max_waits
-            .load(std::sync::atomic::Ordering::Relaxed);
-        if total >= max {
-            return Err(DomainError::TooManyRequests(format!(
-                "the server already has {max} mail waits pending; retry later"
-            )));
-        }
-        let n = waits.entry(session_id.to_string()).or_insert(0);
-        if *n >= limit {
-            return Err(DomainError::TooManyRequests(format!(
-                "session '{session_id}' already has {limit} mail waits pending"
-            )));
-        }
-        *n += 1;
-        Ok(WaitSlot {
-            ctx: self.clone(),
-            session_id: session_id.to_string(),
-        })
+    /// The rights decision for one mail, made for this caller: `Ok` when it may write mail to
+    /// the draft's project. Only the result may enter the shared mail queue.
+    pub(crate) async fn authorize_mail(
+        &self,
+        draft: crate::model::MailMessage,
+    ) -> DomainResult<AuthorizedMail> {
+        self.authorize(&draft.project_id, crate::access::Need::Write)
+            .await?;
+        Ok(AuthorizedMail::vouched(draft))
     }
 
-    /// Stamps and stores `draft` (strictly increasing `createdAt`, DEFECTS C2; visible in
-    /// `createdAt` order). Concurrent senders are group-committed: whoever takes the ordering
-    /// lock stamps every queued mail and stores them with one
-    /// [`MailRepo::create_stamped_many`](crate::ports::MailRepo::create_stamped_many) call,
-    /// so a remote store costs one round trip per batch, not per mail. The flush runs in its
-    /// own task, so a cancelled request never strands or half-stores anybody's mail.
+    /// Decides this caller's right to send `draft`, then stores it through the hub's group
+    /// commit ([`Hub::store_mail`]).
     pub(crate) async fn store_mail(
-        self: &Arc<Self>,
+        &self,
         draft: crate::model::MailMessage,
     ) -> DomainResult<crate::model::MailMessage> {
-        let (reply, stored) = tokio::sync::oneshot::channel();
-        self.shared
-            .mail_queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(PendingMail { draft, reply });
-        let ctx = self.clone();
-        tokio::spawn(async move { ctx.flush_mail_queue().await });
-        stored
-            .await
-            .unwrap_or_else(|_| Err(DomainError::Internal("mail store task ended".into())))
-    }
-
-    async fn flush_mail_queue(&self) {
-        let _order = self.shared.mail_order.lock().await;
-        let batch = std::mem::take(
-            &mut *self
-                .shared
-                .mail_queue
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
-        if batch.is_empty() {
-            return;
-        }
-        let (mut mails, replies): (Vec<_>, Vec<_>) =
-            batch.into_iter().map(|p| (p.draft, p.reply)).unzip();
-        for m in &mut mails {
-            m.created_at = self.next_mail_stamp();
-            m.id = self.ports.ids.generate("mail", m.created_at);
-        }
-        match self.ports.mail.create_stamped_many(mails).await {
-            Ok(results) => {
-                for (reply, r) in replies.into_iter().zip(results) {
-                    let _ = reply.send(r);
-                }
-            }
-            Err(e) => {
-                for reply in replies {
-                    let _ = reply.send(Err(e.clone()));
-                }
-            }
-        }
+        let mail = self.authorize_mail(draft).await?;
+        self.hub.store_mail(mail).await
     }
 
     /// The project `id`, or `404 Project with id '<id>' not found`.
@@ -347,48 +250,39 @@ pub struct Services {
 }
 
 impl Services {
+    /// The server's own, unrestricted services on `ports`; their mail store is also the one
+    /// the hub's group commit writes through for every caller.
     pub fn new(ports: Ports, host: HostInfo) -> Self {
-        let (shutdown, _) = tokio::sync::watch::channel(false);
-        let shared = Arc::new(Shared {
-            mail_stamp: AtomicI64::new(0),
-            mail_order: tokio::sync::Mutex::new(()),
-            max_waits: std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_MAIL_WAITS),
-            mail_queue: Mutex::new(Vec::new()),
-            shutdown,
-            waits: Mutex::new(std::collections::HashMap::new()),
-        });
+        let hub = Arc::new(Hub::new(
+            SystemPorts {
+                mail: ports.mail.clone(),
+                bus: ports.bus.clone(),
+                clock: ports.clock.clone(),
+                ids: ports.ids.clone(),
+            },
+            host,
+        ));
         Self::with_context(Arc::new(Context {
             ports,
-            host,
-            shared,
+            hub,
             access: None,
         }))
     }
 
-    /// The same services on other repositories (e.g. acting as one signed-in user), sharing
-    /// the event bus, clock, ids, mail ordering and shutdown signal of `self`.
-    pub fn scoped(&self, repos: Repositories) -> Self {
-        self.with_repos(repos, None)
-    }
-
     /// The same services for one restricted caller: `repos` guarded by `access`
-    /// ([`crate::access::guard`]), so every use case obeys the caller's role.
+    /// ([`crate::access::guard`]), so every use case obeys the caller's role. They share the
+    /// hub of `self` (bus, clock, ids, mail ordering and group commit, waits, shutdown).
     pub fn restricted(&self, repos: Repositories, access: Arc<crate::access::Access>) -> Self {
-        self.with_repos(crate::access::guard(repos, access.clone()), Some(access))
-    }
-
-    fn with_repos(&self, repos: Repositories, access: Option<Arc<crate::access::Access>>) -> Self {
-        let base = &self.ctx.ports;
+        let system = self.ctx.hub.system();
         Self::with_context(Arc::new(Context {
             ports: Ports::new(
-                repos,
-                base.bus.clone(),
-                base.clock.clone(),
-                base.ids.clone(),
+                crate::access::guard(repos, access.clone()),
+                system.bus.clone(),
+                system.clock.clone(),
+                system.ids.clone(),
             ),
-            host: self.ctx.host.clone(),
-            shared: self.ctx.shared.clone(),
-            access,
+            hub: self.ctx.hub.clone(),
+            access: Some(access),
         }))
     }
 
@@ -416,52 +310,19 @@ impl Services {
     }
 
     /// Caps the mail waits pending at once across all sessions (`MAX_MAIL_WAITS`); shared by
-    /// every scoped copy of these services.
+    /// every restricted copy of these services.
     pub fn set_max_mail_waits(&self, max: usize) {
-        self.ctx
-            .shared
-            .max_waits
-            .store(max.max(1), std::sync::atomic::Ordering::Relaxed);
+        self.ctx.hub.set_max_waits(max);
     }
 
     /// Mail waits (long-polls) pending on this process, across all sessions.
     pub fn pending_mail_waits(&self) -> usize {
-        let waits = self
-            .ctx
-            .shared
-            .waits
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        waits.values().sum()
+        self.ctx.hub.pending_waits()
     }
 
     /// Starts shutting down: pending mail waits answer `[]` now (DEFECTS O5).
     pub fn begin_shutdown(&self) {
-        self.ctx.shared.shutdown.send_replace(true);
-    }
-}
-
-/// One pending mail wait; releases its place when dropped (also when the HTTP request is
-/// cancelled).
-pub(crate) struct WaitSlot {
-    ctx: Arc<Context>,
-    session_id: String,
-}
-
-impl Drop for WaitSlot {
-    fn drop(&mut self) {
-        let mut waits = self
-            .ctx
-            .shared
-            .waits
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = waits.get_mut(&self.session_id) {
-            *n -= 1;
-            if *n == 0 {
-                waits.remove(&self.session_id);
-            }
-        }
+        self.ctx.hub.begin_shutdown();
     }
 }
 

@@ -8,7 +8,11 @@ use maestro_domain::services::Services;
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 
-use super::{MOBILE_SENDER, SocketInfo, fail, is_loopback, object_arg, principal};
+use maestro_domain::DomainEvent;
+
+use super::{
+    MOBILE_SENDER, SocketInfo, current_principal, fail, is_loopback, object_arg, principal,
+};
 use crate::state::AppState;
 
 /// Handshake: the project must exist and the principal may see it; a refusal reaches the JS
@@ -26,7 +30,7 @@ pub(super) async fn auth(
         .filter(|p| !p.is_empty())
         .map(str::to_string)
         .ok_or("projectId required in the handshake auth")?;
-    let p = principal(&state, &s, auth.as_ref()).await?;
+    let (p, credential) = principal(&state, &s, auth.as_ref()).await?;
     if !maestro_domain::validate::is_safe_id(&project_id) {
         return Err("invalid projectId".into());
     }
@@ -55,6 +59,7 @@ pub(super) async fn auth(
         project_id: Some(project_id),
         principal: p,
         resume_from,
+        credential,
     });
     attach(&s);
     Ok(())
@@ -94,14 +99,76 @@ pub(super) async fn revoke(
     }
 }
 
-fn principal_of(s: &SocketRef) -> Option<Principal> {
-    s.extensions.get::<SocketInfo>().map(|i| i.principal)
+/// Closes the `/mobile` sockets whose credential `event` ends, on whichever instance they
+/// are: a revoked API key's, and an ended or deleted session's token (the REST rule refuses
+/// both from now on; [`current_principal`] also refuses them on the socket's next event).
+/// Sockets bound to a deleted project close too.
+pub(super) fn close_ended_credentials(io: &socketioxide::SocketIo, event: &DomainEvent) {
+    let ends = |p: &Principal, bound: Option<&str>| match event {
+        DomainEvent::ProjectApiKeyRevoked(k) => {
+            matches!(p, Principal::ApiKey { key_id, .. } if *key_id == k.key_id)
+        }
+        DomainEvent::SessionUpdated(session) if session.status.is_terminal() => {
+            matches!(p, Principal::Session { session_id, .. } if *session_id == session.id)
+        }
+        DomainEvent::SessionDeleted(d) => {
+            matches!(p, Principal::Session { session_id, .. } if *session_id == d.id)
+        }
+        DomainEvent::ProjectDeleted(d) => bound == Some(d.id.as_str()),
+        _ => false,
+    };
+    if !matches!(
+        event,
+        DomainEvent::ProjectApiKeyRevoked(_)
+            | DomainEvent::SessionUpdated(_)
+            | DomainEvent::SessionDeleted(_)
+            | DomainEvent::ProjectDeleted(_)
+    ) {
+        return;
+    }
+    let Some(mobile) = io.of("/mobile") else {
+        return;
+    };
+    let Some(project) = event.project_id() else {
+        return;
+    };
+    for s in mobile.to(format!("project:{project}")).sockets() {
+        let Some(info) = s.extensions.get::<SocketInfo>() else {
+            continue;
+        };
+        if ends(&info.principal, info.project_id.as_deref()) {
+            tracing::info!(sid = %s.id, event = event.name(), "closing a /mobile socket whose credential ended");
+            if let Err(e) = s.disconnect() {
+                tracing::debug!(error = %e, "could not disconnect a /mobile socket");
+            }
+        }
+    }
 }
 
-/// The services this socket's principal may use (the same rule as a REST request's).
-fn services(st: &AppState, s: &SocketRef) -> Result<Services, String> {
-    let principal = principal_of(s).ok_or("socket has no principal")?;
-    crate::scope::scoped_services(st, &principal).map_err(|e| e.to_string())
+/// Closes the `/mobile` sockets whose credential expired before `now` (ms).
+pub(super) fn close_expired(io: &socketioxide::SocketIo, now: maestro_domain::model::Millis) {
+    let Some(mobile) = io.of("/mobile") else {
+        return;
+    };
+    for s in mobile.sockets() {
+        let expired = s.extensions.get::<SocketInfo>().is_some_and(
+            |i| matches!(i.principal, Principal::User { expires_at: Some(exp), .. } if exp <= now),
+        );
+        if expired {
+            tracing::info!(sid = %s.id, "closing a /mobile socket whose access token expired");
+            if let Err(e) = s.disconnect() {
+                tracing::debug!(error = %e, "could not disconnect a /mobile socket");
+            }
+        }
+    }
+}
+
+/// The services this socket's principal may use now (the same rule as a REST request's,
+/// with its credential re-checked: [`current_principal`]).
+async fn services(st: &AppState, s: &SocketRef) -> Result<(Services, Principal), String> {
+    let principal = current_principal(st, s).await?;
+    let services = crate::scope::scoped_services(st, &principal).map_err(|e| e.to_string())?;
+    Ok((services, principal))
 }
 
 /// Joins the rooms and registers the handlers. Called by the handshake, before CONNECT is
@@ -155,8 +222,8 @@ async fn subscribe(
         return fail(ack, "expected an array of session ids");
     }
     let project = project_of(&s);
-    let services = match services(&st, &s) {
-        Ok(v) => v,
+    let services = match services(&st, &s).await {
+        Ok((v, _)) => v,
         Err(e) => return fail(ack, e),
     };
     for id in &ids {
@@ -215,8 +282,8 @@ async fn send_mail(
             return fail(ack, why.join("; "));
         }
     };
-    let services = match services(&st, &s) {
-        Ok(v) => v,
+    let services = match services(&st, &s).await {
+        Ok((v, _)) => v,
         Err(e) => return fail(ack, e),
     };
     match services.mail.send(input).await {
@@ -248,8 +315,8 @@ async fn reply_input(
     let (Some(session_id), Some(message)) = (text("sessionId"), text("message")) else {
         return fail(ack, "sessionId and message are required");
     };
-    let services = match services(&st, &s) {
-        Ok(v) => v,
+    let services = match services(&st, &s).await {
+        Ok((v, _)) => v,
         Err(e) => return fail(ack, e),
     };
     match services
@@ -275,8 +342,8 @@ async fn state_sync(
     ack: AckSender,
     State(st): State<AppState>,
 ) {
-    let services = match services(&st, &s) {
-        Ok(v) => v,
+    let services = match services(&st, &s).await {
+        Ok((v, _)) => v,
         Err(e) => return fail(ack, e),
     };
     let project = project_of(&s);
@@ -355,12 +422,9 @@ async fn spawn(
         }
         _ => d["projectId"] = json!(project),
     }
-    let services = match services(&st, &s) {
+    let (services, principal) = match services(&st, &s).await {
         Ok(v) => v,
         Err(e) => return fail(ack, e),
-    };
-    let Some(principal) = principal_of(&s) else {
-        return fail(ack, "socket has no principal");
     };
     let spawner = crate::scope::spawn_service_for(&st, &principal, &services);
     match spawner.spawn(crate::requests::spawn(&d)).await {

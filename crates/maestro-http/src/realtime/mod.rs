@@ -53,7 +53,23 @@ pub(crate) struct SocketInfo {
     pub(crate) principal: Principal,
     /// `/mobile`: the handshake's `auth.offset`, the last event id the client saw.
     pub(crate) resume_from: Option<String>,
+    /// The token the socket authenticated with, re-checked on every inbound event
+    /// ([`current_principal`]); `None` when it gave none (the local user).
+    pub(crate) credential: Option<Credential>,
 }
+
+/// A socket's bearer token, kept to re-check it; never printed.
+#[derive(Clone)]
+pub(crate) struct Credential(String);
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credential(<redacted>)")
+    }
+}
+
+/// How often a namespace's sockets are checked for credentials that expired.
+const EXPIRY_SWEEP: Duration = Duration::from_millis(250);
 
 /// Where one event goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,15 +188,30 @@ async fn route(state: &AppState, io: &SocketIo, event: &BusEvent) {
     if let DomainEvent::ProjectMembersChanged(change) = &event.event {
         mobile::revoke(state, io, change).await;
     }
+    mobile::close_ended_credentials(io, &event.event);
+}
+
+/// Closes, every [`EXPIRY_SWEEP`], the `/mobile` sockets whose credential has expired (a
+/// Supabase access token's `exp`): rights decided at the handshake never outlive the token.
+pub fn spawn_expiry_sweeper(state: AppState, io: SocketIo) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EXPIRY_SWEEP);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            mobile::close_expired(&io, state.services().context().now());
+        }
+    })
 }
 
 /// Authenticates a handshake: `auth.token`, else `Authorization`/`?token=` of the request,
-/// by the same rule as every REST request ([`crate::security::resolve`]).
+/// by the same rule as every REST request ([`crate::security::resolve`]). Returns the
+/// principal and the credential that proved it, for [`current_principal`].
 pub(crate) async fn principal(
     state: &AppState,
     s: &SocketRef,
     auth: Option<&Value>,
-) -> Result<Principal, String> {
+) -> Result<(Principal, Option<Credential>), String> {
     let parts = s.req_parts();
     let token = auth
         .and_then(|a| a.get("token"))
@@ -189,13 +220,56 @@ pub(crate) async fn principal(
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .or_else(|| bearer(&parts.headers, parts.uri.query()));
+    let p = resolve(state, s, token.as_deref()).await?;
+    Ok((p, token.map(Credential)))
+}
+
+async fn resolve(
+    state: &AppState,
+    s: &SocketRef,
+    token: Option<&str>,
+) -> Result<Principal, String> {
+    let parts = s.req_parts();
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    crate::security::resolve(state, peer, &parts.headers, token.as_deref())
+    crate::security::resolve(state, peer, &parts.headers, token)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// The socket's principal, re-checked now by the rule of every REST request: a revoked key,
+/// the token of an ended session or an expired access token no longer acts. A socket whose
+/// credential fails is disconnected, and the error says why.
+pub(crate) async fn current_principal(
+    state: &AppState,
+    s: &SocketRef,
+) -> Result<Principal, String> {
+    let info = s
+        .extensions
+        .get::<SocketInfo>()
+        .ok_or("socket has no principal")?;
+    let now = state.services().context().now();
+    let checked = match &info.principal {
+        Principal::User {
+            expires_at: Some(exp),
+            ..
+        } if *exp <= now => Err("token expired".to_string()),
+        _ => resolve(state, s, info.credential.as_ref().map(|c| c.0.as_str())).await,
+    };
+    match checked {
+        Ok(p) if p == info.principal => Ok(p),
+        Ok(_) => Err(end(s, "the credential now names another principal")),
+        Err(e) => Err(end(s, &e)),
+    }
+}
+
+/// Disconnects `s` because its credential no longer holds; the message for its ack.
+fn end(s: &SocketRef, why: &str) -> String {
+    tracing::info!(sid = %s.id, reason = why, "closing a socket whose credential no longer holds");
+    let _ = s.clone().disconnect();
+    format!("credential no longer valid: {why}")
 }
 
 /// A direct loopback connection (a tunnel connects from loopback too, with proxy headers).
@@ -289,6 +363,7 @@ mod tests {
         project_updated: "project:updated", project(), UNSCOPED, Some("P");
         project_deleted: "project:deleted", json!({"id": "P"}), UNSCOPED, Some("P");
         project_members_changed: "project:members_changed", json!({"projectId": "P", "userId": "U", "action": "added", "role": "viewer", "timestamp": 1}), UNSCOPED, Some("P");
+        project_api_key_revoked: "project:api_key_revoked", json!({"projectId": "P", "keyId": "K", "timestamp": 1}), UNSCOPED, Some("P");
         task_created: "task:created", task(), UNSCOPED, Some("P");
         task_updated: "task:updated", task(), UNSCOPED, Some("P");
         task_deleted: "task:deleted", json!({"id": "T", "projectId": "P"}), UNSCOPED, Some("P");

@@ -6,7 +6,7 @@ use maestro_domain::ports::Principal;
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 
-use super::{SocketInfo, UI_ALL, is_loopback, principal};
+use super::{SocketInfo, UI_ALL, current_principal, fail, is_loopback, principal};
 use crate::state::AppState;
 
 /// `/ui` handshake: a credential when auth is required.
@@ -15,7 +15,7 @@ pub(super) async fn auth(
     TryData(auth): TryData<Value>,
     State(state): State<AppState>,
 ) -> Result<(), String> {
-    let p = principal(&state, &s, auth.ok().as_ref()).await?;
+    let (p, credential) = principal(&state, &s, auth.ok().as_ref()).await?;
     if !p.is_unrestricted() {
         // `/ui` carries every project's events: the desktop app's namespace only.
         return Err("/ui is for the desktop app; signed-in users connect to /mobile".into());
@@ -26,6 +26,7 @@ pub(super) async fn auth(
         project_id: None,
         principal: p,
         resume_from: None,
+        credential,
     });
     attach(&s);
     Ok(())
@@ -53,6 +54,9 @@ async fn subscribe(
     ack: AckSender,
     State(st): State<AppState>,
 ) {
+    if let Err(e) = current_principal(&st, &s).await {
+        return fail(ack, e);
+    }
     let ids = crate::requests::session_ids(d.ok().as_ref());
     for room in s.rooms() {
         if room.starts_with("session:") || room == UI_ALL {
@@ -68,6 +72,9 @@ async fn subscribe(
 }
 
 async fn unsubscribe(s: SocketRef, ack: AckSender, State(st): State<AppState>) {
+    if let Err(e) = current_principal(&st, &s).await {
+        return fail(ack, e);
+    }
     for room in s.rooms() {
         if room.starts_with("session:") {
             s.leave(room);
@@ -80,6 +87,9 @@ async fn unsubscribe(s: SocketRef, ack: AckSender, State(st): State<AppState>) {
 }
 
 async fn ping(s: SocketRef, ack: AckSender, State(st): State<AppState>) {
+    if let Err(e) = current_principal(&st, &s).await {
+        return fail(ack, e);
+    }
     let reply = json!({"timestamp": st.services().context().now()});
     let _ = s.emit("pong", &reply);
     let _ = ack.send(&reply);

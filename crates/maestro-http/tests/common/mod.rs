@@ -111,6 +111,11 @@ pub fn user_token(id: &str) -> String {
     format!("{USER_TOKEN_PREFIX}{id}")
 }
 
+/// A token of test user `id` that expires at `exp_ms` (ms since the epoch).
+pub fn expiring_user_token(id: &str, exp_ms: i64) -> String {
+    format!("{USER_TOKEN_PREFIX}{id}@{exp_ms}")
+}
+
 const USER_TOKEN_PREFIX: &str = "test-user-token:";
 
 /// An `Auth` adapter with user accounts, standing in for Supabase Auth on the in-memory and
@@ -135,13 +140,32 @@ impl maestro_domain::ports::Auth for TestUserAuth {
         if self.api_token.as_deref() == Some(token) {
             return Ok(Principal::Service);
         }
-        match token.strip_prefix(USER_TOKEN_PREFIX) {
-            Some(id) if self.users.iter().any(|u| u == id) => Ok(Principal::User {
+        // `<prefix><id>` or, expiring like a Supabase access token, `<prefix><id>@<exp ms>`.
+        let Some(rest) = token.strip_prefix(USER_TOKEN_PREFIX) else {
+            return Err(AuthRejection::Invalid("unknown test token".into()));
+        };
+        let (id, expires_at) = match rest.split_once('@') {
+            Some((id, exp)) => (
+                id,
+                Some(
+                    exp.parse::<i64>()
+                        .map_err(|_| AuthRejection::Invalid("bad expiry".into()))?,
+                ),
+            ),
+            None => (rest, None),
+        };
+        use maestro_domain::ports::Clock;
+        if expires_at.is_some_and(|exp| exp <= SystemClock.now_ms()) {
+            return Err(AuthRejection::Expired);
+        }
+        match self.users.iter().any(|u| u == id) {
+            true => Ok(Principal::User {
                 id: id.to_string(),
                 email: Some(format!("{id}@example.test")),
                 access_token: AccessToken(token.to_string()),
+                expires_at,
             }),
-            _ => Err(AuthRejection::Invalid("unknown test token".into())),
+            false => Err(AuthRejection::Invalid("unknown test token".into())),
         }
     }
 }
