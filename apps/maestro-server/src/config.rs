@@ -71,6 +71,8 @@ pub struct Config {
     pub max_mail_waits: usize,
     /// `SHUTDOWN_TIMEOUT_SECS`: longest drain after SIGTERM/SIGINT.
     pub shutdown_timeout: Duration,
+    /// `SHUTDOWN_GRACE_SECS`: readiness says `draining` while the listener still accepts.
+    pub shutdown_grace: Duration,
     /// `METRICS_ADDR`: a loopback listener serving `/metrics` without authentication.
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// `EVENT_LOG_MAX_LEN` and `EVENT_LOG_MAX_AGE_SECS`: how much of each project's event
@@ -161,6 +163,7 @@ impl Config {
             max_connections: limits.max_connections,
             max_mail_waits: limits.max_mail_waits,
             shutdown_timeout: limits.shutdown_timeout,
+            shutdown_grace: limits.shutdown_grace,
             metrics_addr,
             event_log: limits.event_log,
             command: a.command,
@@ -549,12 +552,13 @@ pub(crate) struct Limits {
     max_connections: usize,
     max_mail_waits: usize,
     shutdown_timeout: Duration,
+    shutdown_grace: Duration,
     event_log: maestro_domain::ports::Retention,
 }
 
 impl Limits {
     fn parse(a: &Args) -> Result<Self, ConfigError> {
-        Ok(Self {
+        let limits = Self {
             header_read_timeout: seconds(
                 "HEADER_READ_TIMEOUT_SECS",
                 &a.header_read_timeout_secs,
@@ -569,6 +573,7 @@ impl Limits {
             max_connections: count("MAX_CONNECTIONS", &a.max_connections, 16..=1_000_000)?,
             max_mail_waits: count("MAX_MAIL_WAITS", &a.max_mail_waits, 1..=1_000_000)?,
             shutdown_timeout: seconds("SHUTDOWN_TIMEOUT_SECS", &a.shutdown_timeout_secs, 1..=600)?,
+            shutdown_grace: seconds("SHUTDOWN_GRACE_SECS", &a.shutdown_grace_secs, 0..=60)?,
             event_log: maestro_domain::ports::Retention {
                 max_len: count("EVENT_LOG_MAX_LEN", &a.event_log_max_len, 1..=10_000_000)?,
                 max_age: seconds(
@@ -577,7 +582,15 @@ impl Limits {
                     1..=30 * 24 * 3600,
                 )?,
             },
-        })
+        };
+        if limits.shutdown_grace >= limits.shutdown_timeout {
+            return Err(ConfigError {
+                var: "SHUTDOWN_GRACE_SECS",
+                message: "must be less than SHUTDOWN_TIMEOUT_SECS (the grace is part of the drain)"
+                    .into(),
+            });
+        }
+        Ok(limits)
     }
 }
 

@@ -130,13 +130,16 @@ impl maestro_http::HealthProbe for DataDirProbe {
         let wrote = tokio::task::spawn_blocking(move || write_probe(&dir))
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        // `/health/ready` is public: the path stays in the log and `doctor`, not here.
         match wrote {
-            Ok(()) => serde_json::json!({"ok": true, "path": self.0.display().to_string()}),
-            Err(e) => serde_json::json!({
-                "ok": false,
-                "path": self.0.display().to_string(),
-                "error": format!("cannot write in the data directory: {e}"),
-            }),
+            Ok(()) => serde_json::json!({"ok": true}),
+            Err(e) => {
+                tracing::warn!(path = %self.0.display(), error = %e, "data directory not writable");
+                serde_json::json!({
+                    "ok": false,
+                    "error": format!("cannot write in the data directory: {}", e.kind()),
+                })
+            }
         }
     }
 }
@@ -468,6 +471,7 @@ fn security_config(cfg: &Config) -> SecurityConfig {
             idle_timeout: cfg.idle_timeout,
             write_timeout: cfg.client_write_timeout,
             max_connections: cfg.max_connections,
+            drain_grace: cfg.shutdown_grace,
         },
         supabase: cfg
             .supabase

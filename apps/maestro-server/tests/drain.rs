@@ -17,6 +17,7 @@ async fn sigterm_answers_pending_long_polls_with_empty_lists_then_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = local::command(port, dir.path())
         .env("SHUTDOWN_TIMEOUT_SECS", "20")
+        .env("SHUTDOWN_GRACE_SECS", "2")
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -69,6 +70,22 @@ async fn sigterm_answers_pending_long_polls_with_empty_lists_then_exits_0() {
         .status()
         .unwrap();
     assert!(killed.success());
+    // During the grace the listener still answers, and readiness says so.
+    let draining = local::wait_for(
+        async || match http.get(format!("{base}/health/ready")).send().await {
+            Ok(r) if r.status() == 503 => r
+                .json::<Value>()
+                .await
+                .is_ok_and(|b| b["status"] == "draining"),
+            _ => false,
+        },
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(
+        draining,
+        "/health/ready answered 503 draining after SIGTERM"
+    );
     for w in waits {
         let (status, body) = w.await.unwrap();
         assert_eq!(

@@ -128,6 +128,21 @@ async fn redis_and_filesystem_metrics_move_by_the_workload() {
         404,
         "the metrics listener serves nothing else"
     );
+    // A rebound name (DNS rebinding) gets no metrics; loopback names do.
+    for (host, status) in [
+        ("attacker.example:80", 421),
+        ("localhost:9", 200),
+        ("[::1]", 200),
+    ] {
+        let r = s
+            .http
+            .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "Host: {host}");
+    }
 
     let p = s.post("/api/projects", json!({"name": "metrics"})).await;
     let pid = p["id"].as_str().unwrap().to_string();

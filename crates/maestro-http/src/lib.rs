@@ -48,7 +48,7 @@ pub use token_auth::TokenAuth;
 pub fn router(state: AppState) -> Router {
     let limit = state.config().body_limit;
     let (socket_io, io) = realtime::layer(&state);
-    let _ = state.0.io.set(io);
+    let _ = state.0.shared.io.set(io);
     let _ = metrics::handle();
     routes::api()
         .into_router()
@@ -60,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(fallback)
         .layer(socket_io)
+        .layer(from_fn_with_state(
+            state.clone(),
+            realtime::limit_handshakes,
+        ))
         // A known path with another method (e.g. `GET /api/sessions/spawn`, `POST
         // /api/sessions/:id`) is a JSON 404 like the original, not an empty 405, and still
         // accepts a WebSocket upgrade.
@@ -114,15 +118,15 @@ pub async fn serve(
     let services = state.services().clone();
     let bridge_state = state.clone();
     let limits = state.config().security.limits;
-    let evicted = state.0.evicted_slow_clients.clone();
+    let evicted = state.0.shared.evicted_slow_clients.clone();
     let app = MapRequestLayer::new(normalize::normalize::<axum::body::Body>).layer(router(state));
-    let bridge = bridge_state.0.io.get().cloned().map(|io| {
+    let bridge = bridge_state.0.shared.io.get().cloned().map(|io| {
         (
             realtime::spawn_bridge(bridge_state.clone(), io.clone()),
             realtime::spawn_expiry_sweeper(bridge_state.clone(), io),
         )
     });
-    let io = bridge_state.0.io.get().cloned();
+    let io = bridge_state.0.shared.io.get().cloned();
     let claims = bridge_state
         .claims()
         .cloned()
@@ -130,6 +134,8 @@ pub async fn serve(
     let result = conn::serve(listener, app, limits, evicted, async move {
         shutdown.await;
         services.begin_shutdown();
+        // Readiness now says `draining`; keep accepting for the grace so that it is seen.
+        tokio::time::sleep(limits.drain_grace).await;
         // Upgraded connections are not drained by the HTTP server: close them.
         if let Some(io) = io {
             io.close().await;

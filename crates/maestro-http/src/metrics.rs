@@ -131,10 +131,36 @@ pub async fn serve_metrics(
             "/metrics",
             axum::routing::get(|State(st): State<AppState>| async move { render(&st).await }),
         )
+        .layer(axum::middleware::from_fn(loopback_host_only))
         .with_state(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The metrics listener answers only a loopback `Host` (`localhost`, `127.0.0.1`, `[::1]`,
+/// with any port): a web page that rebinds a name of its own to 127.0.0.1 sends its own
+/// name, and gets `421` instead of the metrics.
+async fn loopback_host_only(req: Request, next: Next) -> Response {
+    let loopback = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(crate::security::host_name)
+        .is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+    if loopback {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            "the metrics listener answers Host: localhost or a loopback address only\n",
+        )
+            .into_response()
+    }
 }
 
 /// A collector from a closure (for adapters' plain counters).

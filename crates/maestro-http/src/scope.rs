@@ -122,7 +122,7 @@ pub fn scoped_services(state: &AppState, principal: &Principal) -> Result<Servic
     let Some(access) = maestro_domain::access::access_for(principal, state.members())? else {
         return Ok(state.services().clone());
     };
-    let repos = match (principal, &state.0.user_scope) {
+    let repos = match (principal, &state.0.system.user_scope) {
         (Principal::User { access_token, .. }, Some(scope)) => scope(&access_token.0),
         _ => state.services().ports().repositories(),
     };

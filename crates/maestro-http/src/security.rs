@@ -346,7 +346,7 @@ pub async fn resolve(
                     && state.session_tokens().verify(token).is_some();
                 if let Some(ip) = ip
                     && !genuine
-                    && let Err(retry) = state.0.auth_failures.fail(ip, token)
+                    && let Err(retry) = state.0.shared.auth_failures.fail(ip, token)
                 {
                     ::metrics::counter!(maestro_metrics::names::AUTH_RATE_LIMITED).increment(1);
                     tracing::warn!(client = %ip, "authentication failures rate-limited");
@@ -425,6 +425,7 @@ fn local_only(
     if is_proxied(headers) {
         if !state
             .0
+            .shared
             .proxy_warned
             .swap(true, std::sync::atomic::Ordering::Relaxed)
         {

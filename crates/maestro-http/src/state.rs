@@ -90,6 +90,9 @@ pub struct ConnLimits {
     pub write_timeout: std::time::Duration,
     /// Connections served at once; more are closed at accept with one log line.
     pub max_connections: usize,
+    /// After shutdown begins, how long the listener still accepts while `/health/ready`
+    /// answers `503 draining` (so a load balancer can take the instance out first).
+    pub drain_grace: std::time::Duration,
 }
 
 impl Default for ConnLimits {
@@ -99,6 +102,7 @@ impl Default for ConnLimits {
             idle_timeout: std::time::Duration::from_secs(75),
             write_timeout: std::time::Duration::from_secs(10),
             max_connections: 4096,
+            drain_grace: std::time::Duration::ZERO,
         }
     }
 }
@@ -160,46 +164,74 @@ pub trait HealthProbe: Send + Sync {
     async fn check(&self) -> serde_json::Value;
 }
 
-/// Everything a handler may need; cheap to clone.
+/// Everything a handler may need; cheap to clone. Built once ([`AppStateBuilder`]) and never
+/// changed: its parts say what they are ([`System`], [`EdgeShared`], [`Health`]), and none
+/// holds a caller's rights — a request acts through [`crate::scope::Scoped`], built for its
+/// own principal.
 #[derive(Clone)]
 pub struct AppState(pub(crate) Arc<Inner>);
 
 pub(crate) struct Inner {
+    /// The server's own use cases and stores.
+    pub system: System,
+    /// Process-wide state of the edge.
+    pub shared: EdgeShared,
+    pub config: HttpConfig,
+    /// What `/health`, `/health/ready` and `/metrics` report on.
+    pub health: Health,
+}
+
+/// The server's own use cases and stores, unrestricted: what an unrestricted principal uses
+/// as it is, and what a restricted caller's services are derived from
+/// ([`crate::scope::scoped_services`]). Never handed to a restricted caller unscoped.
+pub(crate) struct System {
     pub services: Services,
     pub spawn: SpawnService,
     pub agents: AgentService,
     pub auth: Arc<dyn Auth>,
-    pub config: HttpConfig,
-    pub ws: WsRegistry,
-    pub started: Instant,
-    pub probes: Vec<Arc<dyn HealthProbe>>,
-    /// Checks only `/health/ready` runs (kept out of `/health`, whose shape is the original's).
-    pub readiness_checks: Vec<Arc<dyn HealthProbe>>,
     /// Repositories acting as a signed-in user (Supabase), if the storage supports it.
     pub user_scope: Option<UserScope>,
     /// Who is on which project, when the storage has user accounts (Supabase).
     pub members: Option<Arc<dyn MemberRepo>>,
     /// Mints and verifies agents' session tokens.
     pub session_tokens: crate::session_token::SessionTokens,
-    /// Project API keys (unrestricted; scoped per request), when the storage keeps them.
+    /// Project API keys, when the storage keeps them.
     pub api_keys: Option<maestro_domain::services::ApiKeyService>,
-    /// Cache of serialised task listings (its bus must be an `InvalidatingBus`).
-    pub list_cache: Option<Arc<crate::cache::ListCache>>,
-    /// Task claims (unrestricted; scoped per request), when a lock is configured.
+    /// Task claims, when a lock is configured.
     pub claims: Option<maestro_domain::services::ClaimService>,
     /// Replays of the project event log, when one is configured (its bus must be a
     /// `LoggedBus` over the same log).
     pub event_stream: Option<maestro_domain::services::EventStream>,
+    /// Cache of serialised task listings (its bus must be an `InvalidatingBus`); served to
+    /// unrestricted callers only, since a listing is the same for all of them.
+    pub list_cache: Option<Arc<crate::cache::ListCache>>,
+}
+
+/// State every request and socket shares, keyed by project, address or socket, never by a
+/// caller's rights (docs/DECISIONS.md D24 says why each part is safe).
+pub(crate) struct EdgeShared {
+    pub ws: WsRegistry,
+    pub started: Instant,
     /// Orders a resuming socket's replay against the live events of its project.
     pub route_gate: crate::realtime::RouteGate,
     /// The Socket.IO handle, set when the router is built.
     pub io: std::sync::OnceLock<socketioxide::SocketIo>,
     /// Authentication failures per client address.
     pub auth_failures: crate::limit::FailureLimiter,
+    /// New Socket.IO sessions per client address and in total, before any credential.
+    pub handshakes: crate::realtime::HandshakeLimiter,
     /// Whether the "proxied request without auth" warning was logged.
     pub proxy_warned: std::sync::atomic::AtomicBool,
     /// Slow clients disconnected because their socket stopped taking bytes.
     pub evicted_slow_clients: Arc<AtomicUsize>,
+}
+
+/// Backends and collectors reported on.
+#[derive(Default)]
+pub(crate) struct Health {
+    pub probes: Vec<Arc<dyn HealthProbe>>,
+    /// Checks only `/health/ready` runs (kept out of `/health`, whose shape is the original's).
+    pub readiness_checks: Vec<Arc<dyn HealthProbe>>,
     /// Run before each metrics scrape.
     pub metrics_collectors: Vec<Arc<dyn crate::metrics::MetricsCollector>>,
 }
@@ -216,14 +248,14 @@ impl AppStateBuilder {
     /// Adds a backend to the `/health` report.
     #[must_use]
     pub fn probe(mut self, probe: Arc<dyn HealthProbe>) -> Self {
-        self.inner.probes.push(probe);
+        self.inner.health.probes.push(probe);
         self
     }
 
     /// Adds a check to `/health/ready` only (e.g. the data directory).
     #[must_use]
     pub fn readiness_check(mut self, check: Arc<dyn HealthProbe>) -> Self {
-        self.inner.readiness_checks.push(check);
+        self.inner.health.readiness_checks.push(check);
         self
     }
 
@@ -231,7 +263,7 @@ impl AppStateBuilder {
     /// defence in depth; the domain's access rules apply either way).
     #[must_use]
     pub fn user_scope(mut self, scope: UserScope) -> Self {
-        self.inner.user_scope = Some(scope);
+        self.inner.system.user_scope = Some(scope);
         self
     }
 
@@ -239,15 +271,15 @@ impl AppStateBuilder {
     /// and it backs the membership API.
     #[must_use]
     pub fn members(mut self, members: Arc<dyn MemberRepo>) -> Self {
-        self.inner.members = Some(members);
+        self.inner.system.members = Some(members);
         self
     }
 
     /// The API-key store: project API keys are accepted and managed only when one is set.
     #[must_use]
     pub fn api_keys(mut self, repo: Arc<dyn maestro_domain::ports::ApiKeyRepo>) -> Self {
-        self.inner.api_keys = Some(maestro_domain::services::ApiKeyService::new(
-            &self.inner.services,
+        self.inner.system.api_keys = Some(maestro_domain::services::ApiKeyService::new(
+            &self.inner.system.services,
             repo,
         ));
         self
@@ -256,7 +288,7 @@ impl AppStateBuilder {
     /// Signs session tokens with a configured key (default: a random key per process).
     #[must_use]
     pub fn session_tokens(mut self, tokens: crate::session_token::SessionTokens) -> Self {
-        self.inner.session_tokens = tokens;
+        self.inner.system.session_tokens = tokens;
         self
     }
 
@@ -264,15 +296,15 @@ impl AppStateBuilder {
     /// [`InvalidatingBus`](crate::cache::InvalidatingBus) of the same cache.
     #[must_use]
     pub fn list_cache(mut self, cache: Arc<crate::cache::ListCache>) -> Self {
-        self.inner.list_cache = Some(cache);
+        self.inner.system.list_cache = Some(cache);
         self
     }
 
     /// Task claims on `lock` (in-memory on one instance, Redis across instances).
     #[must_use]
     pub fn lock(mut self, lock: Arc<dyn maestro_domain::ports::Lock>) -> Self {
-        self.inner.claims = Some(maestro_domain::services::ClaimService::new(
-            &self.inner.services,
+        self.inner.system.claims = Some(maestro_domain::services::ClaimService::new(
+            &self.inner.system.services,
             lock,
         ));
         self
@@ -284,7 +316,7 @@ impl AppStateBuilder {
         mut self,
         collector: Arc<dyn crate::metrics::MetricsCollector>,
     ) -> Self {
-        self.inner.metrics_collectors.push(collector);
+        self.inner.health.metrics_collectors.push(collector);
         self
     }
 
@@ -292,7 +324,7 @@ impl AppStateBuilder {
     /// [`LoggedBus`](maestro_domain::services::LoggedBus) over the same log.
     #[must_use]
     pub fn event_log(mut self, log: Arc<dyn maestro_domain::ports::EventLog>) -> Self {
-        self.inner.event_stream = Some(maestro_domain::services::EventStream::new(log));
+        self.inner.system.event_stream = Some(maestro_domain::services::EventStream::new(log));
         self
     }
 
@@ -323,59 +355,62 @@ impl AppState {
         services.set_max_mail_waits(config.security.max_mail_waits);
         AppStateBuilder {
             inner: Inner {
-                ws: WsRegistry::default(),
-                started: Instant::now(),
-                io: std::sync::OnceLock::new(),
-                probes: Vec::new(),
-                readiness_checks: Vec::new(),
-                user_scope: None,
-                members: None,
-                session_tokens: crate::session_token::SessionTokens::ephemeral(),
-                api_keys: None,
-                list_cache: None,
-                claims: None,
-                event_stream: None,
-                route_gate: crate::realtime::RouteGate::default(),
-                auth_failures: crate::limit::FailureLimiter::default(),
-                proxy_warned: std::sync::atomic::AtomicBool::new(false),
-                evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
-                metrics_collectors: Vec::new(),
-                services,
-                spawn,
-                agents,
-                auth,
+                system: System {
+                    services,
+                    spawn,
+                    agents,
+                    auth,
+                    user_scope: None,
+                    members: None,
+                    session_tokens: crate::session_token::SessionTokens::ephemeral(),
+                    api_keys: None,
+                    claims: None,
+                    event_stream: None,
+                    list_cache: None,
+                },
+                shared: EdgeShared {
+                    ws: WsRegistry::default(),
+                    started: Instant::now(),
+                    route_gate: crate::realtime::RouteGate::default(),
+                    io: std::sync::OnceLock::new(),
+                    auth_failures: crate::limit::FailureLimiter::default(),
+                    handshakes: crate::realtime::HandshakeLimiter::default(),
+                    proxy_warned: std::sync::atomic::AtomicBool::new(false),
+                    evicted_slow_clients: Arc::new(AtomicUsize::new(0)),
+                },
                 config,
+                health: Health::default(),
             },
         }
     }
 
     /// The member store, when the storage has user accounts.
     pub fn members(&self) -> Option<&Arc<dyn MemberRepo>> {
-        self.0.members.as_ref()
+        self.0.system.members.as_ref()
     }
 
     pub fn session_tokens(&self) -> &crate::session_token::SessionTokens {
-        &self.0.session_tokens
+        &self.0.system.session_tokens
     }
 
     /// The API-key use cases (as the server), when the storage keeps keys.
     pub fn api_keys(&self) -> Option<&maestro_domain::services::ApiKeyService> {
-        self.0.api_keys.as_ref()
+        self.0.system.api_keys.as_ref()
     }
 
     /// Replays of the project event log, when one is configured.
     pub fn event_stream(&self) -> Option<&maestro_domain::services::EventStream> {
-        self.0.event_stream.as_ref()
+        self.0.system.event_stream.as_ref()
     }
 
     /// The task claims, when a lock is configured.
     pub fn claims(&self) -> Option<&maestro_domain::services::ClaimService> {
-        self.0.claims.as_ref()
+        self.0.system.claims.as_ref()
     }
 
     /// What runs before each metrics scrape.
     pub fn metrics_collectors(&self) -> &[Arc<dyn crate::metrics::MetricsCollector>] {
-        &self.0.metrics_collectors
+        &self.0.health.metrics_collectors
     }
 
     /// Whether `principal` sees `project_id` (the domain's access rule, for channels that
@@ -393,43 +428,43 @@ impl AppState {
 
     /// The task listing cache, when configured.
     pub fn list_cache(&self) -> Option<&Arc<crate::cache::ListCache>> {
-        self.0.list_cache.as_ref()
+        self.0.system.list_cache.as_ref()
     }
 
     /// Seconds since the state was built.
     pub fn uptime_secs(&self) -> f64 {
-        self.0.started.elapsed().as_secs_f64()
+        self.0.shared.started.elapsed().as_secs_f64()
     }
 
     /// The backends `/health` reports on.
     pub fn probes(&self) -> &[Arc<dyn HealthProbe>] {
-        &self.0.probes
+        &self.0.health.probes
     }
 
     /// The extra checks of `/health/ready`.
     pub fn readiness_checks(&self) -> &[Arc<dyn HealthProbe>] {
-        &self.0.readiness_checks
+        &self.0.health.readiness_checks
     }
 
     pub fn services(&self) -> &Services {
-        &self.0.services
+        &self.0.system.services
     }
 
     pub fn spawn_service(&self) -> &SpawnService {
-        &self.0.spawn
+        &self.0.system.spawn
     }
 
     pub fn auth(&self) -> &Arc<dyn Auth> {
-        &self.0.auth
+        &self.0.system.auth
     }
 
     /// The agent-side use cases (heartbeat, modals, skills, session clean-up).
     pub fn agent_service(&self) -> &AgentService {
-        &self.0.agents
+        &self.0.system.agents
     }
 
     pub fn presence(&self) -> &Arc<dyn Presence> {
-        self.0.agents.presence()
+        self.0.system.agents.presence()
     }
 
     pub fn config(&self) -> &HttpConfig {
@@ -439,6 +474,7 @@ impl AppState {
     /// Connected Socket.IO clients of a namespace (`/ui`, `/mobile`).
     pub fn socket_io_clients(&self, ns: &str) -> usize {
         self.0
+            .shared
             .io
             .get()
             .and_then(|io| io.of(ns))
@@ -447,11 +483,11 @@ impl AppState {
 
     /// Clients disconnected so far because they stopped reading.
     pub fn evicted_slow_clients(&self) -> usize {
-        self.0.evicted_slow_clients.load(Ordering::Relaxed)
+        self.0.shared.evicted_slow_clients.load(Ordering::Relaxed)
     }
 
     /// Number of open raw WebSocket clients.
     pub fn ws_clients(&self) -> usize {
-        self.0.ws.count()
+        self.0.shared.ws.count()
     }
 }

@@ -112,7 +112,7 @@ pub(crate) fn add_secrets(state: &AppState, data: &mut Value) {
 }
 
 async fn serve(socket: WebSocket, state: AppState, trusted: bool) {
-    let registry = &state.0.ws;
+    let registry = &state.0.shared.ws;
     registry.open.fetch_add(1, Ordering::SeqCst);
     let mut events = state.services().ports().bus.subscribe();
     let (mut tx, mut rx) = socket.split();

@@ -161,7 +161,18 @@ async fn state_sync_since_answers_the_missed_events_or_resync_required() {
         assert_eq!(r["success"], false, "{bad}: {r}");
         assert_eq!(r["error"], "resync_required", "{bad}: {r}");
         assert_eq!(r["reason"], "unknown", "{bad}: {r}");
+        // An id is echoed; anything else (however large) is not.
+        let echoed = if bad == "1-0" {
+            json!(bad)
+        } else {
+            Value::Null
+        };
+        assert_eq!(r["since"], echoed, "{bad}: {r}");
     }
+    let huge = "x".repeat(1 << 20);
+    let r = phone.emit("state:sync", json!({"since": huge})).await["reply"].clone();
+    assert_eq!(r["error"], "resync_required", "{r}");
+    assert_eq!(r["since"], Value::Null);
 }
 
 #[tokio::test]

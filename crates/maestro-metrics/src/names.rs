@@ -15,6 +15,7 @@
 //! | `maestro_mail_waits_pending` | gauge | long-polls waiting for mail on this instance | the HTTP edge, at scrape |
 //! | `maestro_auth_failures_total` | counter | refused credentials | the HTTP edge |
 //! | `maestro_auth_rate_limited_total` | counter | requests refused by the failure limiter | the HTTP edge |
+//! | `maestro_socketio_handshakes_refused_total` | counter | new Socket.IO sessions refused: too many pending | the HTTP edge |
 //! | `maestro_websocket_connections` | gauge | raw WebSocket clients | the HTTP edge, at scrape |
 //! | `maestro_socketio_connections` | gauge | `namespace` (`/ui`, `/mobile`) | the HTTP edge, at scrape |
 //! | `maestro_evicted_slow_clients` | gauge | clients disconnected for not reading | the HTTP edge, at scrape |
@@ -33,6 +34,7 @@ pub const CLAIMS_HELD: &str = "maestro_claims_held";
 pub const MAIL_WAITS_PENDING: &str = "maestro_mail_waits_pending";
 pub const AUTH_FAILURES: &str = "maestro_auth_failures_total";
 pub const AUTH_RATE_LIMITED: &str = "maestro_auth_rate_limited_total";
+pub const HANDSHAKES_REFUSED: &str = "maestro_socketio_handshakes_refused_total";
 pub const WEBSOCKET_CONNECTIONS: &str = "maestro_websocket_connections";
 pub const SOCKETIO_CONNECTIONS: &str = "maestro_socketio_connections";
 pub const EVICTED_SLOW_CLIENTS: &str = "maestro_evicted_slow_clients";

@@ -182,6 +182,12 @@ pub struct Args {
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value = "10")]
     pub shutdown_timeout_secs: String,
 
+    /// Seconds after SIGTERM/SIGINT during which the server still accepts connections and
+    /// answers `/health/ready` with `503 draining`, so that a load balancer stops sending it
+    /// traffic before its listener closes (part of `SHUTDOWN_TIMEOUT_SECS`).
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value = "1")]
+    pub shutdown_grace_secs: String,
+
     /// Events kept per project for clients that reconnect and resume (`auth.offset`,
     /// `state:sync {since}`).
     #[arg(long, env = "EVENT_LOG_MAX_LEN", default_value = "10000")]

@@ -31,10 +31,15 @@ use socketioxide::layer::SocketIoLayer;
 use crate::security::bearer;
 use crate::state::AppState;
 
+mod handshake;
 mod mobile;
 mod resume;
 mod ui;
 
+pub use handshake::{
+    CONNECT_TIMEOUT, HandshakeLimiter, MAX_PENDING_PER_CLIENT, MAX_PENDING_TOTAL,
+    limit as limit_handshakes,
+};
 pub use resume::{RESUMED, RESYNC_REQUIRED, RouteGate};
 
 /// Sender id of mail written from the phone.
@@ -99,6 +104,8 @@ pub fn layer(state: &AppState) -> (SocketIoLayer, SocketIo) {
     let (layer, io) = SocketIo::builder()
         .ping_interval(Duration::from_secs(25))
         .ping_timeout(Duration::from_secs(20))
+        // A session that joins no namespace is closed soon (see `handshake`).
+        .connect_timeout(CONNECT_TIMEOUT)
         .max_payload(state.config().body_limit as u64)
         // Room for a whole replay (`MAX_REPLAY` events) on top of live traffic.
         .max_buffer_size(maestro_domain::services::MAX_REPLAY + 128)
@@ -172,7 +179,7 @@ async fn route(state: &AppState, io: &SocketIo, event: &BusEvent) {
     {
         // A socket resuming on this project gets its replay before this event.
         let _gate = match event.project_id() {
-            Some(p) => Some(state.0.route_gate.lock(p).await),
+            Some(p) => Some(state.0.shared.route_gate.lock(p).await),
             None => None,
         };
         // `/mobile` events carry their log id as a second argument (the envelope stays the

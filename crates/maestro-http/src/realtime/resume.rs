@@ -55,14 +55,16 @@ pub async fn missed(state: &AppState, project_id: &str, since: &str) -> Result<R
     }
 }
 
-/// The `resync_required` payload.
+/// The `resync_required` payload. `since` is echoed only when it is an event id (at most a
+/// few dozen characters); anything else a client sent comes back as `null`, never whole.
 pub fn resync(reason: &str, since: &str) -> Value {
+    let since = since.parse::<EventId>().is_ok().then_some(since);
     json!({"reason": reason, "since": since})
 }
 
 /// Handshake resume of socket `s` bound to `project_id`: replay, then join the project room.
 pub(super) async fn resume(state: &AppState, s: &SocketRef, project_id: &str, since: &str) {
-    let _gate = state.0.route_gate.lock(project_id).await;
+    let _gate = state.0.shared.route_gate.lock(project_id).await;
     match missed(state, project_id, since).await {
         Ok(Replay::Events(events)) => {
             for e in &events {
