@@ -13,6 +13,7 @@
 //! maestro-load presence   [--sessions 20] [--kill 5]           killed-agent detection
 //! maestro-load reconnect  [--clients 10] [--events 200] [--drops 3]   resumed streams
 //! maestro-load baseline   [--redis URL] [--requests 2000]      bare Redis and HTTP round trips
+//! maestro-load fleet      [--agents 1000] [--projects 4] [--rounds 3]   keyed agents at once
 //!   common: (--url URL… [--token T] | --server-bin PATH) [--json] [--chart out.svg]
 //! maestro-load cluster --instances N --server-bin PATH [--pg URL] -- <scenario> [args]
 //!   (N instances on one private Redis and PostgreSQL/postrust, then the scenario on all)
@@ -25,6 +26,7 @@ mod claims;
 mod cluster;
 mod common;
 mod fanout;
+mod fleet;
 mod mail;
 mod presence;
 mod reconnect;
@@ -32,7 +34,7 @@ mod rest;
 
 use common::Error;
 
-const USAGE: &str = "usage: maestro-load rest|fanout|mail|claims|presence|reconnect|baseline \
+const USAGE: &str = "usage: maestro-load rest|fanout|mail|claims|presence|reconnect|baseline|fleet \
                      (--url URL… [--token T] | --server-bin PATH) [--json] [--chart out.svg] …\n\
                      \x20      maestro-load cluster --instances N --server-bin PATH [--pg URL] -- <scenario> …\n\
                      \x20      maestro-load <path/to/maestro-server> [clients] [mutations]";
@@ -50,6 +52,7 @@ async fn run_scenario(
         "presence" => presence::run(args).await,
         "reconnect" => reconnect::run(args).await,
         "baseline" => baseline::run(args).await,
+        "fleet" => fleet::run(args).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }
@@ -61,7 +64,8 @@ async fn main() {
     let outcome = match first.as_deref() {
         Some("cluster") => cluster::run(args).await,
         Some(
-            name @ ("rest" | "fanout" | "mail" | "claims" | "presence" | "reconnect" | "baseline"),
+            name @ ("rest" | "fanout" | "mail" | "claims" | "presence" | "reconnect" | "baseline"
+            | "fleet"),
         ) => run_scenario(name, args).await,
         Some("-h" | "--help") | None => {
             println!("{USAGE}");

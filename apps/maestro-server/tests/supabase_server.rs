@@ -14,6 +14,8 @@ mod matrix;
 #[path = "../../../crates/maestro-http/tests/fleet/mod.rs"]
 mod fleet;
 
+mod http_target;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command};
@@ -537,55 +539,16 @@ async fn signed_in_users_see_only_their_projects() {
 /// rows of `auth.users` and their JWTs, the server's session-token key known to the test.
 struct SupabaseTarget {
     server: Server,
-    http: reqwest::Client,
-    users: std::collections::BTreeMap<&'static str, support::User>,
-    tokens: maestro_http::session_token::SessionTokens,
+    http: http_target::HttpTarget,
     _skills: tempfile::TempDir,
 }
 
 const SESSION_KEY: &str = "matrix-session-key-6f1d0c9e8b7a4f3e2d1c0b9a";
 
-impl matrix::Target for SupabaseTarget {
-    async fn send(
-        &self,
-        bearer: Option<&str>,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> matrix::Reply {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.server.base));
-        if let Some(b) = bearer {
-            req = req.bearer_auth(b);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        matrix::Reply {
-            status,
-            body: r.json::<Value>().await.unwrap_or(Value::Null),
-        }
-    }
-    fn server_token(&self) -> String {
-        API_TOKEN.into()
-    }
-    fn user_token(&self, name: &str) -> String {
-        self.users[name].jwt.clone()
-    }
-    fn user_id(&self, name: &str) -> String {
-        self.users[name].id.clone()
-    }
-    fn user_email(&self, name: &str) -> String {
-        self.users[name].email.clone()
-    }
-    fn mint(&self, session: &str, project: &str) -> String {
-        self.tokens.mint(session, project).unwrap()
-    }
-    fn name(&self) -> String {
-        self.server.base.clone()
+impl std::ops::Deref for SupabaseTarget {
+    type Target = http_target::HttpTarget;
+    fn deref(&self) -> &http_target::HttpTarget {
+        &self.http
     }
 }
 
@@ -610,15 +573,9 @@ async fn supabase_target() -> SupabaseTarget {
         .env("MAESTRO_SESSION_KEY", SESSION_KEY)
         .env("SUPABASE_JWT_SECRET", support::JWT_SECRET);
     let server = launch(cmd, dir).await;
-    let users = ["alice", "bob", "carol", "dave", "erin", "frank"]
-        .into_iter()
-        .map(|n| (n, env.user(n)))
-        .collect();
     SupabaseTarget {
+        http: http_target::HttpTarget::new(env, vec![server.base.clone()], API_TOKEN, SESSION_KEY),
         server,
-        http: reqwest::Client::new(),
-        users,
-        tokens: maestro_http::session_token::SessionTokens::new(SESSION_KEY.as_bytes().to_vec()),
         _skills: skills,
     }
 }
@@ -627,7 +584,8 @@ async fn supabase_target() -> SupabaseTarget {
 /// on Supabase: roles from `project_members`, data through users' own tokens under RLS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_by_every_caller_on_supabase() {
-    matrix::run_matrix(&supabase_target().await).await;
+    let target = supabase_target().await;
+    matrix::run_matrix(&*target).await;
 }
 
 /// The fleet simulation on Supabase: owners, an editor, a viewer, strangers, API keys and
@@ -636,8 +594,8 @@ async fn every_route_by_every_caller_on_supabase() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_caller_at_once_on_supabase() {
     let target = supabase_target().await;
-    let fleet = fleet::setup(&target).await;
-    fleet::run(&target, &fleet, fleet::seed(), 24).await;
+    let fleet = fleet::setup(&*target).await;
+    fleet::run(&*target, &fleet, fleet::seed(), 24).await;
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -16,6 +16,13 @@
 #[path = "../../../crates/maestro-supabase/tests/support/mod.rs"]
 mod support;
 
+#[path = "../../../crates/maestro-http/tests/matrix/mod.rs"]
+mod matrix;
+
+#[path = "../../../crates/maestro-http/tests/fleet/mod.rs"]
+mod fleet;
+
+mod http_target;
 mod instance;
 mod private_redis;
 
@@ -55,6 +62,17 @@ async fn up(c: &Client) {
         assert!(Instant::now() < deadline, "an instance did not come up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A new project through `c`.
+async fn project(c: &Client, name: &str) -> maestro_domain::model::Project {
+    c.create_project(&ProjectInput {
+        name: Some(name.into()),
+        working_dir: Some("/tmp/two".into()),
+        description: None,
+    })
+    .await
+    .unwrap()
 }
 
 /// Every event of `names` the subscription gets within `window`.
@@ -120,14 +138,7 @@ async fn what_one_instance_does_the_other_sees_once() {
         return;
     };
 
-    let p = a
-        .create_project(&ProjectInput {
-            name: Some("Two instances".into()),
-            working_dir: Some("/tmp/two".into()),
-            description: None,
-        })
-        .await
-        .unwrap();
+    let p = project(&a, "Two instances").await;
     let t = a.create_task(&NewTask::new(&p.id, "Shared")).await.unwrap();
     let session = |name: &str| NewSession {
         project_id: p.id.clone(),
@@ -278,14 +289,7 @@ async fn a_client_of_a_killed_instance_resumes_on_the_other() {
     else {
         return;
     };
-    let p = a
-        .create_project(&ProjectInput {
-            name: Some("Kill drill".into()),
-            working_dir: Some("/tmp/kill".into()),
-            description: None,
-        })
-        .await
-        .unwrap();
+    let p = project(&a, "Kill drill").await;
     let mut sub = a.subscribe(&p.id).await.unwrap();
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let writer = {
@@ -394,4 +398,89 @@ async fn a_client_of_a_killed_instance_resumes_on_the_other() {
         want.iter().all(|id| stored.contains(id)),
         "B stores every acknowledged write"
     );
+}
+
+/// The fleet simulation across both instances (requests alternate between A and B), on Redis
+/// events and Supabase storage: every kind of caller at once, every outcome as the access
+/// table says, every acknowledged write stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_caller_at_once_across_two_instances() {
+    let Some(pair) = pair().await else {
+        return;
+    };
+    let target = http_target::HttpTarget::new(
+        support::env(),
+        vec![pair.a.base_url().to_string(), pair.b.base_url().to_string()],
+        TOKEN,
+        SESSION_KEY,
+    );
+    let fleet = fleet::setup(&target).await;
+    fleet::run(&target, &fleet, fleet::seed(), 24).await;
+}
+
+/// A socket opened on B with an API key closes when the key is revoked through A, and one
+/// opened on B with a session token closes when the session completes through A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_ended_on_one_instance_closes_its_sockets_on_the_other() {
+    let Some(Pair {
+        a,
+        b,
+        processes: _guard,
+        ..
+    }) = pair().await
+    else {
+        return;
+    };
+    let p = project(&a, "Revocation").await;
+    let key = a
+        .create_api_key(
+            &p.id,
+            &maestro_client::requests::NewApiKey {
+                name: Some("agent".into()),
+                team_member_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let keyed = b.with_token(Some(key.key.clone()));
+    let mut sub = keyed.subscribe(&p.id).await.unwrap();
+    let started = Instant::now();
+    a.revoke_api_key(&p.id, &key.info.id).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while sub.next().await.is_some() {}
+    })
+    .await;
+    assert!(closed.is_ok(), "B closed the revoked key's socket");
+    eprintln!("revoked on A, closed on B after {:?}", started.elapsed());
+    assert!(
+        keyed.subscribe(&p.id).await.is_err(),
+        "the key no longer connects"
+    );
+
+    let s = a
+        .create_session(&NewSession {
+            project_id: p.id.clone(),
+            name: Some("agent".into()),
+            status: Some(SessionStatus::Working),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let tokens = maestro_http::session_token::SessionTokens::new(SESSION_KEY.as_bytes().to_vec());
+    let agent = b.with_token(Some(tokens.mint(&s.id, &p.id).unwrap()));
+    let mut sub = agent.subscribe(&p.id).await.unwrap();
+    a.update_session(
+        &s.id,
+        &maestro_client::requests::SessionPatch {
+            status: Some(SessionStatus::Completed),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while sub.next().await.is_some() {}
+    })
+    .await;
+    assert!(closed.is_ok(), "B closed the ended session's socket");
 }

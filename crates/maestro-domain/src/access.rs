@@ -86,8 +86,58 @@ pub enum Need {
     Write,
     /// Change the project record itself (name, settings).
     EditProject,
-    /// Delete the project or manage its members.
+    /// Delete the project.
     Own,
+    /// Read the project's member list: users on the project; never an agent's credential.
+    ReadMembers,
+    /// Add, re-role or remove members: owners; never an agent's credential.
+    ManageMembers,
+}
+
+/// The one rule of the table in the module documentation, for every refusal with `403` (and
+/// the `404` of a project the caller is not on): `grantee`, whose role on `project_id` is
+/// `role` (`None`: not on it), against `need`. [`Access`] and the membership use cases both
+/// ask it.
+pub fn decide(
+    grantee: &Grantee,
+    project_id: &str,
+    role: Option<ProjectRole>,
+    need: Need,
+) -> Result<()> {
+    let agent = match grantee {
+        Grantee::User(_) => None,
+        Grantee::ApiKey { .. } => Some("an API key"),
+        Grantee::Session { .. } => Some("a session token"),
+    };
+    if let (Some(what), Need::ReadMembers | Need::ManageMembers) = (agent, need) {
+        // Members are people: an agent's credential neither reads nor changes them, on any
+        // project (so this says nothing about whether one exists).
+        return Err(DomainError::Forbidden(format!(
+            "{what} may not read or change project members"
+        )));
+    }
+    let Some(role) = role else {
+        return Err(DomainError::not_found("Project", project_id));
+    };
+    let allowed = match need {
+        Need::Read | Need::ReadMembers => true,
+        Need::Write => role >= ProjectRole::Editor,
+        Need::EditProject => agent.is_none() && role >= ProjectRole::Editor,
+        Need::Own | Need::ManageMembers => agent.is_none() && role == ProjectRole::Owner,
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(DomainError::Forbidden(match agent {
+        Some(what) => format!("{what} may not do this on project '{project_id}'"),
+        None => {
+            let needed = match need {
+                Need::Own | Need::ManageMembers => ProjectRole::Owner,
+                _ => ProjectRole::Editor,
+            };
+            format!("your role on project '{project_id}' is {role}; this needs {needed}")
+        }
+    }))
 }
 
 /// One restricted caller's access, with the roles it looked up remembered for its lifetime
@@ -156,32 +206,24 @@ impl Access {
     /// `Ok` when the caller may do `need` on `project_id`; else `404 Project … not found` for
     /// a project they do not see, `403` for one they see but may not change this way.
     pub async fn require(&self, project_id: &str, need: Need) -> Result<()> {
-        let Some(role) = self.role(project_id).await? else {
-            return Err(DomainError::not_found("Project", project_id));
+        let role = self.role(project_id).await?;
+        self.decide(project_id, role, need)
+    }
+
+    /// [`Access::require`] when it can be answered without a lookup — always for an agent's
+    /// credential, for a user once their role on `project_id` is known in this request;
+    /// `None` when the member store must be asked first. Lets a repository decide inside its
+    /// own read-modify-write, without reading the record beforehand.
+    pub fn decide_now(&self, project_id: &str, need: Need) -> Option<Result<()>> {
+        let role = match &self.grantee {
+            Grantee::User(_) => self.cached(project_id)?,
+            agent => (agent.agent_project() == Some(project_id)).then_some(ProjectRole::Editor),
         };
-        let is_agent = self.grantee.agent_project().is_some();
-        let allowed = match need {
-            Need::Read => true,
-            Need::Write => role >= ProjectRole::Editor,
-            Need::EditProject => !is_agent && role >= ProjectRole::Editor,
-            Need::Own => !is_agent && role == ProjectRole::Owner,
-        };
-        if allowed {
-            return Ok(());
-        }
-        Err(DomainError::Forbidden(if is_agent {
-            let what = match self.grantee {
-                Grantee::ApiKey { .. } => "an API key",
-                _ => "a session token",
-            };
-            format!("{what} may not do this on project '{project_id}'")
-        } else {
-            let needed = match need {
-                Need::Own => ProjectRole::Owner,
-                _ => ProjectRole::Editor,
-            };
-            format!("your role on project '{project_id}' is {role}; this needs {needed}")
-        }))
+        Some(self.decide(project_id, role, need))
+    }
+
+    fn decide(&self, project_id: &str, role: Option<ProjectRole>, need: Need) -> Result<()> {
+        decide(&self.grantee, project_id, role, need)
     }
 
     /// May the caller create projects? Users may (they become the owner); agents' credentials

@@ -78,21 +78,125 @@ async fn every_route_by_every_caller_on_the_filesystem() {
     run_matrix(&matrix_server(Adapters::Fs).await).await;
 }
 
-/// The fleet simulation ([`fleet`]): every kind of caller at once, each with its own
-/// credential; every outcome as the access table says, every acknowledged write stored once
-/// in its project with its author, no refused write stored.
+/// The fleet simulation ([`fleet`]) with both Socket.IO namespaces: every kind of caller at
+/// once, each with its own credential. Every actor opens a `/mobile` socket on both projects
+/// (admitted exactly when it may read the project) and the server a `/ui` socket; the REST
+/// workload then runs, every outcome as the access table says, every acknowledged write stored
+/// once in its project with its author, no refused write stored. Every socket got only its
+/// project's events and every acknowledged task and mail of it exactly once (`/ui`: of both);
+/// then every socket sends mail, which succeeds exactly when its caller may write, and is
+/// stored exactly then.
+async fn fleet_with_sockets(adapters: Adapters) {
+    let srv = matrix_server(adapters).await;
+    let fleet = fleet::setup(&srv).await;
+    let mut sockets = Vec::new();
+    for actor in &fleet.actors {
+        for (project, who) in [(&fleet.p, actor.on_p), (&fleet.q, actor.on_q)] {
+            let Some(mut phone) = MobileClient::connect(&srv, &actor.bearer, project).await else {
+                return;
+            };
+            let first = phone.next(&["connected", "connect_error"]).await;
+            assert_eq!(
+                first["kind"] == "connected",
+                fleet::may_read(who),
+                "{} on /mobile of {project}: {first}",
+                actor.name
+            );
+            if first["kind"] == "connected" {
+                sockets.push((
+                    actor.name.clone(),
+                    project.clone(),
+                    fleet::may_write(who),
+                    phone,
+                ));
+            }
+        }
+    }
+    let Some(mut desktop) = MobileClient::connect_to(&srv, "/ui", API_TOKEN, "").await else {
+        return;
+    };
+    assert_eq!(
+        desktop.next(&["connected", "connect_error"]).await["kind"],
+        "connected"
+    );
+
+    let report = fleet::run(&srv, &fleet, fleet::seed(), 40).await;
+
+    let quiet = std::time::Duration::from_millis(1500);
+    let check = |who: &str, project: Option<&str>, lines: Vec<Value>| {
+        let mut told: BTreeMap<String, usize> = BTreeMap::new();
+        for line in lines.iter().filter(|l| l["kind"] == "event") {
+            let data = &line["data"]["data"];
+            if let (Some(p), Some(project)) = (data["projectId"].as_str(), project) {
+                assert_eq!(p, project, "{who} was told of another project: {line}");
+            }
+            let marker = match line["name"].as_str() {
+                Some("task:created") => data["title"].as_str(),
+                Some("mail:received") => data["subject"].as_str(),
+                _ => None,
+            };
+            if let Some(m) = marker {
+                *told.entry(m.to_string()).or_default() += 1;
+            }
+        }
+        for (marker, p) in &report.acked {
+            let due = usize::from(project.is_none_or(|project| project == p));
+            assert_eq!(
+                told.get(marker).copied().unwrap_or(0),
+                due,
+                "{who}: events of {marker} (project {p})"
+            );
+        }
+    };
+    for (name, project, _, phone) in &mut sockets {
+        let lines = phone.drain(quiet).await;
+        check(
+            &format!("{name} on {project}"),
+            Some(project.as_str()),
+            lines,
+        );
+    }
+    check("/ui", None, desktop.drain(quiet).await);
+
+    for (name, project, writes, phone) in &mut sockets {
+        let subject = format!("fleet-socket-{name}-{project}");
+        let mail = json!({"toSessionId": fleet.inbox_of(project), "subject": subject,
+                          "body": {"text": "from the fleet"}});
+        let sent = phone.emit("mail:send", mail).await;
+        assert_eq!(
+            sent["reply"]["success"], *writes,
+            "mail:send by {name} on {project}: {sent}"
+        );
+        let inbox = srv
+            .req_as(
+                Some(API_TOKEN),
+                Method::GET,
+                &format!(
+                    "/api/mail/inbox/{}?projectId={project}",
+                    fleet.inbox_of(project)
+                ),
+                None,
+            )
+            .await
+            .ok(200);
+        let stored = inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["subject"] == subject.as_str())
+            .count();
+        assert_eq!(stored, usize::from(*writes), "{subject} stored");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_caller_at_once_in_memory() {
-    let srv = matrix_server(Adapters::Memory).await;
-    let fleet = fleet::setup(&srv).await;
-    fleet::run(&srv, &fleet, fleet::seed(), 40).await;
+    fleet_with_sockets(Adapters::Memory).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_caller_at_once_on_the_filesystem() {
-    let srv = matrix_server(Adapters::Fs).await;
-    let fleet = fleet::setup(&srv).await;
-    fleet::run(&srv, &fleet, fleet::seed(), 40).await;
+    fleet_with_sockets(Adapters::Fs).await;
 }
 
 /// Listings show a user only what they are on.

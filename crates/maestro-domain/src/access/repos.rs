@@ -4,7 +4,7 @@
 //! so the use cases answer `404` exactly as for a record that does not exist; writes check the
 //! role first and fail with `404` or `403` before anything is stored.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -124,21 +124,18 @@ impl ProjectRepo for Projects {
     }
 }
 
-/// Looks a record up as the caller sees it, for a write: `404 <resource>` when it does not
-/// exist or is not visible, then the project's write check.
-async fn writable<T>(
+/// The write decision for a record of `project`, when [`Access::decide_now`] can make it: a
+/// record the caller cannot see is `404 <resource>` (no existence leak), one it may not change
+/// `403`. `None`: the caller's role must be looked up first.
+fn decide_write(
     access: &Access,
-    found: Option<T>,
+    project: &str,
     resource: &'static str,
     id: &str,
-    project: impl Fn(&T) -> &str,
-) -> Result<T> {
-    match found {
-        Some(t) if access.can_read(project(&t)).await? => {
-            access.require(project(&t), Need::Write).await?;
-            Ok(t)
-        }
-        _ => Err(DomainError::not_found(resource, id)),
+) -> Option<Result<()>> {
+    match access.decide_now(project, Need::Read)? {
+        Err(_) => Some(Err(DomainError::not_found(resource, id))),
+        Ok(()) => access.decide_now(project, Need::Write),
     }
 }
 
@@ -168,10 +165,38 @@ macro_rules! guarded_project_records {
                 self.visible(all, |r| &r.project_id).await
             }
 
+            /// Decided inside the store's own read-modify-write ([`decide_write`]): a caller
+            /// whose rights are known costs the store exactly its update (one read and one
+            /// write on a remote store). When a user's role is not known yet, the first
+            /// attempt stops before changing anything, the role is looked up once, and the
+            /// update runs again.
             async fn update<'a>(&self, id: &str, change: Mutator<'a, $record>) -> Result<$record> {
-                let found = self.inner.get(id).await?;
-                writable(&self.access, found, $resource, id, |r| &r.project_id).await?;
-                self.inner.update(id, change).await
+                let unknown: Mutex<Option<String>> = Mutex::new(None);
+                let decided = |r: &mut $record| -> Result<()> {
+                    match decide_write(&self.access, &r.project_id, $resource, id) {
+                        Some(Ok(())) => change(r),
+                        Some(Err(e)) => Err(e),
+                        None => {
+                            *unknown.lock().unwrap_or_else(PoisonError::into_inner) =
+                                Some(r.project_id.clone());
+                            Err(DomainError::Internal(
+                                "the caller's role is not known yet".into(),
+                            ))
+                        }
+                    }
+                };
+                let first = self.inner.update(id, &decided).await;
+                let pending = unknown
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                match pending {
+                    Some(project) => {
+                        self.access.role(&project).await?;
+                        self.inner.update(id, &decided).await
+                    }
+                    None => first,
+                }
             }
 
             async fn delete(&self, id: &str) -> Result<bool> {

@@ -150,12 +150,21 @@ async fn hidden_records_read_as_absent_and_listings_are_filtered() {
 
 #[tokio::test]
 async fn refused_writes_never_reach_the_store() {
-    // The mock has no `update`/`create`/`delete` expectations: reaching it would panic.
+    // The mock has no `create`/`delete` expectations: reaching them would panic. An update is
+    // decided inside the store's read-modify-write: the store runs the guarded mutator on the
+    // record it read, and a refusal there aborts the write before the caller's change runs.
+    let mut t = tasks();
+    t.expect_update().returning(|id, f| {
+        let project = if id == "t_shared" { SHARED } else { OTHER };
+        apply(task(id, project), f).map(|_| panic!("a refused update was written"))
+    });
     let repos = guard(
-        crate::services::testing::Mocks::new().repositories_with_tasks(tasks()),
+        crate::services::testing::Mocks::new().repositories_with_tasks(t),
         user("viewer"),
     );
-    let noop = |_: &mut Task| Ok(());
+    let noop = |_: &mut Task| -> crate::error::Result<()> {
+        panic!("the caller's change ran for a refused update")
+    };
     let e = repos.tasks.update("t_shared", &noop).await.unwrap_err();
     assert_eq!(code_status(&e), 403, "{e}");
     let e = repos.tasks.update("t_other", &noop).await.unwrap_err();

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use super::{Context, Services};
+use crate::access::{Grantee, Need};
 use crate::error::{DomainError, Result};
 use crate::events::{DomainEvent, MembersChanged};
 use crate::model::{ProjectMember, ProjectRole, UserRef};
@@ -19,6 +20,23 @@ pub enum Actor {
     Unrestricted,
     /// A signed-in user, by id: acts with their role on each project.
     User(String),
+}
+
+impl Actor {
+    /// The membership actor of `principal` on `project_id`; an agent's credential (session
+    /// token, API key) is refused by the access rule ([`crate::access::decide`]).
+    pub fn of(principal: &crate::ports::Principal, project_id: &str) -> Result<Self> {
+        match crate::access::Grantee::of(principal) {
+            None => Ok(Self::Unrestricted),
+            Some(crate::access::Grantee::User(id)) => Ok(Self::User(id)),
+            Some(agent) => {
+                crate::access::decide(&agent, project_id, None, Need::ReadMembers)?;
+                Err(DomainError::Internal(
+                    "the access rule admitted an agent to the members".into(),
+                ))
+            }
+        }
+    }
 }
 
 /// `POST /api/projects/:id/members`: a user by id or by email, and a role.
@@ -50,34 +68,23 @@ impl MemberService {
         Self::new(services, self.repo.clone())
     }
 
-    /// The caller's role on `project_id`; `404` for a project that does not exist or that the
-    /// caller is not on.
-    pub async fn role_of(&self, actor: &Actor, project_id: &str) -> Result<ProjectRole> {
+    /// `Ok` when `actor` may do `need` on `project_id`, by the one access rule
+    /// ([`crate::access::decide`]); `404` for a project that does not exist or that the caller
+    /// is not on.
+    async fn require(&self, actor: &Actor, project_id: &str, need: Need) -> Result<()> {
         self.ctx.require_project(project_id).await?;
         match actor {
-            Actor::Unrestricted => Ok(ProjectRole::Owner),
-            Actor::User(id) => self
-                .repo
-                .get(project_id, id)
-                .await?
-                .map(|m| m.role)
-                .ok_or_else(|| DomainError::not_found("Project", project_id)),
-        }
-    }
-
-    async fn require_owner(&self, actor: &Actor, project_id: &str) -> Result<()> {
-        if self.role_of(actor, project_id).await? == ProjectRole::Owner {
-            Ok(())
-        } else {
-            Err(DomainError::Forbidden(format!(
-                "only an owner of project '{project_id}' manages its members"
-            )))
+            Actor::Unrestricted => Ok(()),
+            Actor::User(id) => {
+                let role = self.repo.get(project_id, id).await?.map(|m| m.role);
+                crate::access::decide(&Grantee::User(id.clone()), project_id, role, need)
+            }
         }
     }
 
     /// `GET /api/projects/:id/members`.
     pub async fn list(&self, actor: &Actor, project_id: &str) -> Result<Vec<ProjectMember>> {
-        self.role_of(actor, project_id).await?;
+        self.require(actor, project_id, Need::ReadMembers).await?;
         self.repo.list(project_id).await
     }
 
@@ -89,7 +96,7 @@ impl MemberService {
         input: AddMember,
     ) -> Result<ProjectMember> {
         let role = parse_role(input.role.as_deref())?;
-        self.require_owner(actor, project_id).await?;
+        self.require(actor, project_id, Need::ManageMembers).await?;
         let user = self.find_user(input.user_id, input.email).await?;
         if let Some(existing) = self.repo.get(project_id, &user.id).await? {
             return Err(DomainError::Conflict(format!(
@@ -121,7 +128,7 @@ impl MemberService {
         role: Option<&str>,
     ) -> Result<ProjectMember> {
         let role = parse_role(role)?;
-        self.require_owner(actor, project_id).await?;
+        self.require(actor, project_id, Need::ManageMembers).await?;
         let mut member = self.member(project_id, user_id).await?;
         if member.role == ProjectRole::Owner && role != ProjectRole::Owner {
             self.keep_an_owner(project_id, user_id).await?;
@@ -136,9 +143,9 @@ impl MemberService {
     pub async fn remove(&self, actor: &Actor, project_id: &str, user_id: &str) -> Result<()> {
         let leaving = matches!(actor, Actor::User(id) if id == user_id);
         if leaving {
-            self.role_of(actor, project_id).await?;
+            self.require(actor, project_id, Need::ReadMembers).await?;
         } else {
-            self.require_owner(actor, project_id).await?;
+            self.require(actor, project_id, Need::ManageMembers).await?;
         }
         let member = self.member(project_id, user_id).await?;
         if member.role == ProjectRole::Owner {

@@ -148,11 +148,20 @@ impl TaskService {
 
     /// `PATCH /api/tasks/:id`: session mode (one `taskSessionStatuses` entry, auto-linking the
     /// session) or user mode (the whitelisted fields), with the events of EVENTS.md §5.
+    ///
+    /// Everything that can refuse the patch is checked before anything is written: a refused
+    /// PATCH changes nothing (the title and priority first, then the fencing token before an
+    /// auto-link). A plain or fenced PATCH is one atomic update of the task (the fence and
+    /// the caller's rights are checked inside it), so on a remote store it costs one read
+    /// and one write.
     pub async fn update(&self, id: &str, patch: TaskPatch) -> Result<Task> {
         check_priority(patch.priority.as_ref())?;
-        if patch.fencing_token.is_some() {
-            // Before any side effect (auto-link); checked again atomically in the write.
-            check_fence(&self.get(id).await?, patch.fencing_token)?;
+        // b. Title check (before the auto-link below, so a refused PATCH links nothing).
+        if patch.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(DomainError::invalid_field(
+                "title",
+                "Task title cannot be empty",
+            ));
         }
         let session_mode = patch.update_source == Some(UpdateSource::Session);
         // a. Auto-link a reporting session that is not yet linked.
@@ -165,15 +174,12 @@ impl TaskService {
                 .await?
                 .ok_or_else(|| DomainError::not_found("Session", session_id))?;
             if !session.task_ids.iter().any(|t| t == id) {
+                if patch.fencing_token.is_some() {
+                    // Before the link's side effects; checked again atomically in the write.
+                    check_fence(&self.get(id).await?, patch.fencing_token)?;
+                }
                 links::link(&self.ctx, session_id, id, "Added task to session").await?;
             }
-        }
-        // b. Title check.
-        if patch.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return Err(DomainError::invalid_field(
-                "title",
-                "Task title cannot be empty",
-            ));
         }
         if session_mode {
             self.update_from_session(id, &patch).await
@@ -218,6 +224,8 @@ impl TaskService {
     async fn update_from_user(&self, id: &str, patch: TaskPatch) -> Result<Task> {
         if let Some(wanted) = &patch.session_ids {
             let current = self.get(id).await?;
+            // Before the links' side effects; checked again atomically in the write.
+            check_fence(&current, patch.fencing_token)?;
             for gone in current.session_ids.iter().filter(|s| !wanted.contains(s)) {
                 match links::unlink(&self.ctx, gone, id).await {
                     Ok(_) => {}

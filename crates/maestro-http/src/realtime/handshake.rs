@@ -29,7 +29,7 @@ use crate::state::AppState;
 /// `connect_timeout`); also the window the limiter counts handshakes in.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// New sessions one client address may open per [`CONNECT_TIMEOUT`].
-pub const MAX_PENDING_PER_CLIENT: usize = 64;
+pub const MAX_PENDING_PER_CLIENT: usize = 256;
 /// New sessions all clients together may open per [`CONNECT_TIMEOUT`].
 pub const MAX_PENDING_TOTAL: usize = 2048;
 

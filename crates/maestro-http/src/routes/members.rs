@@ -4,9 +4,7 @@
 use axum::Json;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use maestro_domain::DomainError;
 use maestro_domain::model::ProjectMember;
-use maestro_domain::ports::Principal;
 use maestro_domain::services::{Actor, AddMember};
 use serde::Deserialize;
 
@@ -47,18 +45,10 @@ pub(super) fn routes(api: Api) -> Api {
     ).ok::<MemberRemoved>(200)
 }
 
-/// The membership actor of a request's principal; session tokens never manage members.
-fn actor(s: &Scoped) -> ApiResult<Actor> {
-    match s.principal() {
-        Principal::Local | Principal::Service => Ok(Actor::Unrestricted),
-        Principal::User { id, .. } => Ok(Actor::User(id.clone())),
-        Principal::Session { .. } | Principal::ApiKey { .. } => Err(DomainError::Forbidden(
-            "an agent's credential (session token, API key) may not read or change project \
-             members"
-                .into(),
-        )
-        .into()),
-    }
+/// The membership actor of a request's principal on `project_id` (the domain's rule refuses
+/// agents' credentials).
+fn actor(s: &Scoped, project_id: &str) -> ApiResult<Actor> {
+    Ok(Actor::of(s.principal(), project_id)?)
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -77,7 +67,7 @@ struct RoleBody {
 }
 
 async fn list(s: Scoped, Path(id): Path<String>) -> ApiResult<Json<Vec<ProjectMember>>> {
-    let actor = actor(&s)?;
+    let actor = actor(&s, &id)?;
     Ok(Json(s.member_service()?.list(&actor, &id).await?))
 }
 
@@ -86,7 +76,7 @@ async fn add(
     Path(id): Path<String>,
     Body(b): Body<AddBody>,
 ) -> ApiResult<(StatusCode, Json<ProjectMember>)> {
-    let actor = actor(&s)?;
+    let actor = actor(&s, &id)?;
     let member = s
         .member_service()?
         .add(
@@ -107,7 +97,7 @@ async fn set_role(
     Path((id, user_id)): Path<(String, String)>,
     Body(b): Body<RoleBody>,
 ) -> ApiResult<Json<ProjectMember>> {
-    let actor = actor(&s)?;
+    let actor = actor(&s, &id)?;
     let member = s
         .member_service()?
         .set_role(&actor, &id, &user_id, b.role.as_deref())
@@ -119,7 +109,7 @@ async fn remove(
     s: Scoped,
     Path((id, user_id)): Path<(String, String)>,
 ) -> ApiResult<Json<MemberRemoved>> {
-    let actor = actor(&s)?;
+    let actor = actor(&s, &id)?;
     s.member_service()?.remove(&actor, &id, &user_id).await?;
     Ok(Json(MemberRemoved {
         success: true,

@@ -122,3 +122,14 @@ impl Drop for MobileClient {
         let _ = self.child.start_kill();
     }
 }
+
+impl MobileClient {
+    /// Every line the client prints until it has been quiet for `quiet` (or it exits).
+    pub async fn drain(&mut self, quiet: std::time::Duration) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Ok(Ok(Some(line))) = tokio::time::timeout(quiet, self.lines.next_line()).await {
+            out.push(serde_json::from_str(&line).unwrap());
+        }
+        out
+    }
+}

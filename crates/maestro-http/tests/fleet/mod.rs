@@ -41,6 +41,15 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// The inbox session of project `project_id` (P's or Q's).
+    pub fn inbox_of(&self, project_id: &str) -> &str {
+        if project_id == self.p {
+            &self.inbox_p
+        } else {
+            &self.inbox_q
+        }
+    }
+
     fn project(&self, which: Which) -> &str {
         match which {
             Which::P => &self.p,
@@ -255,6 +264,16 @@ impl Outcome {
     }
 }
 
+/// Whether `who` may read a project (`None`: the server credential).
+pub fn may_read(who: Option<Who>) -> bool {
+    who.is_none_or(|w| expected(Class::Read, w).is_none())
+}
+
+/// Whether `who` may write a project's tasks, sessions and mail.
+pub fn may_write(who: Option<Who>) -> bool {
+    who.is_none_or(|w| expected(Class::Write, w).is_none())
+}
+
 /// The oracle: what `who` must get for `op` (`None`: success).
 fn due(op: Op, who: Option<Who>) -> Option<u16> {
     let who = who?;
@@ -271,6 +290,9 @@ fn due(op: Op, who: Option<Who>) -> Option<u16> {
 pub struct Report {
     pub requests: usize,
     pub wrong: Vec<String>,
+    /// Acknowledged task titles and mail subjects, with their project id: what every socket
+    /// of that project must have been told.
+    pub acked: Vec<(String, String)>,
 }
 
 /// Runs `ops_per_actor` requests per actor, all actors at once, then reads the stores back.
@@ -318,6 +340,11 @@ pub async fn run(srv: &impl Target, fleet: &Fleet, seed: u64, ops_per_actor: usi
     let mut report = Report {
         requests: outcomes.len(),
         wrong: Vec::new(),
+        acked: outcomes
+            .iter()
+            .filter(|o| o.acknowledged() && matches!(o.op, Op::CreateTask | Op::SendMail))
+            .map(|o| (o.marker.clone(), fleet.project(o.project).to_string()))
+            .collect(),
     };
     for o in &outcomes {
         if !o.right() {

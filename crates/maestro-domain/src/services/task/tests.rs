@@ -437,3 +437,94 @@ async fn task_timeline_requires_message_and_session() {
         .unwrap_err();
     assert_eq!(err.to_string(), "sessionId is required");
 }
+
+/// A refused PATCH changes nothing: a blank title in session mode is refused before the
+/// reporting session is auto-linked (the mocks expect no update of either record).
+#[tokio::test]
+async fn a_refused_session_patch_links_nothing() {
+    let mut m = Mocks::new();
+    m.tasks
+        .expect_get()
+        .returning(|_| Ok(Some(task("task_1", "proj_1"))));
+    m.sessions
+        .expect_get()
+        .returning(|_| Ok(Some(session("sess_1", "proj_1", &[]))));
+    let mut patch = session_patch("sess_1", TaskSessionStatus::Working);
+    patch.title = Some("  ".into());
+    let err = m
+        .services()
+        .tasks
+        .update("task_1", patch)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "Task title cannot be empty");
+}
+
+/// A stale fencing token with `sessionIds` is refused before any link or unlink.
+#[tokio::test]
+async fn a_stale_fence_with_session_ids_links_nothing() {
+    let mut t = task("task_1", "proj_1");
+    t.claim_fencing_token = Some(7);
+    t.claimed_by = Some("sess_0".into());
+    let mut m = Mocks::new();
+    m.tasks.expect_get().returning(move |_| Ok(Some(t.clone())));
+    let err = m
+        .services()
+        .tasks
+        .update(
+            "task_1",
+            TaskPatch {
+                session_ids: Some(vec!["sess_1".into()]),
+                fencing_token: Some(6),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::StaleFence { .. }), "{err:?}");
+}
+
+/// A fenced PATCH by an agent's credential is one atomic update of the task and no read
+/// beforehand: on a remote store, one read and one write.
+#[tokio::test]
+async fn a_fenced_patch_by_an_api_key_is_one_update_and_no_read() {
+    let mut t = task("task_1", "proj_1");
+    t.claim_fencing_token = Some(7);
+    t.claimed_by = Some("sess_0".into());
+    let mut m = Mocks::new();
+    let cell = Cell::new(t);
+    let c = cell.clone();
+    m.tasks.expect_get().never();
+    m.tasks
+        .expect_update()
+        .times(1)
+        .returning(move |_, f| c.update(f));
+    m.capture_events();
+    let services = m.services();
+    let access = crate::access::access_for(
+        &crate::ports::Principal::ApiKey {
+            key_id: "ak_1".into(),
+            project_id: "proj_1".into(),
+            team_member_id: None,
+        },
+        None,
+    )
+    .unwrap()
+    .unwrap();
+    let repos = services.ports().repositories();
+    let agent = services.restricted(repos, access);
+    let done = agent
+        .tasks
+        .update(
+            "task_1",
+            TaskPatch {
+                description: Some("fenced".into()),
+                fencing_token: Some(7),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.description, "fenced");
+    assert_eq!(cell.get().description, "fenced");
+}
