@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use maestro_domain::ports::Principal;
 use maestro_domain::services::{
-    AgentService, ApiKeyService, ClaimService, MemberService, Services, SpawnService,
+    AgentService, ApiKeyService, Caller, ClaimService, MemberService, Services, SpawnService,
 };
 use maestro_domain::{DomainError, Result};
 
@@ -17,13 +17,13 @@ pub use crate::state::UserScope;
 /// The services a request may use, chosen by its principal.
 pub struct Scoped {
     state: AppState,
-    services: Services,
+    services: Services<Caller>,
     principal: Principal,
 }
 
 impl Scoped {
     /// The use cases, acting as the caller.
-    pub fn services(&self) -> &Services {
+    pub fn services(&self) -> &Services<Caller> {
         &self.services
     }
 
@@ -118,9 +118,9 @@ impl FromRequestParts<AppState> for Scoped {
 /// or a session token, the same services on repositories restricted by the domain's access
 /// rules ([`maestro_domain::access`]) — for a user, on top of their own token-bound
 /// repositories when the storage has them (row-level security as defence in depth).
-pub fn scoped_services(state: &AppState, principal: &Principal) -> Result<Services> {
+pub fn scoped_services(state: &AppState, principal: &Principal) -> Result<Services<Caller>> {
     let Some(access) = maestro_domain::access::access_for(principal, state.members())? else {
-        return Ok(state.services().clone());
+        return Ok(state.services().as_caller());
     };
     let repos = match (principal, &state.0.system.user_scope) {
         (Principal::User { access_token, .. }, Some(scope)) => scope(&access_token.0),
@@ -133,7 +133,7 @@ pub fn scoped_services(state: &AppState, principal: &Principal) -> Result<Servic
 pub fn spawn_service_for(
     state: &AppState,
     principal: &Principal,
-    services: &Services,
+    services: &Services<Caller>,
 ) -> SpawnService {
     if principal.is_unrestricted() {
         state.spawn_service().clone()

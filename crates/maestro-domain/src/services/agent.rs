@@ -64,8 +64,12 @@ impl AgentService {
     }
 
     /// The same use cases on other (e.g. user-scoped) services.
-    pub fn scoped(&self, services: &Services) -> Self {
-        Self::new(services, self.ports.clone())
+    pub fn scoped(&self, services: &Services<super::Caller>) -> Self {
+        Self {
+            ctx: services.context().clone(),
+            sessions: services.sessions.clone(),
+            ports: self.ports.clone(),
+        }
     }
 
     pub fn presence(&self) -> &Arc<dyn Presence> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{Context, Services};
+use super::{Caller, Context, Services};
 use crate::access::Need;
 use crate::error::{DomainError, Result};
 use crate::model::ApiKey;
@@ -30,21 +30,24 @@ pub struct NewApiKey {
 /// API-key use cases.
 #[derive(Clone)]
 pub struct ApiKeyService {
-    services: Services,
+    services: Services<Caller>,
     repo: Arc<dyn ApiKeyRepo>,
 }
 
 impl ApiKeyService {
     pub fn new(services: &Services, repo: Arc<dyn ApiKeyRepo>) -> Self {
         Self {
-            services: services.clone(),
+            services: services.as_caller(),
             repo,
         }
     }
 
     /// The same use cases acting as another caller (their services decide who may).
-    pub fn scoped(&self, services: &Services) -> Self {
-        Self::new(services, self.repo.clone())
+    pub fn scoped(&self, services: &Services<Caller>) -> Self {
+        Self {
+            services: services.clone(),
+            repo: self.repo.clone(),
+        }
     }
 
     /// Creates a key for `project_id`; returns it with the key in clear, which nothing can

@@ -66,8 +66,11 @@ impl ClaimService {
     }
 
     /// The same use cases on other (e.g. user-scoped) services.
-    pub fn scoped(&self, services: &Services) -> Self {
-        Self::new(services, self.lock.clone())
+    pub fn scoped(&self, services: &Services<super::Caller>) -> Self {
+        Self {
+            ctx: services.context().clone(),
+            lock: self.lock.clone(),
+        }
     }
 
     async fn task(&self, id: &str) -> Result<Task> {

@@ -30,7 +30,7 @@ pub struct Reply {
     pub session: Session,
 }
 
-impl Services {
+impl<S> Services<S> {
     /// The session `id`, which must belong to `project_id` (a client bound to one project
     /// must not reach into another): `404` when it does not exist, `422` when it belongs to
     /// another project.

@@ -55,7 +55,7 @@ pub struct MemberService {
 }
 
 impl MemberService {
-    pub fn new(services: &Services, repo: Arc<dyn MemberRepo>) -> Self {
+    pub fn new<S>(services: &Services<S>, repo: Arc<dyn MemberRepo>) -> Self {
         Self {
             ctx: services.context().clone(),
             repo,
@@ -64,7 +64,7 @@ impl MemberService {
 
     /// The same use cases on other (e.g. user-scoped) services: the project is looked up as
     /// the caller sees it; members are always read and written by the server.
-    pub fn scoped(&self, services: &Services) -> Self {
+    pub fn scoped(&self, services: &Services<super::Caller>) -> Self {
         Self::new(services, self.repo.clone())
     }
 

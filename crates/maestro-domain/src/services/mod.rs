@@ -140,7 +140,7 @@ impl HostInfo {
 /// request or socket event; nothing shared holds one ([`Hub`] explains how that is enforced).
 pub struct Context {
     /// The caller's repositories, with the hub's bus, clock and ids.
-    pub ports: Ports,
+    pub(crate) ports: Ports,
     /// The caller's restriction, for services restricted to one caller
     /// ([`Services::restricted`]); `None`: unrestricted.
     access: Option<Arc<crate::access::Access>>,
@@ -237,9 +237,35 @@ impl Context {
     }
 }
 
-/// All use cases.
-#[derive(Clone)]
-pub struct Services {
+/// Marks the server's own services: what shared state (the HTTP edge's `AppState`, a
+/// background task) may hold.
+#[derive(Debug)]
+pub enum System {}
+
+/// Marks one caller's services: built per request or socket event, never held by anything
+/// shared (the type keeps it out: a `Services<Caller>` is not a `Services<System>`, and only
+/// the system services show their ports).
+///
+/// ```compile_fail,E0308
+/// use maestro_domain::services::{Caller, Services};
+/// fn keep(caller: Services<Caller>) -> Services {
+///     caller // a caller's services cannot stand in for the server's
+/// }
+/// ```
+///
+/// ```compile_fail,E0599
+/// use maestro_domain::services::{Caller, Services};
+/// fn leak(caller: &Services<Caller>) {
+///     let _ = caller.ports(); // nor hand out their ports
+/// }
+/// ```
+#[derive(Debug)]
+pub enum Caller {}
+
+/// All use cases: the server's own ([`Services<System>`](System), the default) or one
+/// caller's ([`Services<Caller>`](Caller), from [`Services::restricted`] or
+/// [`Services::as_caller`]).
+pub struct Services<S = System> {
     ctx: Arc<Context>,
     pub projects: ProjectService,
     pub tasks: TaskService,
@@ -247,9 +273,25 @@ pub struct Services {
     pub mail: MailService,
     pub team_members: TeamMemberService,
     pub orderings: OrderingService,
+    scope: std::marker::PhantomData<fn() -> S>,
 }
 
-impl Services {
+impl<S> Clone for Services<S> {
+    fn clone(&self) -> Self {
+        Self {
+            ctx: self.ctx.clone(),
+            projects: self.projects.clone(),
+            tasks: self.tasks.clone(),
+            sessions: self.sessions.clone(),
+            mail: self.mail.clone(),
+            team_members: self.team_members.clone(),
+            orderings: self.orderings.clone(),
+            scope: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Services<System> {
     /// The server's own, unrestricted services on `ports`; their mail store is also the one
     /// the hub's group commit writes through for every caller.
     pub fn new(ports: Ports, host: HostInfo) -> Self {
@@ -262,7 +304,7 @@ impl Services {
             },
             host,
         ));
-        Self::with_context(Arc::new(Context {
+        with_context(Arc::new(Context {
             ports,
             hub,
             access: None,
@@ -272,9 +314,13 @@ impl Services {
     /// The same services for one restricted caller: `repos` guarded by `access`
     /// ([`crate::access::guard`]), so every use case obeys the caller's role. They share the
     /// hub of `self` (bus, clock, ids, mail ordering and group commit, waits, shutdown).
-    pub fn restricted(&self, repos: Repositories, access: Arc<crate::access::Access>) -> Self {
+    pub fn restricted(
+        &self,
+        repos: Repositories,
+        access: Arc<crate::access::Access>,
+    ) -> Services<Caller> {
         let system = self.ctx.hub.system();
-        Self::with_context(Arc::new(Context {
+        with_context(Arc::new(Context {
             ports: Ports::new(
                 crate::access::guard(repos, access.clone()),
                 system.bus.clone(),
@@ -286,25 +332,12 @@ impl Services {
         }))
     }
 
-    /// Wires every service once; services that need another get it here, so no service
-    /// constructs another.
-    fn with_context(ctx: Arc<Context>) -> Self {
-        let sessions = SessionService::new(ctx.clone());
-        Self {
-            projects: ProjectService::new(ctx.clone()),
-            tasks: TaskService::new(ctx.clone(), sessions.clone()),
-            sessions,
-            mail: MailService::new(ctx.clone()),
-            team_members: TeamMemberService::new(ctx.clone()),
-            orderings: OrderingService::new(ctx.clone()),
-            ctx,
-        }
+    /// These services for an unrestricted caller (the local user, a server credential).
+    pub fn as_caller(&self) -> Services<Caller> {
+        with_context(self.ctx.clone())
     }
 
-    pub fn context(&self) -> &Arc<Context> {
-        &self.ctx
-    }
-
+    /// The server's own ports (never a caller's: only the system services show them).
     pub fn ports(&self) -> &Ports {
         &self.ctx.ports
     }
@@ -323,6 +356,29 @@ impl Services {
     /// Starts shutting down: pending mail waits answer `[]` now (DEFECTS O5).
     pub fn begin_shutdown(&self) {
         self.ctx.hub.begin_shutdown();
+    }
+}
+
+/// Wires every service once; services that need another get it here, so no service
+/// constructs another.
+fn with_context<S>(ctx: Arc<Context>) -> Services<S> {
+    let sessions = SessionService::new(ctx.clone());
+    Services {
+        projects: ProjectService::new(ctx.clone()),
+        tasks: TaskService::new(ctx.clone(), sessions.clone()),
+        sessions,
+        mail: MailService::new(ctx.clone()),
+        team_members: TeamMemberService::new(ctx.clone()),
+        orderings: OrderingService::new(ctx.clone()),
+        ctx,
+        scope: std::marker::PhantomData,
+    }
+}
+
+impl<S> Services<S> {
+    /// The context these services run in (the caller's, for a caller's services).
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
     }
 }
 

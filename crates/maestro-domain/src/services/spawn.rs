@@ -101,7 +101,7 @@ impl SpawnService {
     }
 
     /// The same spawn flow on other (e.g. user-scoped) services.
-    pub fn scoped(&self, services: &super::Services) -> Self {
+    pub fn scoped(&self, services: &super::Services<super::Caller>) -> Self {
         Self {
             ctx: services.context().clone(),
             sessions: services.sessions.clone(),

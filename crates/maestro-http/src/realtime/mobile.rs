@@ -4,7 +4,7 @@
 //! `{success: true, …}` or `{success: false, error}`.
 
 use maestro_domain::ports::Principal;
-use maestro_domain::services::Services;
+use maestro_domain::services::{Caller, Services};
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 
@@ -165,7 +165,7 @@ pub(super) fn close_expired(io: &socketioxide::SocketIo, now: maestro_domain::mo
 
 /// The services this socket's principal may use now (the same rule as a REST request's,
 /// with its credential re-checked: [`current_principal`]).
-async fn services(st: &AppState, s: &SocketRef) -> Result<(Services, Principal), String> {
+async fn services(st: &AppState, s: &SocketRef) -> Result<(Services<Caller>, Principal), String> {
     let principal = current_principal(st, s).await?;
     let services = crate::scope::scoped_services(st, &principal).map_err(|e| e.to_string())?;
     Ok((services, principal))
@@ -374,7 +374,7 @@ async fn state_sync(
 /// `state:sync {since}` ([`state_sync`]).
 async fn sync_since(
     st: &AppState,
-    services: &Services,
+    services: &Services<Caller>,
     project: &str,
     since: &str,
     ack: AckSender,
