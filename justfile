@@ -29,7 +29,7 @@ bench-fs:
 # only reports those); rewrites the "Web app" section of docs/BENCHMARKS.md.
 bench-web:
     cargo build -p maestro-server
-    cd web && npm ci && npm run build && WEB_BUDGETS_STRICT=1 SERVER_BIN=$PWD/../target/debug/maestro-server npm run e2e
+    cd web && npm ci && npm run build && MAESTRO_WRITE_DOCS=1 WEB_BUDGETS_STRICT=1 SERVER_BIN=$PWD/../target/debug/maestro-server npm run e2e
 
 # Every maestro-load scenario on 1, 2 and 3 instances plus the baselines (figures go to
 # docs/BENCHMARKS.md by hand; charts to docs/bench/).

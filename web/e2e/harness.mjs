@@ -13,7 +13,12 @@ import { chromium } from "playwright-core";
 const here = dirname(fileURLToPath(import.meta.url));
 export const WEB = resolve(here, "..");
 export const REPO = resolve(WEB, "..");
-export const SCREENSHOTS = join(REPO, "docs/screenshots");
+/// `MAESTRO_WRITE_DOCS=1` (as `just bench-web` sets) writes the screenshots and the "Web app"
+/// section into `docs/`; any other run writes them under `target/web-e2e/`, so a test run
+/// leaves the tracked tree as it was.
+export const WRITE_DOCS = process.env.MAESTRO_WRITE_DOCS === "1";
+export const OUTPUT = WRITE_DOCS ? join(REPO, "docs") : join(REPO, "target/web-e2e");
+export const SCREENSHOTS = join(OUTPUT, "screenshots");
 export const FAKE_CLI = join(REPO, "crates/maestro-http/tests/fixtures/fake-maestro.sh");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const PHONE = { width: 360, height: 740 };

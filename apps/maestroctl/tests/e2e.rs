@@ -220,9 +220,7 @@ async fn run_reports_the_session_from_the_exit_status() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = output_within(child, Duration::from_secs(30)).await;
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     assert_eq!(
         admin.get_session(&s3.id).await.unwrap().status,
@@ -290,9 +288,7 @@ async fn mail_wait_wakes_on_mail_sent_by_another_process() {
             .unwrap(),
     );
     assert_eq!(sent["subject"], "Ping");
-    let out = tokio::task::spawn_blocking(move || waiter.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = output_within(waiter, Duration::from_secs(30)).await;
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "woken, not timed out"
@@ -433,14 +429,40 @@ async fn task_claims_from_the_command_line() {
     assert!(taken["fencingToken"].as_u64().unwrap() > token.parse::<u64>().unwrap());
 }
 
-/// `maestroctl --json events --filter task:created --count N` on `project`, once it has had
-/// time to connect.
+/// `/mobile` sockets connected to the server at `base`.
+async fn mobile_sockets(base: &str) -> u64 {
+    let admin = maestro_client::Client::builder(base)
+        .token(TOKEN)
+        .build()
+        .unwrap();
+    admin.ws_status().await.unwrap()["socketIo"]["mobile"]
+        .as_u64()
+        .unwrap()
+}
+
+/// `child`'s output; a child still running after `within` is killed and the test fails,
+/// instead of hanging.
+async fn output_within(child: std::process::Child, within: Duration) -> std::process::Output {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+    match tokio::time::timeout(within, waiting).await {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            panic!("the child did not finish within {within:?}");
+        }
+    }
+}
+
+/// `maestroctl --json events --filter task:created --count N` on `project`, once the server
+/// counts its `/mobile` socket (which has joined the project's room by then).
 async fn follow_created_tasks(
     home: &Home,
     base: &str,
     project: &str,
     count: usize,
 ) -> std::process::Child {
+    let before = mobile_sockets(base).await;
     let follower = home
         .cmd(base)
         .args(["--json", "events", "--filter", "task:created"])
@@ -450,7 +472,14 @@ async fn follow_created_tasks(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mobile_sockets(base).await <= before {
+        assert!(
+            Instant::now() < deadline,
+            "maestroctl events did not connect"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     follower
 }
 
@@ -471,9 +500,7 @@ async fn events_follow_the_project() {
         .create_task(&maestro_client::requests::NewTask::new(&p.id, "Ours"))
         .await
         .unwrap();
-    let out = tokio::task::spawn_blocking(move || follower.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = output_within(follower, Duration::from_secs(30)).await;
     let line = json(&out);
     assert_eq!(line["event"], "task:created");
     assert_eq!(line["data"]["data"]["id"], ours.id.as_str(), "{line}");
@@ -505,9 +532,7 @@ async fn events_resume_after_a_dropped_connection() {
     for title in ["while 1", "while 2", "while 3"] {
         create(title).await;
     }
-    let out = tokio::task::spawn_blocking(move || follower.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = output_within(follower, Duration::from_secs(30)).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let titles: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
