@@ -165,7 +165,7 @@ pub trait HealthProbe: Send + Sync {
 }
 
 /// Everything a handler may need; cheap to clone. Built once ([`AppStateBuilder`]) and never
-/// changed: its parts say what they are ([`System`], [`EdgeShared`], [`Health`]), and none
+/// changed: its parts say what they are (`System`, `EdgeShared`, `Health`), and none
 /// holds a caller's rights — a request acts through [`crate::scope::Scoped`], built for its
 /// own principal.
 #[derive(Clone)]

@@ -198,7 +198,7 @@ async fn route(state: &AppState, io: &SocketIo, event: &BusEvent) {
     mobile::close_ended_credentials(io, &event.event);
 }
 
-/// Closes, every [`EXPIRY_SWEEP`], the `/mobile` sockets whose credential has expired (a
+/// Closes, every 250 ms, the `/mobile` sockets whose credential has expired (a
 /// Supabase access token's `exp`): rights decided at the handshake never outlive the token.
 pub fn spawn_expiry_sweeper(state: AppState, io: SocketIo) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
