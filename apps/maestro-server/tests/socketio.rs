@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn missing(what: &str) {
-    let msg = format!("Socket.IO end-to-end test cannot run: {what}");
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!! SKIPPED: {msg} (run `npm ci --prefix tests/socketio`)\n");
+    maestro_testkit::services::missing(
+        &format!("Socket.IO end-to-end test cannot run: {what}"),
+        "Run `npm ci --prefix tests/socketio`.",
+    );
 }
 
 #[test]

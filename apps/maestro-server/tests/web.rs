@@ -10,11 +10,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn missing(what: &str) -> bool {
-    let msg = format!("web app tests cannot run: {what}");
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!! SKIPPED: {msg}\n");
+    maestro_testkit::services::missing(
+        &format!("web app tests cannot run: {what}"),
+        "Install Node.js and Debian's chromium, and run `npm ci --prefix web`.",
+    );
     true
 }
 

@@ -97,11 +97,10 @@ macro_rules! rec {
 }
 
 fn missing(what: &str) -> bool {
-    let msg = format!("OpenAPI validation cannot run: {what}");
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!! SKIPPED: {msg} (run `npm ci --prefix tests/socketio`)\n");
+    maestro_testkit::services::missing(
+        &format!("OpenAPI validation cannot run: {what}"),
+        "Run `npm ci --prefix tests/socketio`.",
+    );
     true
 }
 

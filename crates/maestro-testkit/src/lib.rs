@@ -44,6 +44,7 @@
 
 pub mod fixtures;
 mod macros;
+pub mod services;
 mod support;
 
 pub mod api_key_repo;

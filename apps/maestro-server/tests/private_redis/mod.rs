@@ -23,11 +23,10 @@ pub fn available() -> bool {
     {
         return true;
     }
-    let msg = "redis-server is not installed";
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!! SKIPPED: {msg}\n");
+    maestro_testkit::services::missing(
+        "redis-server is not installed",
+        "Install it (Debian: apt-get install redis-server).",
+    );
     false
 }
 

@@ -52,9 +52,10 @@ impl MobileClient {
                 .output()
                 .is_err()
         {
-            let msg = "node and `npm ci --prefix tests/socketio` are needed for this test";
-            assert!(std::env::var_os("CI").is_none(), "{msg}");
-            eprintln!("\n!!! SKIPPED: {msg}\n");
+            maestro_testkit::services::missing(
+                "node or the tests/socketio packages are missing",
+                "Install Node.js and run `npm ci --prefix tests/socketio`.",
+            );
             return None;
         }
         let mut child = tokio::process::Command::new("node")

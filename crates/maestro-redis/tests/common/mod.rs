@@ -2,7 +2,6 @@
 //! `redis-server`s.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::Write as _;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,15 +21,9 @@ pub fn url() -> String {
 /// The one place that decides what happens when Redis is unreachable: with `CI` set the
 /// test fails; locally it is skipped with a loud message.
 pub fn require(what: &str, problem: &str) -> bool {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("CI is set and {what} is unavailable: {problem}");
-    }
-    // Written to the real stderr, not through `eprintln!`: libtest captures that for tests
-    // that pass, and a skip must be seen.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n!!!!!!!!!! SKIPPED: {what} is unavailable ({problem}); this Redis test did NOT run. \
-         Start Redis on 127.0.0.1:6379 (set CI=1 to make this a failure) !!!!!!!!!!\n"
+    maestro_testkit::services::missing(
+        &format!("{what} is unavailable ({problem})"),
+        "Start Redis on 127.0.0.1:6379.",
     );
     false
 }

@@ -47,7 +47,7 @@ pub fn env() -> &'static Env {
     match ENV.get_or_init(start) {
         Ok(env) => env,
         Err(why) => {
-            if std::env::var_os("CI").is_some() {
+            if maestro_testkit::services::in_ci() {
                 panic!("maestro-supabase integration tests need PostgreSQL and postrust: {why}");
             }
             // Straight to the process's stderr: libtest's capture would swallow `eprintln!`.
