@@ -46,6 +46,14 @@ pub struct Killed(pub Vec<Child>);
 impl Drop for Killed {
     fn drop(&mut self) {
         for c in &mut self.0 {
+            // A child with a stdin pipe (the `sh` wrapper of postrust) ends what it started
+            // when the pipe closes; SIGKILL would leave that grandchild running.
+            if c.stdin.take().is_some() {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while matches!(c.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
