@@ -23,7 +23,7 @@ const SESSION_KEY: &str = "doctor-session-key-0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d";
 
 /// The environment of a good setup on `redis_port` and the PostgREST at `rest_url`.
 fn good_env(redis_port: u16, rest_url: &str, dir: &Path) -> BTreeMap<&'static str, String> {
-    let env = support::env();
+    let env = support::env().expect("the test checked the services");
     BTreeMap::from([
         ("DATA_DIR", dir.join("data").display().to_string()),
         ("SESSION_DIR", dir.join("sessions").display().to_string()),
@@ -150,7 +150,7 @@ struct Database {
 
 impl Database {
     fn new(tag: &str, files: &[std::path::PathBuf], then: Option<&str>) -> Self {
-        let env = support::env();
+        let env = support::env().expect("the test checked the services");
         let name = support::create_database(tag).unwrap();
         let (shim, _) = support::migration_files();
         let mut applied = Err(String::new());
@@ -185,7 +185,9 @@ impl Drop for Database {
 
 #[test]
 fn a_good_setup_passes_and_each_broken_one_fails_exactly_its_checks() {
-    let env = support::env();
+    let Some(env) = support::env() else {
+        return;
+    };
     let Some((_redis, redis_port)) = private_redis() else {
         return;
     };
@@ -255,7 +257,9 @@ fn a_good_setup_passes_and_each_broken_one_fails_exactly_its_checks() {
 
 #[test]
 fn migrations_and_row_level_security_are_checked_in_the_database() {
-    let _ = support::env();
+    if support::env().is_none() {
+        return;
+    }
     let Some((_redis, redis_port)) = private_redis() else {
         return;
     };

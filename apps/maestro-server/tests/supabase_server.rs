@@ -103,7 +103,9 @@ async fn health(base: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_on_supabase_reports_postgrest_and_persists_through_it() {
-    let env = support::env();
+    let Some(env) = support::env() else {
+        return;
+    };
     let server = start(env, &env.rest_url).await;
     let h = health(&server.base).await;
     assert_eq!(h["status"], "ok", "{h}");
@@ -148,7 +150,9 @@ async fn server_on_supabase_reports_postgrest_and_persists_through_it() {
 /// user, so the API needs an access token there too; only public routes answer without one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supabase_mode_needs_a_token_on_loopback_too() {
-    let env = support::env();
+    let Some(env) = support::env() else {
+        return;
+    };
     let server = start_with(env, &env.rest_url, &[]).await;
     let get = |path: &str| reqwest::get(format!("{}{path}", server.base));
     let r = get("/api/projects").await.unwrap();
@@ -169,7 +173,9 @@ async fn supabase_mode_needs_a_token_on_loopback_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_degraded_when_postgrest_is_unreachable() {
-    let env = support::env();
+    let Some(env) = support::env() else {
+        return;
+    };
     let dead = format!("http://127.0.0.1:{}", free_port());
     let server = start(env, &dead).await;
     let h = health(&server.base).await;
@@ -179,7 +185,9 @@ async fn health_is_degraded_when_postgrest_is_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_to_supabase_copies_the_fixture_once() {
-    let env = support::env();
+    let Some(env) = support::env() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     copy_dir(
@@ -245,7 +253,9 @@ const API_TOKEN: &str = "srv-api-9f2c4e7a1b8d3f6e0a5c2b9d4e7f1a3c";
 /// refuses them; the server's API token still sees everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_in_users_see_only_their_projects() {
-    let env = support::env();
+    let Some(env) = support::env() else {
+        return;
+    };
     let mut cmd = command(env, &env.rest_url);
     cmd.env("MAESTRO_API_TOKEN", API_TOKEN)
         .env("SUPABASE_JWT_SECRET", support::JWT_SECRET);
@@ -553,8 +563,8 @@ impl std::ops::Deref for SupabaseTarget {
 }
 
 /// The real binary on Supabase with six fresh users, for the access matrix and the fleet.
-async fn supabase_target() -> SupabaseTarget {
-    let env = support::env();
+async fn supabase_target() -> Option<SupabaseTarget> {
+    let env = support::env()?;
     let dir = tempfile::tempdir().unwrap();
     let skills = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(skills.path().join("sk")).unwrap();
@@ -573,18 +583,20 @@ async fn supabase_target() -> SupabaseTarget {
         .env("MAESTRO_SESSION_KEY", SESSION_KEY)
         .env("SUPABASE_JWT_SECRET", support::JWT_SECRET);
     let server = launch(cmd, dir).await;
-    SupabaseTarget {
+    Some(SupabaseTarget {
         http: http_target::HttpTarget::new(env, vec![server.base.clone()], API_TOKEN, SESSION_KEY),
         server,
         _skills: skills,
-    }
+    })
 }
 
 /// Every route × every kind of caller (the same table as the in-memory and FileSystem runs),
 /// on Supabase: roles from `project_members`, data through users' own tokens under RLS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_by_every_caller_on_supabase() {
-    let target = supabase_target().await;
+    let Some(target) = supabase_target().await else {
+        return;
+    };
     matrix::run_matrix(&*target).await;
 }
 
@@ -593,7 +605,9 @@ async fn every_route_by_every_caller_on_supabase() {
 /// table says, every acknowledged write stored once with its author, no refused one stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_caller_at_once_on_supabase() {
-    let target = supabase_target().await;
+    let Some(target) = supabase_target().await else {
+        return;
+    };
     let fleet = fleet::setup(&*target).await;
     fleet::run(&*target, &fleet, fleet::seed(), 24).await;
 }

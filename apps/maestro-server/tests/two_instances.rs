@@ -105,7 +105,7 @@ async fn pair() -> Option<Pair> {
     if !private_redis::available() {
         return None;
     }
-    let env = support::env();
+    let env = support::env()?;
     let redis_port = free_port();
     let mut processes = Killed(vec![private_redis::start(redis_port)]);
     std::thread::sleep(Duration::from_millis(300));
@@ -409,7 +409,7 @@ async fn every_kind_of_caller_at_once_across_two_instances() {
         return;
     };
     let target = http_target::HttpTarget::new(
-        support::env(),
+        support::env().expect("pair() checked the services"),
         vec![pair.a.base_url().to_string(), pair.b.base_url().to_string()],
         TOKEN,
         SESSION_KEY,

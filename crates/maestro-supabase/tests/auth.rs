@@ -34,7 +34,9 @@ fn hs256_auth() -> SupabaseAuth {
 
 #[tokio::test]
 async fn hs256_tokens_map_to_principals_and_the_creator_owns_the_project() {
-    let env = support::env();
+    let Some(env) = support::env() else {
+        return;
+    };
     let auth = hs256_auth();
     assert_eq!(auth.authenticate(None).await, Err(AuthRejection::Missing));
     assert_eq!(
