@@ -95,11 +95,9 @@ async fn every_route_and_upgrade_path_refuses_requests_without_a_valid_token() {
                 .send()
                 .await
                 .unwrap();
-            let status = r.status().as_u16();
-            assert!(
-                status == 401 || status == 429,
-                "{method} {path} with '{bad}': {status}"
-            );
+            // The same wrong token on every route is one failure for the limiter, so it
+            // never turns into 429 here.
+            assert_eq!(r.status().as_u16(), 401, "{method} {path} with '{bad}'");
         }
     }
     for path in upgrade_paths() {
@@ -112,10 +110,10 @@ async fn every_route_and_upgrade_path_refuses_requests_without_a_valid_token() {
             "{path}{}token=nope",
             if path.contains('?') { '&' } else { '?' }
         );
-        let refused = s.ws_with(&with_bad, &[]).await.err();
-        assert!(
-            matches!(refused, Some(401 | 429)),
-            "upgrade on {with_bad}: {refused:?}"
+        assert_eq!(
+            s.ws_with(&with_bad, &[]).await.err(),
+            Some(401),
+            "upgrade on {with_bad}"
         );
     }
     // The real Engine.IO endpoint still answers its handshake (the namespaces authenticate).

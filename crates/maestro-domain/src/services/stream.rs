@@ -202,6 +202,7 @@ mod tests {
         let mut log = MockEventLog::new();
         log.expect_read_after()
             .withf(|p, since, max| p == "p1" && *since == EventId::new(1, 0) && *max == MAX_REPLAY)
+            .times(1)
             .returning(|_, _, _| Ok(Replay::Events(Vec::new())));
         let stream = EventStream::new(Arc::new(log));
         assert_eq!(

@@ -301,6 +301,7 @@ async fn wait_uses_the_repository_blocking_read_when_it_has_one() {
     m.mail
         .expect_wait_inbox()
         .withf(|q, t| q.since == Some(100) && *t == Duration::from_millis(1_000))
+        .times(1)
         .returning(|_, _| Ok(vec![mail("m_remote", Some("s1"), 101)]));
     let out = m
         .services()

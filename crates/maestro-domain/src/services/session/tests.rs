@@ -158,6 +158,7 @@ async fn active_filter_keeps_only_live_statuses() {
                     SessionStatus::Working,
                 ])
         })
+        .times(1)
         .returning(|_| Ok(vec![]));
     m.services()
         .sessions

@@ -155,6 +155,7 @@ async fn success_resolves_member_defaults_and_emits_in_order() {
                 && r.reference_task_ids == ["task_r"]
                 && r.team_member_id.as_deref() == Some("tm_proj_1_coordinator")
         })
+        .times(1)
         .returning(|r| {
             Ok(Manifest {
                 path: format!("/s/{}/manifest.json", r.session_id),
