@@ -27,6 +27,22 @@ mod default_capacity {
     );
 }
 
+/// The `LoggedBus` decorator (each project event logged, then published with its id) passes
+/// the same bus contract as the bus it wraps.
+mod logged_bus {
+    use super::*;
+
+    maestro_testkit::event_bus_contract!(
+        || async {
+            Arc::new(maestro_domain::services::LoggedBus::new(
+                Arc::new(MemoryEventBus::with_capacity(BUS_CAPACITY)),
+                Arc::new(MemoryEventLog::new(Retention::default())),
+            )) as Arc<dyn EventBus>
+        },
+        capacity = BUS_CAPACITY
+    );
+}
+
 maestro_testkit::project_repo_contract!(|| async {
     Arc::new(MemoryProjectRepo::new()) as Arc<dyn ProjectRepo>
 });

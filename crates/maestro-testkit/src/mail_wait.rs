@@ -9,9 +9,79 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use maestro_domain::model::{MailMessage, MailMessageType};
+use maestro_domain::ports::{InboxQuery, MailRepo};
 use maestro_domain::services::{HostInfo, Ports, SendMail, Services, WaitParams};
 
 use crate::fixtures::unique_id;
+
+/// The adapter's mail repository, counting the inbox reads that have returned: a waiter whose
+/// first read has returned (empty) can only get later mail through the wake-up path (the bus,
+/// or the store's blocking read), so a case sends its mail only then.
+struct Watched {
+    inner: Arc<dyn MailRepo>,
+    reads: tokio::sync::watch::Sender<usize>,
+}
+
+#[async_trait::async_trait]
+impl MailRepo for Watched {
+    async fn create(&self, mail: MailMessage) -> maestro_domain::Result<MailMessage> {
+        self.inner.create(mail).await
+    }
+    async fn create_stamped(&self, mail: MailMessage) -> maestro_domain::Result<MailMessage> {
+        self.inner.create_stamped(mail).await
+    }
+    async fn create_stamped_many(
+        &self,
+        mails: Vec<MailMessage>,
+    ) -> maestro_domain::Result<Vec<maestro_domain::Result<MailMessage>>> {
+        self.inner.create_stamped_many(mails).await
+    }
+    async fn get(&self, id: &str) -> maestro_domain::Result<Option<MailMessage>> {
+        self.inner.get(id).await
+    }
+    async fn delete(&self, id: &str) -> maestro_domain::Result<bool> {
+        self.inner.delete(id).await
+    }
+    async fn inbox(&self, query: &InboxQuery) -> maestro_domain::Result<Vec<MailMessage>> {
+        let found = self.inner.inbox(query).await;
+        self.reads.send_modify(|n| *n += 1);
+        found
+    }
+    async fn list<'a>(
+        &self,
+        project_id: Option<&'a str>,
+    ) -> maestro_domain::Result<Vec<MailMessage>> {
+        self.inner.list(project_id).await
+    }
+    fn supports_blocking_wait(&self) -> bool {
+        self.inner.supports_blocking_wait()
+    }
+    async fn wait_inbox(
+        &self,
+        query: &InboxQuery,
+        timeout: Duration,
+    ) -> maestro_domain::Result<Vec<MailMessage>> {
+        self.inner.wait_inbox(query, timeout).await
+    }
+}
+
+/// `ports` with their mail repository [`Watched`]; the receiver counts returned inbox reads.
+fn watched(mut ports: Ports) -> (Ports, tokio::sync::watch::Receiver<usize>) {
+    let (reads, counted) = tokio::sync::watch::channel(0);
+    ports.mail = Arc::new(Watched {
+        inner: ports.mail,
+        reads,
+    });
+    (ports, counted)
+}
+
+/// Waits until `n` inbox reads have returned (10 s at most).
+async fn reads_returned(counted: &mut tokio::sync::watch::Receiver<usize>, n: usize) {
+    tokio::time::timeout(Duration::from_secs(10), counted.wait_for(|r| *r >= n))
+        .await
+        .expect("the waiters read their inbox")
+        .expect("the repository is alive");
+}
 
 /// Every case, in order.
 pub const ALL_CASES: &[&str] = crate::__mail_wait_cases!(names);
@@ -85,13 +155,16 @@ pub async fn wait_returns_existing_inbox_at_once(ports: Ports) {
 pub async fn wait_wakes_on_new_mail(ports: Ports) {
     let (p, a, b) = (unique_id("proj"), unique_id("sess"), unique_id("sess"));
     seed(&ports, &p, &[&a, &b]).await;
+    let (ports, mut reads) = watched(ports);
     let svc = services(ports);
     let since = maestro_domain::ports::Clock::now_ms(&maestro_domain::ids::SystemClock) - 1;
     let waiter = {
         let (svc, p, b) = (svc.clone(), p.clone(), b.clone());
         tokio::spawn(async move { svc.mail.wait(&b, &params(&p, 20_000, since)).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The waiter's first read found nothing: the mail can only reach it by waking it.
+    reads_returned(&mut reads, 1).await;
+    assert!(!waiter.is_finished(), "the waiter returned before any mail");
     svc.mail.send(direct(&p, &a, &b, "wake")).await.unwrap();
     let got = tokio::time::timeout(Duration::from_secs(10), waiter)
         .await
@@ -175,6 +248,7 @@ pub async fn concurrent_waiters_each_get_their_own_mail(ports: Ports) {
     let sessions: Vec<String> = (0..50).map(|_| unique_id("sess")).collect();
     let refs: Vec<&str> = sessions.iter().map(String::as_str).collect();
     seed(&ports, &p, &refs).await;
+    let (ports, mut reads) = watched(ports);
     let svc = services(ports);
     let mut waiters = Vec::new();
     for s in &sessions {
@@ -184,7 +258,8 @@ pub async fn concurrent_waiters_each_get_their_own_mail(ports: Ports) {
             (s, got)
         }));
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every waiter's first read found nothing: each mail can only reach it by waking it.
+    reads_returned(&mut reads, sessions.len()).await;
     let svc2 = Arc::new(svc);
     for s in &sessions {
         svc2.mail.send(direct(&p, "boss", s, s)).await.unwrap();
