@@ -38,6 +38,19 @@ pub use repos::{
     MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
 };
 
+/// A fresh, empty in-memory repository of every entity.
+pub fn repositories() -> maestro_domain::services::Repositories {
+    use std::sync::Arc;
+    maestro_domain::services::Repositories {
+        projects: Arc::new(MemoryProjectRepo::new()),
+        tasks: Arc::new(MemoryTaskRepo::new()),
+        sessions: Arc::new(MemorySessionRepo::new()),
+        mail: Arc::new(MemoryMailRepo::new()),
+        team_members: Arc::new(MemoryTeamMemberRepo::new()),
+        orderings: Arc::new(MemoryOrderingRepo::new()),
+    }
+}
+
 /// `now + ttl`, saturating at about a century for absurd TTLs instead of panicking.
 pub(crate) fn deadline(
     now: tokio::time::Instant,

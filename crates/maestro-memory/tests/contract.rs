@@ -76,17 +76,12 @@ maestro_testkit::lock_contract!(|| async { Arc::new(MemoryLock::new()) });
 
 /// Every port in memory, for the mail long-poll contract.
 async fn wait_ports() -> maestro_domain::services::Ports {
-    maestro_domain::services::Ports {
-        projects: Arc::new(MemoryProjectRepo::new()),
-        tasks: Arc::new(MemoryTaskRepo::new()),
-        sessions: Arc::new(MemorySessionRepo::new()),
-        mail: Arc::new(MemoryMailRepo::new()),
-        team_members: Arc::new(MemoryTeamMemberRepo::new()),
-        orderings: Arc::new(MemoryOrderingRepo::new()),
-        bus: Arc::new(MemoryEventBus::new()),
-        clock: Arc::new(maestro_domain::ids::SystemClock),
-        ids: Arc::new(maestro_domain::ids::RandomIds),
-    }
+    maestro_domain::services::Ports::new(
+        maestro_memory::repositories(),
+        Arc::new(MemoryEventBus::new()),
+        Arc::new(maestro_domain::ids::SystemClock),
+        Arc::new(maestro_domain::ids::RandomIds),
+    )
 }
 
 maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });

@@ -90,18 +90,14 @@ maestro_testkit::api_key_repo_contract!(|| async {
 
 /// The mail long-poll on the metered mail repository and bus.
 async fn wait_ports() -> maestro_domain::services::Ports {
-    let mail: Arc<dyn MailRepo> = Arc::new(MemoryMailRepo::new());
-    maestro_domain::services::Ports {
-        projects: Arc::new(MemoryProjectRepo::new()),
-        tasks: Arc::new(MemoryTaskRepo::new()),
-        sessions: Arc::new(MemorySessionRepo::new()),
-        mail: MeteredRepo::wrap(mail, ADAPTER, "mail") as Arc<dyn MailRepo>,
-        team_members: Arc::new(MemoryTeamMemberRepo::new()),
-        orderings: Arc::new(MemoryOrderingRepo::new()),
-        bus: MeteredBus::wrap(Arc::new(MemoryEventBus::new())) as Arc<dyn EventBus>,
-        clock: Arc::new(maestro_domain::ids::SystemClock),
-        ids: Arc::new(maestro_domain::ids::RandomIds),
-    }
+    let mut repos = maestro_memory::repositories();
+    repos.mail = MeteredRepo::wrap(repos.mail, ADAPTER, "mail") as Arc<dyn MailRepo>;
+    maestro_domain::services::Ports::new(
+        repos,
+        MeteredBus::wrap(Arc::new(MemoryEventBus::new())) as Arc<dyn EventBus>,
+        Arc::new(maestro_domain::ids::SystemClock),
+        Arc::new(maestro_domain::ids::RandomIds),
+    )
 }
 
 maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });

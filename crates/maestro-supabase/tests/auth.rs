@@ -311,3 +311,20 @@ async fn rotation_refetch_limit_and_forged_tokens() {
         Err(AuthRejection::Missing)
     ));
 }
+
+/// The `Auth` contract every adapter passes, on `SupabaseAuth` with the legacy HS256 secret
+/// (no network: the token is verified locally) and a user's access token.
+mod contract {
+    use std::sync::Arc;
+
+    use maestro_domain::ports::Auth;
+    use serde_json::json;
+
+    maestro_testkit::auth_contract!(|| async {
+        let token = crate::support::mint(&json!({
+            "sub": crate::support::uuid(), "role": "authenticated", "aud": "authenticated",
+            "email": "contract@example.test",
+        }));
+        (Arc::new(crate::hs256_auth()) as Arc<dyn Auth>, token)
+    });
+}

@@ -22,10 +22,7 @@ use maestro_domain::services::{
 use maestro_fs::{FsConfig, FsStore};
 use maestro_http::{AppState, AuthMode, HttpConfig, SecurityConfig, TokenAuth};
 use maestro_local::{CliManifestGenerator, FsModalPages, FsSkillCatalog};
-use maestro_memory::{
-    MemoryEventBus, MemoryMailRepo, MemoryOrderingRepo, MemoryPresence, MemoryProjectRepo,
-    MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
-};
+use maestro_memory::{MemoryEventBus, MemoryPresence};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -242,17 +239,12 @@ impl Builder {
             Adapters::Memory => {
                 api_keys = Arc::new(maestro_memory::MemoryApiKeyRepo::new());
                 (
-                    Ports {
-                        projects: Arc::new(MemoryProjectRepo::new()),
-                        tasks: Arc::new(MemoryTaskRepo::new()),
-                        sessions: Arc::new(MemorySessionRepo::new()),
-                        mail: Arc::new(MemoryMailRepo::new()),
-                        team_members: Arc::new(MemoryTeamMemberRepo::new()),
-                        orderings: Arc::new(MemoryOrderingRepo::new()),
+                    Ports::new(
+                        maestro_memory::repositories(),
                         bus,
-                        clock: Arc::new(SystemClock),
-                        ids: Arc::new(RandomIds),
-                    },
+                        Arc::new(SystemClock),
+                        Arc::new(RandomIds),
+                    ),
                     None,
                 )
             }
