@@ -68,3 +68,13 @@ async fn wait_ports() -> maestro_domain::services::Ports {
 }
 
 maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });
+
+maestro_testkit::blob_store_contract!(|| async {
+    let dir = tempfile::Builder::new()
+        .prefix("blobs-")
+        .tempdir_in(&*RUN_DIR)
+        .unwrap()
+        .keep();
+    std::sync::Arc::new(maestro_fs::FsBlobStore::new(dir))
+        as std::sync::Arc<dyn maestro_domain::ports::BlobStore>
+});

@@ -287,3 +287,16 @@ async fn large_session_docs_live_in_storage_and_come_back() {
     assert!(state.lock().unwrap().objects.is_empty());
     assert_eq!(repo.get(&s.id).await.unwrap(), None);
 }
+
+/// The `BlobStore` contract on `SupabaseStorage`, against the Storage stand-in above.
+mod contract {
+    use std::sync::Arc;
+
+    use maestro_domain::ports::BlobStore;
+    use maestro_supabase::SupabaseStorage;
+
+    maestro_testkit::blob_store_contract!(|| async {
+        let (url, _) = crate::fake().await;
+        Arc::new(SupabaseStorage::service(&url, crate::TOKEN, "maestro-docs")) as Arc<dyn BlobStore>
+    });
+}

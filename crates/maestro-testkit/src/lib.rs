@@ -27,6 +27,7 @@
 //! | [`presence_contract!`] | `Arc<dyn Presence>` |
 //! | [`lock_contract!`] | `Arc<dyn Lock>` |
 //! | [`member_repo_contract!`] | a `member_repo::MemberFixture`: the repository, an empty project, three users |
+//! | [`blob_store_contract!`] | `Arc<dyn BlobStore>` |
 //! | [`api_key_repo_contract!`] | an `api_key_repo::ApiKeyFixture`: the repository and two existing projects |
 //! | [`modal_pages_contract!`] | `Arc<dyn ModalPages>` |
 //! | [`auth_contract!`] | `(Arc<dyn Auth>, String)`: an adapter that requires a token, and a valid token |
@@ -42,6 +43,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod blob_store;
 pub mod fixtures;
 mod macros;
 pub mod services;
@@ -268,6 +270,11 @@ mod tests {
             "modal_pages",
             include_str!("modal_pages.rs"),
             modal_pages::ALL_CASES,
+        );
+        check(
+            "blob_store",
+            include_str!("blob_store.rs"),
+            blob_store::ALL_CASES,
         );
     }
 }

@@ -531,3 +531,31 @@ macro_rules! mail_wait_contract {
         }
     };
 }
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __blob_store_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            put_then_get_round_trips_the_bytes,
+            get_of_a_missing_key_is_none,
+            put_replaces_the_whole_content,
+            delete_says_whether_something_was_deleted,
+            keys_are_independent,
+            invalid_keys_are_refused_before_any_io,
+            a_concurrent_get_sees_old_or_new_never_a_mix,
+        ] }
+    };
+}
+
+/// The [`BlobStore`](maestro_domain::ports::BlobStore) contract. `$factory` returns an
+/// `Arc<dyn BlobStore>` (or `Option` of one).
+#[macro_export]
+macro_rules! blob_store_contract {
+    ($factory:expr) => {
+        mod blob_store_contract {
+            use super::*;
+            $crate::__blob_store_cases! { store blob_store, $factory, }
+        }
+    };
+}
