@@ -46,14 +46,65 @@ pub fn redis_url() -> Option<String> {
         .and_then(|mut a| a.next())
         .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok());
     if reachable {
-        Some(url)
-    } else {
-        require(
-            &format!("Redis at {url}"),
-            "connection refused or timed out",
-        );
-        None
+        return Some(url);
     }
+    // Installed but not running (and no URL chosen): a private one for this test binary.
+    if std::env::var_os("MAESTRO_TEST_REDIS_URL").is_none()
+        && let Some(private) = private_shared()
+    {
+        return Some(private);
+    }
+    require(
+        &format!("Redis at {url}"),
+        "connection refused or timed out, and no redis-server to start",
+    );
+    None
+}
+
+/// A `redis-server` of this test binary on a free port, started once, when the machine has
+/// one installed but none is listening. It runs under `sh`, which stops it when this process
+/// exits (its stdin pipe, kept in a static, then closes): nothing is left running.
+fn private_shared() -> Option<String> {
+    use std::sync::{Mutex, OnceLock};
+    static PRIVATE: OnceLock<Option<(String, Mutex<std::process::Child>)>> = OnceLock::new();
+    PRIVATE
+        .get_or_init(|| {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            let child = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(
+                    "redis-server --port \"$PORT\" --bind 127.0.0.1 --save '' --appendonly no \
+                     >/dev/null 2>&1 & p=$!; read _ignored; kill $p 2>/dev/null; wait $p",
+                )
+                .env("PORT", port.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            for _ in 0..50 {
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+                    let _ = std::io::Write::write_all(
+                        &mut std::io::stderr(),
+                        format!(
+                            "\nnote: no Redis on 127.0.0.1:6379; these tests use a private \
+                             redis-server on port {port}\n"
+                        )
+                        .as_bytes(),
+                    );
+                    return Some((format!("redis://127.0.0.1:{port}"), Mutex::new(child)));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            None
+        })
+        .as_ref()
+        .map(|(url, _)| url.clone())
 }
 
 fn epoch_s() -> u64 {
