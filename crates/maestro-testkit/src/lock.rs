@@ -88,13 +88,15 @@ pub async fn release_then_reacquire(lock: Arc<dyn Lock>) {
 
 pub async fn lease_lapses_after_ttl(lock: Arc<dyn Lock>) {
     let r = resource();
+    // A TTL long enough that the "still held" check cannot lose a race with a stalled
+    // machine; sleeping past it can only make the case slower, never wrong.
     let lease = lock
-        .try_acquire(&r, Duration::from_millis(200))
+        .try_acquire(&r, Duration::from_secs(1))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(lock.try_acquire(&r, LONG).await.unwrap(), None);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert!(
         !lock.extend(&lease, LONG).await.unwrap(),
         "a lapsed lease cannot be extended"
@@ -110,18 +112,14 @@ pub async fn lease_lapses_after_ttl(lock: Arc<dyn Lock>) {
 pub async fn extend_keeps_the_lease(lock: Arc<dyn Lock>) {
     let r = resource();
     let lease = lock
-        .try_acquire(&r, Duration::from_millis(300))
+        .try_acquire(&r, Duration::from_secs(1))
         .await
         .unwrap()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(
-        lock.extend(&lease, Duration::from_millis(800))
-            .await
-            .unwrap()
-    );
+    // Extended at once (a wait here could outlast the first TTL on a stalled machine).
+    assert!(lock.extend(&lease, Duration::from_secs(20)).await.unwrap());
     // Past the first TTL: still held thanks to the extension.
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert_eq!(lock.try_acquire(&r, LONG).await.unwrap(), None);
     assert!(
         lock.release(&lease).await.unwrap(),
@@ -376,13 +374,14 @@ pub async fn live_fenced_counts_live_leases_only(lock: Arc<dyn Lock>) {
     assert!(lock.release_fenced(&b, "s2").await.unwrap());
     assert_eq!(lock.live_fenced().await.unwrap(), 1);
     // A lapsed lease is not counted, and a new owner of it is counted once.
+    // Long enough that the "counted while live" check cannot lose a race with a stall.
     granted(
-        lock.acquire_fenced(&brief, "s4", Duration::from_millis(100))
+        lock.acquire_fenced(&brief, "s4", Duration::from_secs(1))
             .await
             .unwrap(),
     );
     assert_eq!(lock.live_fenced().await.unwrap(), 2);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert_eq!(lock.live_fenced().await.unwrap(), 1);
     granted(lock.acquire_fenced(&brief, "s5", LONG).await.unwrap());
     granted(lock.acquire_fenced(&brief, "s5", LONG).await.unwrap());

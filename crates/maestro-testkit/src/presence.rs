@@ -15,7 +15,7 @@ use crate::support::next_within;
 /// Every case.
 pub const ALL_CASES: &[&str] = crate::__presence_cases!(names);
 
-const SHORT_TTL: Duration = Duration::from_millis(300);
+const SHORT_TTL: Duration = Duration::from_secs(1);
 const LONG_TTL: Duration = Duration::from_secs(30);
 /// How long after a lapse an expiration may take to arrive.
 const REPORT_WITHIN: Duration = Duration::from_secs(2);
