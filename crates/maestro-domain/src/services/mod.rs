@@ -278,16 +278,8 @@ pub struct Services<S = System> {
 
 impl<S> Clone for Services<S> {
     fn clone(&self) -> Self {
-        Self {
-            ctx: self.ctx.clone(),
-            projects: self.projects.clone(),
-            tasks: self.tasks.clone(),
-            sessions: self.sessions.clone(),
-            mail: self.mail.clone(),
-            team_members: self.team_members.clone(),
-            orderings: self.orderings.clone(),
-            scope: std::marker::PhantomData,
-        }
+        // Every service is a handle on the context: wiring them again is a clone.
+        with_context(self.ctx.clone())
     }
 }
 

@@ -11,7 +11,7 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use maestro_domain::DomainEvent;
 
 use super::{
-    MOBILE_SENDER, SocketInfo, current_principal, fail, is_loopback, object_arg, principal,
+    MOBILE_SENDER, SocketInfo, close, current_principal, fail, is_loopback, object_arg, principal,
 };
 use crate::state::AppState;
 
@@ -88,14 +88,7 @@ pub(super) async fn revoke(
         if let Ok(true) = state.can_read(&info.principal, &change.project_id).await {
             continue;
         }
-        tracing::info!(
-            project = %change.project_id,
-            user = %change.user_id,
-            "disconnecting a /mobile socket of a user removed from the project"
-        );
-        if let Err(e) = s.disconnect() {
-            tracing::debug!(error = %e, "could not disconnect a /mobile socket");
-        }
+        close(&s, "the user was removed from the project");
     }
 }
 
@@ -104,43 +97,34 @@ pub(super) async fn revoke(
 /// both from now on; [`current_principal`] also refuses them on the socket's next event).
 /// Sockets bound to a deleted project close too.
 pub(super) fn close_ended_credentials(io: &socketioxide::SocketIo, event: &DomainEvent) {
-    let ends = |p: &Principal, bound: Option<&str>| match event {
-        DomainEvent::ProjectApiKeyRevoked(k) => {
-            matches!(p, Principal::ApiKey { key_id, .. } if *key_id == k.key_id)
-        }
-        DomainEvent::SessionUpdated(session) if session.status.is_terminal() => {
-            matches!(p, Principal::Session { session_id, .. } if *session_id == session.id)
-        }
-        DomainEvent::SessionDeleted(d) => {
-            matches!(p, Principal::Session { session_id, .. } if *session_id == d.id)
-        }
-        DomainEvent::ProjectDeleted(d) => bound == Some(d.id.as_str()),
-        _ => false,
-    };
-    if !matches!(
-        event,
-        DomainEvent::ProjectApiKeyRevoked(_)
-            | DomainEvent::SessionUpdated(_)
-            | DomainEvent::SessionDeleted(_)
-            | DomainEvent::ProjectDeleted(_)
-    ) {
-        return;
+    /// What the event ended.
+    enum Ended<'a> {
+        Key(&'a str),
+        Session(&'a str),
+        Project(&'a str),
     }
-    let Some(mobile) = io.of("/mobile") else {
-        return;
+    let ended = match event {
+        DomainEvent::ProjectApiKeyRevoked(k) => Ended::Key(&k.key_id),
+        DomainEvent::SessionUpdated(s) if s.status.is_terminal() => Ended::Session(&s.id),
+        DomainEvent::SessionDeleted(d) => Ended::Session(&d.id),
+        DomainEvent::ProjectDeleted(d) => Ended::Project(&d.id),
+        _ => return,
     };
-    let Some(project) = event.project_id() else {
+    let (Some(mobile), Some(project)) = (io.of("/mobile"), event.project_id()) else {
         return;
     };
     for s in mobile.to(format!("project:{project}")).sockets() {
         let Some(info) = s.extensions.get::<SocketInfo>() else {
             continue;
         };
-        if ends(&info.principal, info.project_id.as_deref()) {
-            tracing::info!(sid = %s.id, event = event.name(), "closing a /mobile socket whose credential ended");
-            if let Err(e) = s.disconnect() {
-                tracing::debug!(error = %e, "could not disconnect a /mobile socket");
-            }
+        let ends = match (&ended, &info.principal) {
+            (Ended::Key(k), Principal::ApiKey { key_id, .. }) => key_id == k,
+            (Ended::Session(id), Principal::Session { session_id, .. }) => session_id == id,
+            (Ended::Project(p), _) => info.project_id.as_deref() == Some(*p),
+            _ => false,
+        };
+        if ends {
+            close(&s, event.name());
         }
     }
 }
@@ -155,10 +139,7 @@ pub(super) fn close_expired(io: &socketioxide::SocketIo, now: maestro_domain::mo
             |i| matches!(i.principal, Principal::User { expires_at: Some(exp), .. } if exp <= now),
         );
         if expired {
-            tracing::info!(sid = %s.id, "closing a /mobile socket whose access token expired");
-            if let Err(e) = s.disconnect() {
-                tracing::debug!(error = %e, "could not disconnect a /mobile socket");
-            }
+            close(&s, "access token expired");
         }
     }
 }

@@ -274,9 +274,16 @@ pub(crate) async fn current_principal(
 
 /// Disconnects `s` because its credential no longer holds; the message for its ack.
 fn end(s: &SocketRef, why: &str) -> String {
-    tracing::info!(sid = %s.id, reason = why, "closing a socket whose credential no longer holds");
-    let _ = s.clone().disconnect();
+    close(s, why);
     format!("credential no longer valid: {why}")
+}
+
+/// Disconnects `s` because its rights ended (`why`, logged).
+pub(crate) fn close(s: &SocketRef, why: &str) {
+    tracing::info!(sid = %s.id, reason = why, "closing a socket whose rights ended");
+    if let Err(e) = s.clone().disconnect() {
+        tracing::debug!(error = %e, "could not disconnect a socket");
+    }
 }
 
 /// A direct loopback connection (a tunnel connects from loopback too, with proxy headers).
