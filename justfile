@@ -31,6 +31,12 @@ bench-web:
     cargo build -p maestro-server
     cd web && npm ci && npm run build && MAESTRO_WRITE_DOCS=1 WEB_BUDGETS_STRICT=1 SERVER_BIN=$PWD/../target/debug/maestro-server npm run e2e
 
+# Timing-sensitive test binaries, run again and again (default 20 times) on this machine while
+# you load it (e.g. `cargo build --release` in another checkout); one line per run in
+# target/stress/runs.tsv (docs/BENCHMARKS.md, "Tests under load").
+stress runs="20":
+    bench/stress-tests.sh {{runs}} maestro-memory:contract maestro-fs:contract maestro-metrics:contract maestro-redis:contract maestro-supabase:contract maestro-redis:lock maestro-redis:mail maestro-redis:presence maestro-redis:fault maestro-http:routes maestro-http:ws maestro-http:security maestro-http:resume maestro-server:client maestro-server:doctor maestro-server:drain maestro-server:handshake_flood maestro-server:legacy_data maestro-server:logs maestro-server:metrics maestro-server:postgres_outage maestro-server:read_your_writes maestro-server:redis_restart maestro-server:security_config maestro-server:socketio maestro-server:supabase_server maestro-server:two_instances maestro-server:web
+
 # Every maestro-load scenario on 1, 2 and 3 instances plus the baselines (figures go to
 # docs/BENCHMARKS.md by hand; charts to docs/bench/).
 bench-scale:

@@ -48,8 +48,13 @@ fn server_bin() -> Option<PathBuf> {
 async fn on_two_instances(scenario: &[&str]) -> Option<Value> {
     let bin = server_bin()?;
     let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
-    let pg = std::env::var("MAESTRO_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let pg = match maestro_testkit::services::postgres_base() {
+        Ok(pg) => pg,
+        Err(why) => {
+            needs(&format!("PostgreSQL ({why})"), false);
+            return None;
+        }
+    };
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_maestro-load"))
         .args(["cluster", "--instances", "2", "--server-bin"])
         .arg(&bin)

@@ -137,7 +137,6 @@ fn private_redis() -> Option<(private_redis::Killed, u16)> {
     }
     let port = private_redis::free_port();
     let redis = private_redis::Killed(vec![private_redis::start(port)]);
-    std::thread::sleep(Duration::from_millis(300));
     Some((redis, port))
 }
 

@@ -15,9 +15,11 @@ mod private_redis;
 async fn sigterm_answers_pending_long_polls_with_empty_lists_then_exits_0() {
     let port = private_redis::free_port();
     let dir = tempfile::tempdir().unwrap();
+    let metrics_port = private_redis::free_port();
     let mut server = local::command(port, dir.path())
         .env("SHUTDOWN_TIMEOUT_SECS", "20")
-        .env("SHUTDOWN_GRACE_SECS", "2")
+        .env("SHUTDOWN_GRACE_SECS", "5")
+        .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -63,7 +65,20 @@ async fn sigterm_answers_pending_long_polls_with_empty_lists_then_exits_0() {
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // All three waits are pending (the server's gauge says so) before the signal.
+    let metrics = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let pending = local::wait_for(
+        async || {
+            let Ok(r) = http.get(&metrics).send().await else {
+                return false;
+            };
+            let text = r.text().await.unwrap_or_default();
+            maestro_testkit::poll::metric(&text, "maestro_mail_waits_pending") == 3.0
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(pending, "the three waits are pending");
     let signalled = Instant::now();
     let killed = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
@@ -79,7 +94,7 @@ async fn sigterm_answers_pending_long_polls_with_empty_lists_then_exits_0() {
                 .is_ok_and(|b| b["status"] == "draining"),
             _ => false,
         },
-        Duration::from_secs(2),
+        Duration::from_secs(5),
     )
     .await;
     assert!(

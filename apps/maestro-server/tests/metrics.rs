@@ -21,11 +21,7 @@ use serde_json::{Value, json};
 const TOKEN: &str = "metrics-binary-test-token-4f9a1c2e8b7d6053";
 
 /// The value of the sample `name{labels}` (labels in recording order), 0 when absent.
-fn sample(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
+use maestro_testkit::poll::metric as sample;
 
 struct Server {
     base: String,
@@ -86,7 +82,6 @@ async fn redis_and_filesystem_metrics_move_by_the_workload() {
     );
     let dir = tempfile::tempdir().unwrap();
     let mut guard = private_redis::Killed(vec![private_redis::start(redis_port)]);
-    std::thread::sleep(Duration::from_millis(300));
     let server = Command::new(env!("CARGO_BIN_EXE_maestro-server"))
         .env("PORT", port.to_string())
         .env("DATA_DIR", dir.path().join("data"))

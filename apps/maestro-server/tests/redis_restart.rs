@@ -1,7 +1,8 @@
 //! Server-level Redis fault test (issue 6): the real `maestro-server` binary runs with
 //! `REDIS_ENABLED=true` against a private `redis-server` (never the shared one on 6379); that
 //! Redis is killed and restarted on the same port while REST calls keep going. Every call must
-//! succeed, and `/health` must report Redis healthy again within 5 s of the restart. A phone
+//! succeed (some of them while Redis is down), and `/health` must report Redis healthy again
+//! after the restart (how soon is a figure of docs/BENCHMARKS.md, printed here). A phone
 //! that resumes afterwards is told to resync (the restarted Redis lost the event log).
 #![allow(clippy::unwrap_used)]
 
@@ -9,7 +10,11 @@ mod local;
 mod private_redis;
 
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use maestro_testkit::poll::PATIENCE;
 
 use local::wait_for;
 use serde_json::{Value, json};
@@ -23,7 +28,6 @@ async fn rest_keeps_answering_while_redis_restarts() {
     let server_port = private_redis::free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut guard = private_redis::Killed(vec![private_redis::start(redis_port)]);
-    std::thread::sleep(Duration::from_millis(300));
     let server = Command::new(env!("CARGO_BIN_EXE_maestro-server"))
         .env("PORT", server_port.to_string())
         .env("DATA_DIR", dir.path().join("data"))
@@ -69,13 +73,18 @@ async fn rest_keeps_answering_while_redis_restarts() {
     let client = maestro_client::Client::builder(&base).build().unwrap();
     let mut phone = client.subscribe(&pid).await.unwrap();
 
-    // Keep REST busy for the whole outage.
+    // Keep REST busy for the whole outage: rounds go on until the test stops them, and those
+    // begun while Redis was down are counted (the test waits for some before ending it).
+    let outage = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let outage_rounds = Arc::new(AtomicUsize::new(0));
     let load = {
         let (http, base, pid) = (http.clone(), base.clone(), pid.clone());
+        let (outage, stop, outage_rounds) = (outage.clone(), stop.clone(), outage_rounds.clone());
         tokio::spawn(async move {
             let mut calls = 0;
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(4) {
+            while !stop.load(Ordering::SeqCst) {
+                let during = outage.load(Ordering::SeqCst);
                 let r = http
                     .post(format!("{base}/api/tasks"))
                     .json(&json!({"projectId": pid, "title": format!("t{calls}")}))
@@ -90,25 +99,28 @@ async fn rest_keeps_answering_while_redis_restarts() {
                     .unwrap();
                 assert_eq!(r.status(), 200, "GET during the Redis outage");
                 calls += 1;
+                if during && outage.load(Ordering::SeqCst) {
+                    outage_rounds.fetch_add(1, Ordering::SeqCst);
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             calls
         })
     };
-    let seen = tokio::time::timeout(Duration::from_secs(5), phone.next())
+    let seen = tokio::time::timeout(PATIENCE, phone.next())
         .await
         .unwrap()
         .unwrap();
     let offset = seen.id.expect("events carry their log id");
     drop(phone);
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let mut redis = guard.0.remove(0);
     redis.kill().unwrap();
     redis.wait().unwrap();
+    outage.store(true, Ordering::SeqCst);
     assert!(
         wait_for(
             async || health().await.is_some_and(|h| h["status"] == "degraded"),
-            Duration::from_secs(5)
+            PATIENCE
         )
         .await,
         "/health must report the outage"
@@ -130,7 +142,11 @@ async fn rest_keeps_answering_while_redis_restarts() {
         .await
         .unwrap();
     assert_eq!(live.status(), 200);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        wait_for(async || outage_rounds.load(Ordering::SeqCst) >= 3, PATIENCE).await,
+        "REST answered during the outage"
+    );
+    outage.store(false, Ordering::SeqCst);
     guard.0.insert(0, private_redis::start(redis_port));
     let restarted = Instant::now();
     assert!(
@@ -138,12 +154,16 @@ async fn rest_keeps_answering_while_redis_restarts() {
             async || health()
                 .await
                 .is_some_and(|h| h["redis"]["ok"] == true && h["status"] == "ok"),
-            Duration::from_secs(5)
+            PATIENCE
         )
         .await,
-        "Redis not healthy again within 5 s"
+        "Redis not healthy again"
     );
-    assert!(restarted.elapsed() < Duration::from_secs(5));
+    // A figure, not a bound (docs/BENCHMARKS.md, "Redis restart").
+    eprintln!(
+        "healthy again {:?} after Redis restarted",
+        restarted.elapsed()
+    );
     let ready = http
         .get(format!("{base}/health/ready"))
         .send()
@@ -152,12 +172,16 @@ async fn rest_keeps_answering_while_redis_restarts() {
     assert_eq!(ready.status(), 200, "ready again once Redis answers");
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["failing"], json!([]), "{ready}");
+    stop.store(true, Ordering::SeqCst);
     let calls = load.await.unwrap();
-    assert!(calls > 10, "REST kept answering ({calls} rounds)");
+    eprintln!(
+        "{calls} REST rounds, {} of them while Redis was down",
+        outage_rounds.load(Ordering::SeqCst)
+    );
     // The restarted Redis (no persistence) lost the event log: a resume is told to resync,
     // then live events flow again.
     let mut phone = client.subscribe_from(&pid, Some(&offset)).await.unwrap();
-    let told = tokio::time::timeout(Duration::from_secs(5), phone.next())
+    let told = tokio::time::timeout(PATIENCE, phone.next())
         .await
         .unwrap()
         .unwrap();

@@ -75,20 +75,46 @@ async fn project(c: &Client, name: &str) -> maestro_domain::model::Project {
     .unwrap()
 }
 
-/// Every event of `names` the subscription gets within `window`.
-async fn collect(
+/// Every event of `names` the subscription gets until `done` holds for them (failing after
+/// `maestro_testkit::poll::PATIENCE`), and then for `settle` more, so that a repeat shows.
+async fn collect_until(
     sub: &mut Subscription,
     names: &[&str],
-    window: Duration,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+    settle: Duration,
 ) -> Vec<serde_json::Value> {
-    let deadline = tokio::time::Instant::now() + window;
+    let patience = tokio::time::Instant::now() + maestro_testkit::poll::PATIENCE;
     let mut got = Vec::new();
-    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, sub.next()).await {
-        if names.contains(&e.name.as_str()) {
-            got.push(serde_json::json!({"name": e.name, "data": e.data["data"]}));
+    let mut deadline = patience;
+    loop {
+        match tokio::time::timeout_at(deadline, sub.next()).await {
+            Ok(Some(e)) => {
+                if names.contains(&e.name.as_str()) {
+                    got.push(serde_json::json!({"name": e.name, "data": e.data["data"]}));
+                }
+            }
+            Ok(None) => panic!("the subscription ended: {got:?}"),
+            Err(_) if deadline == patience => panic!("still not done after waiting: {got:?}"),
+            Err(_) => return got,
+        }
+        if deadline == patience && done(&got) {
+            deadline = tokio::time::Instant::now() + settle;
         }
     }
-    got
+}
+
+/// Whether instance `url` holds a mail wait (its `maestro_mail_waits_pending` gauge).
+async fn mail_waits_pending(url: &str) -> bool {
+    let Ok(r) = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let text = r.text().await.unwrap_or_default();
+    maestro_testkit::poll::metric(&text, "maestro_mail_waits_pending") >= 1.0
 }
 
 /// A private Redis and two instances A and B on it (and on the shared PostgreSQL); `None`
@@ -98,6 +124,7 @@ struct Pair {
     processes: Killed,
     a: Client,
     b: Client,
+    b_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -108,7 +135,6 @@ async fn pair() -> Option<Pair> {
     let env = support::env()?;
     let redis_port = free_port();
     let mut processes = Killed(vec![private_redis::start(redis_port)]);
-    std::thread::sleep(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
     let (a_child, a_url) = instance(env, redis_port, dir.path());
     processes.0.push(a_child);
@@ -122,6 +148,7 @@ async fn pair() -> Option<Pair> {
         processes,
         a,
         b,
+        b_url,
         _dir: dir,
     })
 }
@@ -131,6 +158,7 @@ async fn what_one_instance_does_the_other_sees_once() {
     let Some(Pair {
         a,
         b,
+        b_url,
         processes: _guard,
         ..
     }) = pair().await
@@ -156,7 +184,14 @@ async fn what_one_instance_does_the_other_sees_once() {
         .create_task(&NewTask::new(&p.id, "Made on A"))
         .await
         .unwrap();
-    let seen = collect(&mut sub, &["task:created"], Duration::from_secs(2)).await;
+    let made_id = made.id.clone();
+    let seen = collect_until(
+        &mut sub,
+        &["task:created"],
+        |got| got.iter().any(|e| e["data"]["id"] == made_id.as_str()),
+        Duration::from_secs(1),
+    )
+    .await;
     let ours: Vec<_> = seen
         .iter()
         .filter(|e| e["data"]["id"] == made.id.as_str())
@@ -168,22 +203,21 @@ async fn what_one_instance_does_the_other_sees_once() {
     let waiter = {
         let (b, s2, pid) = (b.clone(), s2.id.clone(), p.id.clone());
         tokio::spawn(async move {
-            let started = Instant::now();
-            let got = b
-                .wait_mail(
-                    &s2,
-                    &WaitQuery {
-                        project_id: pid,
-                        timeout_ms: Some(20_000),
-                        since: Some(since),
-                    },
-                )
-                .await
-                .unwrap();
-            (got, started.elapsed())
+            b.wait_mail(
+                &s2,
+                &WaitQuery {
+                    project_id: pid,
+                    timeout_ms: Some(120_000),
+                    since: Some(since),
+                },
+            )
+            .await
+            .unwrap()
         })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // B is waiting (its gauge says so) before A sends: the wake-up path runs, not the
+    // inbox read at the start of the wait.
+    maestro_testkit::poll::until_async("waiting on B", || mail_waits_pending(&b_url)).await;
     let sent = a
         .send_mail(&SendMail {
             project_id: p.id.clone(),
@@ -197,10 +231,13 @@ async fn what_one_instance_does_the_other_sees_once() {
         })
         .await
         .unwrap();
-    let (got, waited) = waiter.await.unwrap();
+    // Its own timeout is 120 s: answered within 60 s, it was woken (a hang guard, no figure).
+    let got = tokio::time::timeout(Duration::from_secs(60), waiter)
+        .await
+        .expect("woken, not timed out")
+        .unwrap();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].id, sent[0].id);
-    assert!(waited < Duration::from_secs(15), "woken, not timed out");
 
     // A claim through A is held for B.
     a.heartbeat(&s1.id).await.unwrap();
@@ -235,10 +272,18 @@ async fn what_one_instance_does_the_other_sees_once() {
     );
 
     // s1 stops heartbeating: failed once, its claim released once, seen on B.
-    let events = collect(
+    let s1_id = s1.id.clone();
+    let events = collect_until(
         &mut sub,
         &["task:claim_released", "notify:session_failed"],
-        Duration::from_secs(28),
+        |got| {
+            let seen = |name: &str| {
+                got.iter()
+                    .any(|e| e["name"] == name && e["data"]["sessionId"] == s1_id.as_str())
+            };
+            seen("task:claim_released") && seen("notify:session_failed")
+        },
+        Duration::from_secs(2),
     )
     .await;
     let released: Vec<_> = events

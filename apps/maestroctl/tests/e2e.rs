@@ -151,12 +151,14 @@ async fn heartbeat_keeps_a_session_alive_and_stopping_it_fails_the_session() {
     assert_eq!(claim["sessionId"], s.id.as_str());
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let stopped = Instant::now();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    let status = tokio::time::timeout(
+        maestro_testkit::poll::PATIENCE,
+        tokio::task::spawn_blocking(move || child.wait().unwrap()),
+    )
+    .await
+    .expect("heartbeat stops on SIGTERM")
+    .unwrap();
     assert!(status.success(), "stops cleanly: {status}");
-    assert!(stopped.elapsed() < Duration::from_secs(5));
     eventually(Duration::from_secs(25), "the session failed", || async {
         admin.get_session(&s.id).await.unwrap().status == SessionStatus::Failed
     })
@@ -207,17 +209,24 @@ async fn run_reports_the_session_from_the_exit_status() {
     );
 
     let (p3, _t3, s3) = srv.fixture("sig").await;
-    let script = "trap 'exit 7' TERM; while :; do sleep 0.1; done";
+    // The script says when its trap is set; `maestroctl run` forwards signals from before it
+    // starts the command.
+    let ready = home.path().join("trap-set");
+    let script = "trap 'exit 7' TERM; : > \"$READY\"; while :; do sleep 0.1; done";
     let child = run_sh(&home, &srv, &p3, &s3, script)
+        .env("READY", &ready)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    eventually(Duration::from_secs(10), "the session working", || async {
+    eventually(Duration::from_secs(60), "the session working", || async {
         admin.get_session(&s3.id).await.unwrap().status == SessionStatus::Working
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually(Duration::from_secs(60), "the trap set", || async {
+        ready.exists()
+    })
+    .await;
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let out = output_within(child, Duration::from_secs(30)).await;
@@ -226,6 +235,20 @@ async fn run_reports_the_session_from_the_exit_status() {
         admin.get_session(&s3.id).await.unwrap().status,
         SessionStatus::Failed
     );
+}
+
+/// Whether the server at `base` holds a mail wait (`maestro_mail_waits_pending` on /metrics).
+async fn mail_waits_pending(base: &str) -> bool {
+    let Ok(r) = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(support::TOKEN)
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let text = r.text().await.unwrap_or_default();
+    maestro_testkit::poll::metric(&text, "maestro_mail_waits_pending") >= 1.0
 }
 
 /// `maestroctl run --session S -- sh -c SCRIPT` with the session's own token.
@@ -257,7 +280,7 @@ async fn mail_wait_wakes_on_mail_sent_by_another_process() {
             "mail",
             "wait",
             "--timeout",
-            "30s",
+            "120s",
             "--since",
             &since,
         ])
@@ -271,8 +294,12 @@ async fn mail_wait_wakes_on_mail_sent_by_another_process() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The wait is registered on the server (its gauge) before the mail is sent: the wake-up
+    // path runs, not the inbox read at the start of the wait.
+    eventually(Duration::from_secs(60), "the wait registered", || {
+        mail_waits_pending(&srv.base)
+    })
+    .await;
     let sent = json(
         &home
             .cmd(&srv.base)
@@ -288,11 +315,8 @@ async fn mail_wait_wakes_on_mail_sent_by_another_process() {
             .unwrap(),
     );
     assert_eq!(sent["subject"], "Ping");
-    let out = output_within(waiter, Duration::from_secs(30)).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "woken, not timed out"
-    );
+    // Its own timeout is 120 s: an answer within 60 s was a wake-up.
+    let out = output_within(waiter, Duration::from_secs(60)).await;
     let got = json(&out);
     assert_eq!(got.as_array().unwrap().len(), 1, "{got}");
     assert_eq!(got[0]["id"], sent["id"]);
@@ -514,7 +538,19 @@ async fn events_resume_after_a_dropped_connection() {
     let proxy = Proxy::start(&srv.base).await;
     let (p, _t, _s) = srv.fixture("resume").await;
     let home = Home::new();
-    let follower = follow_created_tasks(&home, &proxy.base, &p.id, 4).await;
+    let mut follower = follow_created_tasks(&home, &proxy.base, &p.id, 4).await;
+    // Its lines as they come: the cut must follow the first, so that it resumes after it.
+    let stdout = follower.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
     let admin = srv.admin();
     let create = |title: &'static str| {
         let admin = admin.clone();
@@ -527,16 +563,22 @@ async fn events_resume_after_a_dropped_connection() {
         }
     };
     create("before").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (first, lines) = tokio::task::spawn_blocking(move || {
+        (lines.recv_timeout(maestro_testkit::poll::PATIENCE), lines)
+    })
+    .await
+    .unwrap();
+    let first = first.expect("the follower printed the first event");
     proxy.cut();
     for title in ["while 1", "while 2", "while 3"] {
         create(title).await;
     }
-    let out = output_within(follower, Duration::from_secs(30)).await;
+    let out = output_within(follower, Duration::from_secs(60)).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let titles: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    reader.join().unwrap();
+    let titles: Vec<String> = std::iter::once(first)
+        .chain(lines.try_iter())
+        .map(|l| serde_json::from_str::<Value>(&l).unwrap())
         .map(|v| v["data"]["data"]["title"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(titles, ["before", "while 1", "while 2", "while 3"]);

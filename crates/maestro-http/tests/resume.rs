@@ -204,22 +204,32 @@ async fn a_trimmed_offset_is_told_to_resync_and_still_gets_live_events() {
 /// Writes keep coming while the phone resumes: after dropping repeated ids (as clients do),
 /// the phone sees every task exactly once, in id order — none lost between the replay and the
 /// live stream. The only repeats are events of the replay that were also routed live right
-/// after it, each at most once.
+/// after it, each at most once. The writer starts before the resume and stops only after the
+/// phone has seen the replay end, so both the replay and the live stream carry writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_resume_during_writes_loses_nothing_and_keeps_order() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let srv = server(Retention::default()).await;
     let Some((p, offset)) = seen_one_event(&srv, "busy").await else {
         return;
     };
-    // Writes spread over about 1.5 s, so the replay (the node client starts in a few hundred
-    // ms) happens while they go on.
-    const N: usize = 150;
-    let writer = {
+    /// Writes made before the resume starts, and after the phone has seen it end.
+    const BEFORE: usize = 20;
+    const AFTER: usize = 20;
+    let written = Arc::new(AtomicUsize::new(0));
+    let replay_seen = Arc::new(AtomicBool::new(false));
+    let mut writer = {
         let client = srv.client().clone();
         let url = srv.url("/api/tasks");
-        let p = p.clone();
+        let (p, written, replay_seen) = (p.clone(), written.clone(), replay_seen.clone());
         tokio::spawn(async move {
-            for i in 0..N {
+            let mut after = 0;
+            let mut i = 0;
+            while after < AFTER {
+                if replay_seen.load(Ordering::SeqCst) {
+                    after += 1;
+                }
                 let r = client
                     .request(Method::POST, &url)
                     .bearer_auth(TOKEN)
@@ -228,23 +238,42 @@ async fn a_resume_during_writes_loses_nothing_and_keeps_order() {
                     .await
                     .unwrap();
                 assert_eq!(r.status(), 201);
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                i += 1;
+                written.store(i, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
+            i
         })
     };
+    maestro_testkit::poll::until("writing", || written.load(Ordering::SeqCst) >= BEFORE).await;
     let Some(mut phone) = MobileClient::resume(&srv, TOKEN, &p, &offset).await else {
+        writer.abort();
         return;
     };
     let mut ids = HashSet::new();
     let (mut replayed, mut resumed) = (HashSet::new(), false);
+    let mut live = 0;
     let mut repeated = HashSet::new();
     let mut order: Vec<EventId> = Vec::new();
     let mut titles = Vec::new();
-    while titles.len() < N {
-        let v = phone.next(&["event", "disconnect"]).await;
+    let mut total = None;
+    while total.is_none_or(|n| titles.len() < n) {
+        if total.is_none() && writer.is_finished() {
+            total = Some((&mut writer).await.unwrap());
+            continue;
+        }
+        let Ok(v) = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            phone.next(&["event", "disconnect"]),
+        )
+        .await
+        else {
+            continue;
+        };
         assert_eq!(v["kind"], "event", "{v}");
         if v["name"] == RESUMED {
             resumed = true;
+            replay_seen.store(true, Ordering::SeqCst);
             continue;
         }
         if v["name"] != "task:created" {
@@ -263,11 +292,16 @@ async fn a_resume_during_writes_loses_nothing_and_keeps_order() {
             assert!(repeated.insert(id.clone()), "{id} came more than twice");
             continue;
         }
+        if resumed {
+            live += 1;
+        }
         order.push(id.parse().unwrap());
         titles.push(title(&v).unwrap().to_string());
     }
-    writer.await.unwrap();
-    let want: Vec<String> = (0..N).map(|i| format!("w{i}")).collect();
+    let n = total.unwrap_or_default();
+    assert!(!replayed.is_empty(), "the replay carried writes");
+    assert!(live >= AFTER, "the live stream carried writes ({live})");
+    let want: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
     assert_eq!(titles, want, "every task once, in order");
     assert!(
         order.windows(2).all(|w| w[0] < w[1]),

@@ -393,10 +393,11 @@ async fn spawn_cli_timeout_is_killed_500_and_leaves_nothing() {
         )
         .await
         .err(500, "manifest_generation_failed");
-    let took = t0.elapsed();
+    // Not before the 1 s timeout; and killed by it (the message says so), not ended otherwise.
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(8),
-        "{took:?}"
+        t0.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t0.elapsed()
     );
     assert!(e["message"].as_str().unwrap().contains("timed out"), "{e}");
     assert_failed_spawn_left_nothing(&s, &tid, &before).await;

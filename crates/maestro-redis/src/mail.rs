@@ -1,5 +1,6 @@
 //! [`RedisMailRepo`]: mail in hashes, indexed by sorted sets, announced on streams.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -127,11 +128,20 @@ impl RedisMailRepo {
                 config: config.clone(),
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(config.mail_max_blocking.max(1))),
+                reads_started: AtomicU64::new(0),
             }),
             create: Lua::new("mail create", CREATE),
             delete: Lua::new("mail delete", DELETE),
             fetch: Lua::new("mail read", FETCH),
         }
+    }
+
+    /// How many blocking reads (`XREAD BLOCK`) waits have started. Each starts after the wait's
+    /// snapshot of the inbox and blocks from its stream positions, so once this count has
+    /// grown, a mail stored afterwards wakes that wait: a readiness signal for tests and a
+    /// figure for operators.
+    pub fn blocking_reads_started(&self) -> u64 {
+        self.blocking.reads_started.load(Ordering::SeqCst)
     }
 
     /// Stores `mail` with `createdAt = max(mail.created_at, highest createdAt stored in its
@@ -365,6 +375,8 @@ struct BlockingPool {
     config: RedisConfig,
     idle: Mutex<Vec<Client>>,
     permits: Arc<Semaphore>,
+    /// Blocking reads started ([`RedisMailRepo::blocking_reads_started`]).
+    reads_started: AtomicU64,
 }
 
 impl BlockingPool {
@@ -438,6 +450,7 @@ impl BlockingLease {
             max_attempts: Some(1),
             ..Options::default()
         };
+        self.pool.reads_started.fetch_add(1, Ordering::SeqCst);
         let reply: Value = client
             .with_options(&options)
             .xread(Some(1), Some(block_ms), streams, ids)

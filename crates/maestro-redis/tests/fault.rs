@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use maestro_domain::ports::{BoxStream, BusMessage};
 use maestro_testkit::fixtures::{event, event_seq, heartbeat, mail, now_ms, unique_id};
+use maestro_testkit::poll;
 use tokio::time::Instant;
 
 /// Sequence numbers of the events of `projects[k]` that `sub` holds right now, into `into[k]`.
@@ -26,13 +27,16 @@ fn ready(sub: &mut BoxStream<BusMessage>, projects: [&str; 2], into: &mut [HashS
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn everything_recovers_within_5s_of_a_redis_restart() {
+async fn everything_recovers_after_a_redis_restart() {
     let Some(mut redis) = common::PrivateRedis::start().await else {
         return;
     };
     let prefix = common::unique_prefix();
     let mut config = common::config(&redis.url(), &prefix);
     config.command_timeout = Duration::from_secs(1);
+    // No periodic sweep within the test: lapses are found by keyspace notifications, or by
+    // the reconciliation after a reconnect, never by a timer.
+    config.presence_sweep_interval = Duration::from_secs(3600);
     let a = common::backend_with(config.clone()).await;
     let b = common::backend_with(config).await;
     let (bus_a, bus_b) = (a.bus(), b.bus());
@@ -40,17 +44,20 @@ async fn everything_recovers_within_5s_of_a_redis_restart() {
     let (from_a, from_b) = (unique_id("proj"), unique_id("proj"));
     let mut seen: [[HashSet<u64>; 2]; 2] = Default::default(); // [subscriber][publisher]
 
-    // Before: events flow both ways.
+    // Before: events flow both ways (once both processes have subscribed).
+    poll::until("subscribed", || {
+        a.redis_bus().stats().subscriptions >= 1 && b.redis_bus().stats().subscriptions >= 1
+    })
+    .await;
     bus_a.publish(event(&from_a, 0)).await.unwrap();
     bus_b.publish(event(&from_b, 0)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    for (i, sub) in subs.iter_mut().enumerate() {
-        ready(sub, [&from_a, &from_b], &mut seen[i]);
-        assert!(
-            seen[i][0].contains(&0) && seen[i][1].contains(&0),
-            "subscriber {i}: {seen:?}"
-        );
-    }
+    poll::until("event 0 of both seen by both", || {
+        for (i, sub) in subs.iter_mut().enumerate() {
+            ready(sub, [&from_a, &from_b], &mut seen[i]);
+        }
+        seen.iter().flatten().all(|s| s.contains(&0))
+    })
+    .await;
     let presence = a.presence();
     let mut expirations = presence.expirations();
     let project = unique_id("proj");
@@ -72,14 +79,10 @@ async fn everything_recovers_within_5s_of_a_redis_restart() {
         seen[0][0].contains(&1),
         "local delivery while Redis is down"
     );
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while a.redis_bus().stats().publish_failures == 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        a.redis_bus().stats().publish_failures >= 1,
-        "failure counted"
-    );
+    poll::until("the failure counted", || {
+        a.redis_bus().stats().publish_failures >= 1
+    })
+    .await;
     assert!(
         a.mail().list(Some(&project)).await.is_err(),
         "commands fail while down"
@@ -103,11 +106,12 @@ async fn everything_recovers_within_5s_of_a_redis_restart() {
             break restarted.elapsed();
         }
         assert!(
-            restarted.elapsed() < Duration::from_secs(5),
-            "events did not flow again within 5 s: {seen:?}"
+            restarted.elapsed() < poll::PATIENCE,
+            "events did not flow again: {seen:?}"
         );
         n += 1;
     };
+    // A figure, not a bound (docs/BENCHMARKS.md, "Redis restart").
     eprintln!("events flow again {recovered:?} after the restart");
     // From now on nothing is lost: every subscriber gets every event of both processes.
     let first = n + 1;
@@ -115,33 +119,29 @@ async fn everything_recovers_within_5s_of_a_redis_restart() {
         bus_a.publish(event(&from_a, k)).await.unwrap();
         bus_b.publish(event(&from_b, k)).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    for (i, sub) in subs.iter_mut().enumerate() {
-        ready(sub, [&from_a, &from_b], &mut seen[i]);
-        for k in first..first + 20 {
-            assert!(
-                seen[i][0].contains(&k) && seen[i][1].contains(&k),
-                "subscriber {i} missed {k}"
-            );
+    poll::until("every event seen by both subscribers", || {
+        for (i, sub) in subs.iter_mut().enumerate() {
+            ready(sub, [&from_a, &from_b], &mut seen[i]);
         }
-    }
+        seen.iter()
+            .flatten()
+            .all(|s| (first..first + 20).all(|k| s.contains(&k)))
+    })
+    .await;
 
     // Presence reconciled: the lapsed session is reported, the live one restored.
-    let reported = tokio::time::timeout(
-        Duration::from_secs(5).saturating_sub(restarted.elapsed()),
-        async {
-            while let Some(id) = expirations.next().await {
-                if id == gone {
-                    return;
-                }
-                assert_ne!(id, kept, "a live session was reported expired");
+    let reported = tokio::time::timeout(poll::PATIENCE, async {
+        while let Some(id) = expirations.next().await {
+            if id == gone {
+                return;
             }
-        },
-    )
+            assert_ne!(id, kept, "a live session was reported expired");
+        }
+    })
     .await;
     assert!(
         reported.is_ok(),
-        "the session that lapsed during the outage was not reported within 5 s"
+        "the session that lapsed during the outage was not reported"
     );
     assert!(
         presence.is_alive(&kept).await.unwrap(),
@@ -158,13 +158,13 @@ async fn everything_recovers_within_5s_of_a_redis_restart() {
     );
 
     // Keyspace notifications were switched on again on the fresh server: a new lapse is
-    // reported well before the next sweeps would matter.
+    // reported (no periodic sweep runs in this test).
     let short = unique_id("sess");
     presence
         .heartbeat(&heartbeat(&short, &project), Duration::from_millis(300))
         .await
         .unwrap();
-    let lapse = tokio::time::timeout(Duration::from_secs(3), async {
+    let lapse = tokio::time::timeout(poll::PATIENCE, async {
         while let Some(id) = expirations.next().await {
             if id == short {
                 return;

@@ -10,8 +10,12 @@ use std::time::Duration;
 use maestro_domain::ports::Lock;
 use maestro_testkit::fixtures::unique_id;
 
+/// Fifty contenders on two connections race until the lock has been taken 300 times: never
+/// two holders at once, and a lease is never lost. (Ending on a count, not a clock, keeps a
+/// slow machine from turning into a failure; the rate is a figure, printed.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_contenders_for_two_seconds_never_overlap() {
+async fn fifty_contenders_never_overlap() {
+    const ACQUISITIONS: usize = 300;
     let Some(url) = common::redis_url() else {
         return;
     };
@@ -23,7 +27,7 @@ async fn fifty_contenders_for_two_seconds_never_overlap() {
     let holders = Arc::new(AtomicUsize::new(0));
     let overlapped = Arc::new(AtomicBool::new(false));
     let acquisitions = Arc::new(AtomicUsize::new(0));
-    let until = tokio::time::Instant::now() + Duration::from_secs(2);
+    let started = std::time::Instant::now();
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let lock: Arc<dyn Lock> = Arc::clone(&locks[i % 2]);
@@ -31,8 +35,8 @@ async fn fifty_contenders_for_two_seconds_never_overlap() {
             let (holders, overlapped, acquisitions) =
                 (holders.clone(), overlapped.clone(), acquisitions.clone());
             tokio::spawn(async move {
-                while tokio::time::Instant::now() < until {
-                    match lock.try_acquire(&r, Duration::from_secs(10)).await.unwrap() {
+                while acquisitions.load(Ordering::SeqCst) < ACQUISITIONS {
+                    match lock.try_acquire(&r, Duration::from_secs(60)).await.unwrap() {
                         Some(lease) => {
                             if holders.fetch_add(1, Ordering::SeqCst) != 0 {
                                 overlapped.store(true, Ordering::SeqCst);
@@ -48,13 +52,19 @@ async fn fifty_contenders_for_two_seconds_never_overlap() {
             })
         })
         .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
+    tokio::time::timeout(maestro_testkit::poll::PATIENCE, async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    })
+    .await
+    .expect("the contenders make progress");
     assert!(!overlapped.load(Ordering::SeqCst), "two holders at once");
     let n = acquisitions.load(Ordering::SeqCst);
-    assert!(n >= 100, "only {n} acquisitions in 2 s");
-    eprintln!("lock race: {n} acquisitions in 2 s by 50 contenders on 2 connections");
+    eprintln!(
+        "lock race: {n} acquisitions in {:?} by 50 contenders on 2 connections",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,9 +76,10 @@ async fn a_lapsed_holder_cannot_release_or_extend_the_next_owners_lock() {
     let a = common::backend_with(common::config(&url, &prefix)).await;
     let b = common::backend_with(common::config(&url, &prefix)).await;
     let r = unique_id("lapse");
+    // A TTL of 1 s: still held at the next step even on a stalled machine.
     let old = a
         .lock()
-        .try_acquire(&r, Duration::from_millis(100))
+        .try_acquire(&r, Duration::from_secs(1))
         .await
         .unwrap()
         .unwrap();
@@ -79,7 +90,7 @@ async fn a_lapsed_holder_cannot_release_or_extend_the_next_owners_lock() {
             .unwrap(),
         None
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let new = b
         .lock()
         .try_acquire(&r, Duration::from_secs(10))

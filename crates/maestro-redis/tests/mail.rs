@@ -27,15 +27,17 @@ async fn a_mail_stored_by_another_process_wakes_a_waiter() {
     let b = common::backend_with(common::config(&url, &prefix)).await;
     let (p, me) = (unique_id("proj"), unique_id("sess"));
     let since = now_ms();
+    // The waiter's own timeout is 120 s; every wait below is guarded at 60 s: an answer before
+    // that was a wake-up (no duration is measured).
     let waiter = {
         let (repo, q) = (a.mail(), inbox(&p, &me, Some(since)));
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let got = repo.wait_inbox(&q, Duration::from_secs(20)).await.unwrap();
-            (got, started.elapsed())
-        })
+        tokio::spawn(async move { repo.wait_inbox(&q, Duration::from_secs(120)).await.unwrap() })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let blocked = |n: u64| {
+        let a = a.redis_mail().clone();
+        maestro_testkit::poll::until("blocked in XREAD", move || a.blocking_reads_started() >= n)
+    };
+    blocked(1).await;
     // Noise that must not end the wait: own broadcast, someone else's mail.
     b.mail()
         .create(mail(&unique_id("mail"), &p, &me, None, since + 1))
@@ -45,15 +47,16 @@ async fn a_mail_stored_by_another_process_wakes_a_waiter() {
         .create(mail(&unique_id("mail"), &p, "x", Some("other"), since + 2))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Woken by the noise, found nothing of its own, blocked again.
+    blocked(2).await;
+    assert!(!waiter.is_finished(), "noise ended the wait");
     let m = mail(&unique_id("mail"), &p, "peer", Some(&me), since + 3);
     b.mail().create(m.clone()).await.unwrap();
-    let (got, took) = tokio::time::timeout(Duration::from_secs(5), waiter)
+    let got = tokio::time::timeout(Duration::from_secs(60), waiter)
         .await
-        .unwrap()
+        .expect("woken, not timed out")
         .unwrap();
     assert_eq!(got, vec![m]);
-    assert!(took < Duration::from_secs(2), "woke after {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,19 +76,24 @@ async fn a_cancelled_wait_leaves_later_waits_working() {
         .await;
         assert!(cancelled.is_err());
     }
+    let before = backend.redis_mail().blocking_reads_started();
     let waiter = {
         let (repo, q) = (repo.clone(), q.clone());
-        tokio::spawn(async move { repo.wait_inbox(&q, Duration::from_secs(10)).await.unwrap() })
+        tokio::spawn(async move { repo.wait_inbox(&q, Duration::from_secs(120)).await.unwrap() })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let redis_mail = backend.redis_mail().clone();
+    maestro_testkit::poll::until("blocked in XREAD", || {
+        redis_mail.blocking_reads_started() > before
+    })
+    .await;
     let m = mail(&unique_id("mail"), &p, "peer", Some(&me), now_ms() + 10);
     repo.create(m.clone()).await.unwrap();
-    let got = tokio::time::timeout(Duration::from_secs(5), waiter)
+    let got = tokio::time::timeout(Duration::from_secs(60), waiter)
         .await
-        .unwrap()
+        .expect("woken, not timed out")
         .unwrap();
     assert_eq!(got, vec![m]);
-    // A timed-out wait answers [] at its timeout.
+    // A timed-out wait answers [] at its timeout (not before it).
     let q2 = inbox(&p, &unique_id("sess"), Some(now_ms()));
     let started = std::time::Instant::now();
     assert!(
@@ -94,7 +102,11 @@ async fn a_cancelled_wait_leaves_later_waits_working() {
             .unwrap()
             .is_empty()
     );
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,6 @@
-//! Presence across two "processes": a lapse is reported once, within TTL + 2 s.
+//! Presence across two "processes": a lapse is reported once, by one of them. How soon after
+//! the TTL it is reported is a figure of `docs/BENCHMARKS.md`, not a bound of these tests:
+//! each wait here is only a guard against a hang (`maestro_testkit::poll::PATIENCE`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -7,10 +9,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use maestro_testkit::fixtures::{heartbeat, unique_id};
+use maestro_testkit::poll::PATIENCE;
 use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stopped_heartbeats_are_reported_within_ttl_plus_2s_exactly_once() {
+async fn stopped_heartbeats_are_reported_exactly_once() {
     let Some(url) = common::redis_url() else {
         return;
     };
@@ -21,7 +24,8 @@ async fn stopped_heartbeats_are_reported_within_ttl_plus_2s_exactly_once() {
     let mut on_a = pa.expirations();
     let mut on_b = pb.expirations();
     let (project, session, steady) = (unique_id("proj"), unique_id("sess"), unique_id("sess"));
-    let ttl = Duration::from_secs(1);
+    // Heartbeats every 300 ms against a 3 s TTL: a stalled machine does not let it lapse early.
+    let ttl = Duration::from_secs(3);
     // Heartbeats alternate between the processes, then stop.
     let mut last = Instant::now();
     for i in 0..6 {
@@ -29,19 +33,26 @@ async fn stopped_heartbeats_are_reported_within_ttl_plus_2s_exactly_once() {
         p.heartbeat(&heartbeat(&session, &project), ttl)
             .await
             .unwrap();
-        p.heartbeat(&heartbeat(&steady, &project), Duration::from_secs(30))
+        p.heartbeat(&heartbeat(&steady, &project), Duration::from_secs(120))
             .await
             .unwrap();
         last = Instant::now();
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // Every report until the first of `session`, then 2 s more (many sweeps of 250 ms) in
+    // which a second report would show.
     let mut reports = Vec::new();
-    let until = last + ttl + Duration::from_secs(2);
-    while Instant::now() < until + Duration::from_millis(1500) {
+    let mut until = Instant::now() + PATIENCE;
+    loop {
         tokio::select! {
             Some(id) = on_a.next() => reports.push(("a", id, Instant::now())),
             Some(id) = on_b.next() => reports.push(("b", id, Instant::now())),
-            () = tokio::time::sleep_until(until + Duration::from_millis(1500)) => break,
+            () = tokio::time::sleep_until(until) => break,
+        }
+        if reports.iter().filter(|(_, id, _)| *id == session).count() == 1
+            && until > Instant::now() + Duration::from_secs(2)
+        {
+            until = Instant::now() + Duration::from_secs(2);
         }
     }
     let mine: Vec<_> = reports.iter().filter(|(_, id, _)| *id == session).collect();
@@ -52,21 +63,17 @@ async fn stopped_heartbeats_are_reported_within_ttl_plus_2s_exactly_once() {
     );
     let (_, _, at) = mine[0];
     assert!(
-        *at <= until,
-        "reported {:?} after TTL + 2 s",
-        at.duration_since(until)
-    );
-    assert!(
         *at >= last + ttl - Duration::from_millis(50),
         "reported before the TTL lapsed"
     );
+    eprintln!("reported {:?} after the TTL", at.duration_since(last + ttl));
     assert!(!reports.iter().any(|(_, id, _)| *id == steady));
     assert!(!pa.is_alive(&session).await.unwrap());
     assert!(pb.is_alive(&steady).await.unwrap());
     pa.remove(&steady).await.unwrap();
 }
 
-/// With sweeps far apart, only keyspace `expired` events can report a lapse this fast. On a
+/// With sweeps far apart (an hour), only keyspace `expired` events can report a lapse. On a
 /// private Redis: Redis reclaims an expired key (and only then notifies) by sampling keys with
 /// a TTL, so on a shared Redis holding thousands of other expiring keys the event may come
 /// seconds late (which is why the sweep exists).
@@ -88,9 +95,9 @@ async fn keyspace_events_report_a_lapse_without_waiting_for_a_sweep() {
         )
         .await
         .unwrap();
-    let got = tokio::time::timeout(Duration::from_secs(2), expirations.next())
+    let got = tokio::time::timeout(PATIENCE, expirations.next())
         .await
-        .expect("no keyspace expiry event within 2 s");
+        .expect("no keyspace expiry event");
     assert_eq!(got, Some(session));
     drop(redis);
 }
@@ -114,9 +121,9 @@ async fn without_config_access_the_sweep_reports_lapses() {
         )
         .await
         .unwrap();
-    let got = tokio::time::timeout(Duration::from_secs(2), expirations.next())
+    let got = tokio::time::timeout(PATIENCE, expirations.next())
         .await
-        .expect("no expiration within 2 s");
+        .expect("no expiration");
     assert_eq!(got, Some(session));
     drop(redis);
 }

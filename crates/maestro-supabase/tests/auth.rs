@@ -245,7 +245,8 @@ async fn rotation_refetch_limit_and_forged_tokens() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let interval = std::time::Duration::from_millis(400);
+    // Long enough that the five refused tokens below all come within it on a stalled machine.
+    let interval = std::time::Duration::from_secs(3);
     let auth = SupabaseAuth::new(&base, None, None).with_jwks_refetch_interval(interval);
     let user = "5d1c7e0a-2b3f-4a6e-8c9d-0e1f2a3b4c5d";
     let claims = |exp: u64| {

@@ -166,7 +166,8 @@ pub async fn contenders_never_overlap(lock: Arc<dyn Lock>) {
     let holders = Arc::new(AtomicUsize::new(0));
     let overlapped = Arc::new(AtomicBool::new(false));
     let acquisitions = Arc::new(AtomicUsize::new(0));
-    let until = tokio::time::Instant::now() + Duration::from_secs(1);
+    // The race ends on a count, not a clock: a slow machine makes it longer, never a failure.
+    const ACQUISITIONS: usize = 100;
     let tasks: Vec<_> = (0..CONTENDERS)
         .map(|_| {
             let (lock, r) = (Arc::clone(&lock), r.clone());
@@ -176,7 +177,7 @@ pub async fn contenders_never_overlap(lock: Arc<dyn Lock>) {
                 Arc::clone(&acquisitions),
             );
             tokio::spawn(async move {
-                while tokio::time::Instant::now() < until {
+                while acquisitions.load(Ordering::SeqCst) < ACQUISITIONS {
                     if let Some(lease) = lock.try_acquire(&r, LONG).await.unwrap() {
                         if holders.fetch_add(1, Ordering::SeqCst) != 0 {
                             overlapped.store(true, Ordering::SeqCst);
@@ -199,11 +200,6 @@ pub async fn contenders_never_overlap(lock: Arc<dyn Lock>) {
     assert!(
         !overlapped.load(Ordering::SeqCst),
         "two contenders held the lock at once"
-    );
-    assert!(
-        acquisitions.load(Ordering::SeqCst) >= 10,
-        "only {} acquisitions in 1 s",
-        acquisitions.load(Ordering::SeqCst)
     );
     assert!(
         lock.try_acquire(&r, LONG).await.unwrap().is_some(),

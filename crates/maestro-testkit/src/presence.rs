@@ -1,5 +1,7 @@
-//! Contract of [`Presence`]: liveness from heartbeats with a TTL, expirations soon after a
-//! lapse, none after `remove`. Real time: TTLs of a few hundred ms.
+//! Contract of [`Presence`]: liveness from heartbeats with a TTL, an expiration after a
+//! lapse, none after `remove`. Real time: TTLs of 1-2 s. How soon after a lapse an expiration
+//! comes is a figure of `docs/BENCHMARKS.md`; here it only has to come (a generous guard
+//! turns "never" into a failure).
 //!
 //! Each case uses unique session ids and ignores other sessions' entries and expirations.
 
@@ -17,8 +19,9 @@ pub const ALL_CASES: &[&str] = crate::__presence_cases!(names);
 
 const SHORT_TTL: Duration = Duration::from_secs(1);
 const LONG_TTL: Duration = Duration::from_secs(30);
-/// How long after a lapse an expiration may take to arrive.
-const REPORT_WITHIN: Duration = Duration::from_secs(2);
+/// How long after a lapse the cases wait for its expiration before failing: a guard against
+/// "never", below the 30 s limit of a case, not a bound on how soon.
+const REPORT_WITHIN: Duration = Duration::from_secs(20);
 
 /// Waits until `session` appears on `expirations`, at most `within`; whether it did.
 async fn expired_within(
@@ -149,10 +152,12 @@ pub async fn heartbeats_keep_alive_past_ttl(presence: Arc<dyn Presence>) {
     let session = unique_id("sess");
     let mut expirations = presence.expirations();
     let started = tokio::time::Instant::now();
-    // Beat every 100 ms for 3 TTLs.
-    while started.elapsed() < SHORT_TTL * 3 {
+    // Beat every 100 ms for 2.5 TTLs of 2 s: a stall of the machine shorter than the TTL
+    // does not let the session lapse.
+    let ttl = SHORT_TTL * 2;
+    while started.elapsed() < ttl * 5 / 2 {
         presence
-            .heartbeat(&heartbeat(&session, &project), SHORT_TTL)
+            .heartbeat(&heartbeat(&session, &project), ttl)
             .await
             .unwrap();
         assert!(presence.is_alive(&session).await.unwrap());

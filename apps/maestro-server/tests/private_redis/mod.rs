@@ -30,14 +30,23 @@ pub fn available() -> bool {
     false
 }
 
-/// `redis-server` on `port`, without persistence.
+/// `redis-server` on `port`, without persistence, once it accepts connections.
 pub fn start(port: u16) -> Child {
-    Command::new("redis-server")
+    let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
         .stdout(Stdio::null())
         .spawn()
-        .expect("start redis-server")
+        .expect("start redis-server");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
 }
 
 /// Kills (and reaps) its processes when dropped.

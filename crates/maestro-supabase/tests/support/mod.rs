@@ -2,10 +2,11 @@
 //! (PostgREST stand-in) process per test binary, plus HS256 JWTs.
 //!
 //! Needs `psql` and a PostgreSQL superuser at `MAESTRO_TEST_PG` (default
-//! `postgres://postgres@127.0.0.1:5432`), and the `postrust` binary (`POSTRUST_BIN`, else
+//! `postgres://postgres@127.0.0.1:5432`; when nothing listens there but PostgreSQL is
+//! installed, or with `MAESTRO_TEST_PG=private`, a private cluster of the binary), and the `postrust` binary (`POSTRUST_BIN`, else
 //! `postrust` on PATH or in `~/.cargo/bin`; `cargo install postrust-server --version 3.1.0`).
-//! When one is missing: with `CI` set the test fails; otherwise the binary prints a loud
-//! SKIPPED notice and exits successfully ([`env`] is the one place deciding that).
+//! When one is missing: with `CI` set the test fails; otherwise the test skips loudly and is
+//! listed after the binary's summary ([`env`] is the one place deciding that).
 //!
 //! Each binary gets its own database `maestro_supabase_test_<name>_<pid>` (databases of dead
 //! runs are dropped at start) and a postrust on a free port, stopped when the binary exits (it
@@ -84,11 +85,16 @@ fn binary_name() -> String {
         .unwrap_or_else(|| "test".into())
 }
 
-fn pg_base() -> String {
-    std::env::var("MAESTRO_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-        .trim_end_matches('/')
-        .to_owned()
+/// The PostgreSQL of the tests (`maestro_testkit::services::postgres_base`: `MAESTRO_TEST_PG`,
+/// 127.0.0.1:5432, or a private cluster of this binary when none runs there).
+pub fn pg_base() -> String {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| {
+        // On an error `start` reports it (the private cluster's error is kept).
+        maestro_testkit::services::postgres_base()
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    })
+    .clone()
 }
 
 /// Runs `sql` in `db` with psql (`-At`, stop on error); the output.
@@ -292,6 +298,7 @@ pub fn start_postrust_ready_at(
 }
 
 fn start() -> Result<Env, String> {
+    maestro_testkit::services::postgres_base()?;
     psql("postgres", "select 1")
         .map_err(|e| format!("PostgreSQL is not reachable at {} ({e})", pg_base()))?;
     let db = create_database(&binary_name())?;
