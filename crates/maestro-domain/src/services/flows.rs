@@ -47,14 +47,21 @@ impl<S> Services<S> {
 
     /// A person answers the question of session `session_id` (its `needsInput`): the answer
     /// is delivered first as a `response` mail `{answer}` from [`PHONE_SENDER`] — so it is
-    /// never lost even if the flag update fails — then `needsInput` is cleared.
+    /// never lost even if the flag update fails — then `needsInput` is cleared. A session that
+    /// has ended (completed, failed, stopped) has no agent left to read it: `422`, nothing sent.
     pub async fn reply_to_input(
         &self,
         project_id: &str,
         session_id: &str,
         message: &str,
     ) -> Result<Reply> {
-        self.session_in_project(session_id, project_id).await?;
+        let session = self.session_in_project(session_id, project_id).await?;
+        if session.status.is_terminal() {
+            return Err(DomainError::BusinessRule(format!(
+                "session '{session_id}' has ended ({}); no agent would read the reply",
+                session.status
+            )));
+        }
         let mut sent = self
             .mail
             .send(SendMail {
@@ -113,7 +120,26 @@ impl<S> Services<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::SessionStatus;
     use crate::services::testing::*;
+
+    #[tokio::test]
+    async fn a_reply_to_an_ended_session_is_refused_and_sends_nothing() {
+        let mut m = Mocks::new();
+        m.sessions.expect_get().returning(|id| {
+            let mut s = session(id, "proj_1", &[]);
+            s.status = SessionStatus::Completed;
+            Ok(Some(s))
+        });
+        // No mail is stored and the session is not touched: the mocks expect no such calls.
+        let e = m
+            .services()
+            .reply_to_input("proj_1", "sess_1", "go ahead")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "BUSINESS_RULE_ERROR");
+        assert!(e.to_string().contains("has ended (completed)"), "{e}");
+    }
 
     #[tokio::test]
     async fn a_session_of_another_project_is_refused() {

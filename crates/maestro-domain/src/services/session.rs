@@ -421,6 +421,7 @@ impl SessionService {
                     s.status = SessionStatus::Failed;
                     s.completed_at = Some(now);
                     s.last_activity = now;
+                    no_longer_waiting(s);
                     push_capped(
                         &mut s.timeline,
                         TimelineEvent {
@@ -560,7 +561,19 @@ fn apply_patch(s: &mut Session, p: &SessionPatch, now: i64) {
         // the order.
         s.task_ids = task_ids.clone();
     }
+    if s.status.is_terminal() {
+        no_longer_waiting(s);
+    }
     s.last_activity = now;
+}
+
+/// The domain rule of an ended session (completed, failed or stopped): it is no longer waiting
+/// for input, whatever its last question was (`needsInput.active` false, the question kept).
+/// A person's answer would reach no agent.
+fn no_longer_waiting(s: &mut Session) {
+    if let Some(n) = s.needs_input.as_mut() {
+        n.active = false;
+    }
 }
 
 /// Appends `item`, dropping the oldest entries beyond `cap` (DEFECTS O1); every append to a

@@ -314,6 +314,66 @@ async fn patch_merges_env_appends_lists_and_replaces_needs_input() {
     assert_eq!(events.data(1)["message"], "help?");
 }
 
+/// Issue 27: a session that ends — completed, failed or stopped — is no longer waiting for
+/// input; the question is kept, only `active` drops. Even a patch that raises the flag in the
+/// same breath as ending the session does not leave it waiting, and nothing notifies.
+#[tokio::test]
+async fn an_ended_session_is_no_longer_waiting_for_input() {
+    for status in [
+        SessionStatus::Completed,
+        SessionStatus::Failed,
+        SessionStatus::Stopped,
+    ] {
+        let mut m = Mocks::new();
+        let mut s = session("sess_1", "proj_1", &[]);
+        s.needs_input = Some(NeedsInput {
+            active: true,
+            message: Some("which branch?".into()),
+            since: Some(1),
+        });
+        session_cell(&mut m, s);
+        let events = m.capture_events();
+        let out = m
+            .services()
+            .sessions
+            .update(
+                "sess_1",
+                SessionPatch {
+                    status: Some(status),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let asked = out.needs_input.unwrap();
+        assert!(!asked.active, "{status:?}");
+        assert_eq!(asked.message.as_deref(), Some("which branch?"));
+        assert!(!events.names().contains(&"notify:needs_input"));
+    }
+    let mut m = Mocks::new();
+    session_cell(&mut m, session("sess_1", "proj_1", &[]));
+    let events = m.capture_events();
+    let out = m
+        .services()
+        .sessions
+        .update(
+            "sess_1",
+            SessionPatch {
+                status: Some(SessionStatus::Completed),
+                needs_input: Some(NeedsInput {
+                    active: true,
+                    message: Some("too late".into()),
+                    since: Some(2),
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!out.needs_input.unwrap().active);
+    assert!(!events.names().contains(&"notify:needs_input"));
+}
+
 #[tokio::test]
 async fn needs_input_notifies_only_on_rising_edge() {
     let mut m = Mocks::new();
