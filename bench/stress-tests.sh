@@ -15,17 +15,30 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:?usage: $0 RUNS PACKAGE:TEST...}
 shift
-out=target/stress
+out=$PWD/target/stress
 mkdir -p "$out"
 declare -A bin dir
+# One workspace build (per-package builds would unify features differently and rebuild).
+cargo test --workspace --no-run --message-format=json 2>/dev/null >"$out/artifacts.json"
 for spec in "$@"; do
   pkg=${spec%%:*} test=${spec#*:}
-  exe=$(cargo test -p "$pkg" --test "$test" --no-run --message-format=json 2>/dev/null |
-    grep '"executable":"' | grep "\"name\":\"$test\"" | tail -n 1 |
-    sed -E 's/.*"executable":"([^"]+)".*/\1/')
-  manifest=$(cargo metadata --no-deps --format-version 1 |
-    python3 -c "import json,sys; print(next(p['manifest_path'] for p in json.load(sys.stdin)['packages'] if p['name']=='$pkg'))")
-  [ -x "$exe" ] || { echo "no test binary for $spec" >&2; exit 2; }
+  read -r exe manifest < <(python3 - "$out/artifacts.json" "$pkg" "$test" <<'PY'
+import json, sys
+path, pkg, test = sys.argv[1:]
+for line in open(path):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    t = m.get("target", {})
+    if (m.get("reason") == "compiler-artifact" and m.get("executable")
+            and t.get("name") == test and "test" in t.get("kind", [])
+            and m.get("manifest_path", "").endswith(f"/{pkg}/Cargo.toml")):
+        print(m["executable"], m["manifest_path"])
+        break
+PY
+  )
+  [ -n "${exe:-}" ] && [ -x "$exe" ] || { echo "no test binary for $spec" >&2; exit 2; }
   bin[$spec]=$exe
   dir[$spec]=$(dirname "$manifest")
 done

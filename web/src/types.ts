@@ -73,6 +73,8 @@ export interface NeedsInput {
   active: boolean;
   message?: string;
   since?: number;
+  /** Answers the agent offers (one tap each). */
+  options?: string[];
 }
 
 export interface TimelineEvent {
@@ -134,6 +136,17 @@ export interface Mail {
 }
 
 /** The envelope of every Socket.IO event (EVENTS.md §6). */
+/** An agent's modal (`session:modal`): untrusted HTML asking the person something. */
+export interface AgentModal {
+  sessionId: string;
+  modalId: string;
+  title: string;
+  html: string;
+  timestamp: number;
+  /** The action the person sent (`session:modal_action`), once answered. */
+  answered?: string;
+}
+
 export interface Envelope {
   type?: string;
   event: string;

@@ -329,6 +329,7 @@ async fn every_method_works_against_the_real_binary() {
             &session.id,
             &SessionPatch {
                 needs_input: Some(NeedsInput {
+                    options: None,
                     active: true,
                     message: Some("Proceed?".into()),
                     since: None,

@@ -381,6 +381,18 @@ pub struct NeedsInput {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<Millis>,
+    /// Answers the agent offers (issue 27; additive, not in the original): the phone shows
+    /// them as one-tap replies. At most [`NeedsInput::MAX_OPTIONS`], each at most
+    /// [`NeedsInput::MAX_OPTION_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<String>>,
+}
+
+impl NeedsInput {
+    /// Most answer options a question may offer.
+    pub const MAX_OPTIONS: usize = 8;
+    /// Longest answer option, in characters.
+    pub const MAX_OPTION_CHARS: usize = 200;
 }
 
 /// Name, avatar and role of a team member, copied into a session.

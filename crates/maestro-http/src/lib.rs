@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(metrics::track))
         // HTML for people, not an API operation: outside the route table and its document.
         .route(web::API_DOCS_PATH, axum::routing::get(web::api_docs))
+        .route(web::MODAL_FRAME_PATH, axum::routing::get(web::modal_frame))
         // Prometheus text, not JSON: outside the route table too; the server's credential only.
         .route("/metrics", axum::routing::get(metrics::scrape))
         .fallback(fallback)

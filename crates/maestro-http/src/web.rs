@@ -5,6 +5,7 @@
 //!   fallback for client-side routes such as `/projects/<id>`). Hashed files under `/assets/`
 //!   are cacheable for a year; everything else is `no-cache`. Every answer carries a strict
 //!   Content-Security-Policy and the usual hardening headers.
+//! - `GET /modal-frame` (public): the page the app frames an agent's modal in ([`modal_frame`]).
 
 use axum::extract::State;
 use axum::http::header::{self, HeaderValue};
@@ -56,6 +57,70 @@ pub async fn api_docs(State(state): State<AppState>) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(csp),
+    );
+    res
+}
+
+/// Path of the page the app shows an agent's modal HTML in.
+pub const MODAL_FRAME_PATH: &str = "/modal-frame";
+
+/// The frame page: it says `maestro:frame_ready` to its parent, then writes the HTML of the
+/// first `maestro:modal_html` message its parent sends. Until the agent's HTML replaces it,
+/// `window.maestro` posts `maestro:modal_action` / `maestro:modal_close` to the parent, as
+/// the CLI's bridge script does; the app answers those through the authenticated modal
+/// routes.
+const MODAL_FRAME: &str = r#"<!doctype html><html><head><meta charset="utf-8"><script>
+(function () {
+  var modalId = "";
+  function post(m) { parent.postMessage(m, "*"); }
+  window.maestro = {
+    get modalId() { return modalId; },
+    sendAction: function (action, data) {
+      post({ type: "maestro:modal_action", modalId: modalId, action: action, data: data || {} });
+    },
+    close: function () { post({ type: "maestro:modal_close", modalId: modalId }); }
+  };
+  addEventListener("message", function once(e) {
+    if (e.source !== parent || !e.data || e.data.type !== "maestro:modal_html") return;
+    removeEventListener("message", once);
+    modalId = String(e.data.modalId || "");
+    document.open();
+    document.write(String(e.data.html || ""));
+    document.close();
+  });
+  post({ type: "maestro:frame_ready" });
+})();
+</script></head><body></body></html>"#;
+
+/// `GET /modal-frame` (public, static): the page the app frames an agent's modal HTML in.
+/// Agent HTML is untrusted, so the page is its own sandbox whatever the embedding says: the
+/// CSP `sandbox allow-scripts` gives it an opaque origin (no access to the app's storage,
+/// cookies or DOM), it may load nothing and connect nowhere (`default-src 'none'`: the CLI
+/// bridge's direct `fetch` to the API is refused, so the app's authenticated call is the only
+/// path), only inline scripts, styles and `data:` images run, and only the app may frame it.
+pub async fn modal_frame() -> Response {
+    let mut res = (StatusCode::OK, MODAL_FRAME).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "sandbox allow-scripts allow-forms; default-src 'none'; \
+             script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; \
+             font-src data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
     );
     res
 }

@@ -706,3 +706,44 @@ async fn a_stalled_socket_io_client_does_not_delay_the_others() {
     );
     drop(stalled);
 }
+
+/// Agent HTML is untrusted: `/modal-frame`, where the app shows it, is public (it holds no
+/// data: the app hands it the HTML) and is its own sandbox whatever embeds it — an opaque
+/// origin (no storage, cookies or DOM of the app), no network (the CLI bridge's direct call
+/// to the API is refused, the app's authenticated call is the only path), inline scripts
+/// only, framed only by the app.
+#[tokio::test]
+async fn the_modal_frame_is_a_sandbox_of_its_own() {
+    let s = Builder::new(Adapters::Memory)
+        .token("modal-frame-test-token-0123456789abcdef")
+        .start()
+        .await;
+    let page = reqwest::get(s.url("/modal-frame")).await.unwrap();
+    assert_eq!(page.status(), 200, "public: it carries no data");
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(header("content-type").starts_with("text/html"));
+    let csp = header("content-security-policy");
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    assert!(
+        directives.contains(&"sandbox allow-scripts allow-forms"),
+        "{csp}"
+    );
+    assert!(directives.contains(&"default-src 'none'"), "{csp}");
+    assert!(directives.contains(&"frame-ancestors 'self'"), "{csp}");
+    assert!(
+        !csp.contains("connect-src") && !csp.contains("allow-same-origin"),
+        "{csp}"
+    );
+    assert!(
+        header("x-frame-options").is_empty(),
+        "the app must be able to frame it"
+    );
+    let body = page.text().await.unwrap();
+    assert!(body.contains("maestro:frame_ready") && body.contains("maestro:modal_html"));
+}

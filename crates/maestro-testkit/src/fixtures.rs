@@ -140,6 +140,7 @@ pub fn session(id: &str, project_id: &str, started_at: Millis) -> Session {
         }],
         metadata: Some(object(json!({"mode": "execute", "skills": ["skill-a"]}))),
         needs_input: Some(NeedsInput {
+            options: None,
             active: false,
             message: Some("nothing needed".to_owned()),
             since: Some(started_at),

@@ -148,6 +148,19 @@ export class Api {
       "/api/sessions/spawn",
       body,
     );
+  /** An answer to an agent's modal (what the CLI bridge posts from the desktop's webview). */
+  modalAction = (sessionId: string, modalId: string, action: string, data: unknown) =>
+    this.request<{ success: boolean }>(
+      "POST",
+      `/api/sessions/${enc(sessionId)}/modal/${enc(modalId)}/actions`,
+      { action, data: data ?? {} },
+    );
+  closeModal = (sessionId: string, modalId: string) =>
+    this.request<{ success: boolean }>(
+      "POST",
+      `/api/sessions/${enc(sessionId)}/modal/${enc(modalId)}/close`,
+      {},
+    );
   health = () =>
     this.request<{ status: string; timestamp: number }>("GET", "/health", undefined, false);
 }

@@ -12,6 +12,8 @@ import { MAIL_TYPES, TASK_PRIORITIES, TASK_STATUSES } from "../types";
 import { ApiError } from "../api/client";
 
 const MOBILE_SENDER = "mobile-user";
+/** One-tap answers offered on every question, after the agent's own options. */
+const CANNED_REPLIES = ["Go ahead", "Stop"];
 
 function message(e: unknown): string {
   if (e instanceof ApiError || e instanceof Error) return e.message;
@@ -29,7 +31,10 @@ export function ReplyForm({ session, compact = false }: { session: Session; comp
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const answer = text.trim();
+    await send(text.trim());
+  }
+
+  async function send(answer: string) {
     if (!answer) {
       setError("Write an answer first.");
       return;
@@ -69,8 +74,18 @@ export function ReplyForm({ session, compact = false }: { session: Session; comp
     }
   }
 
+  // The agent's own answers first, then the canned ones (without repeating one it offered).
+  const offered = session.needsInput?.options ?? [];
+  const chips = [...offered, ...CANNED_REPLIES.filter((c) => !offered.includes(c))];
   return (
     <form className={`reply ${compact ? "reply-compact" : ""}`} onSubmit={submit} aria-label={`Reply to ${session.name}`}>
+      <div className="chips" role="group" aria-label="Quick answers">
+        {chips.map((c) => (
+          <button key={c} type="button" className="chip" disabled={busy} onClick={() => void send(c)}>
+            {c}
+          </button>
+        ))}
+      </div>
       <label htmlFor={id}>Your answer</label>
       <textarea
         id={id}

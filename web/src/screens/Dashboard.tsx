@@ -5,6 +5,7 @@ import { needsInput, sessionCounts, sortSessions } from "../store/selectors";
 import { paths } from "../routes";
 import { EmptyState, SessionBadge, Time } from "../components/common";
 import { ReplyForm } from "../components/forms";
+import { ApprovalList } from "../components/AgentModal";
 import type { Notice } from "../store/reducer";
 import { SessionGrid } from "./Sessions";
 import { Board } from "./Tasks";
@@ -126,6 +127,7 @@ export function Dashboard({ projectId, wide }: { projectId: string; wide: boolea
       <div className="overview" data-screen="dashboard">
         <h1 className="page-title">{project?.name ?? "Project"}</h1>
         <NeedsInputList projectId={projectId} />
+        <ApprovalList projectId={projectId} />
         <Stats projectId={projectId} />
         <section aria-labelledby="grid-h" className="section">
           <h2 id="grid-h">Sessions</h2>
@@ -143,6 +145,7 @@ export function Dashboard({ projectId, wide }: { projectId: string; wide: boolea
     <div data-screen="dashboard">
       <h1 className="page-title">Dashboard</h1>
       <NeedsInputList projectId={projectId} />
+      <ApprovalList projectId={projectId} />
       <Stats projectId={projectId} />
       <RecentEvents projectId={projectId} />
     </div>

@@ -5,6 +5,7 @@ import { needsInput, sortSessions } from "../store/selectors";
 import { paths } from "../routes";
 import { EmptyState, ErrorText, Markdown, SessionBadge, TaskStatusBadge, Time } from "../components/common";
 import { MailForm, MailSheet, ReplyForm, SpawnSheet } from "../components/forms";
+import { ApprovalList } from "../components/AgentModal";
 import { api } from "../services";
 import type { DocEntry, Mail, Session } from "../types";
 
@@ -176,6 +177,8 @@ export function SessionDetail({ projectId, sessionId }: { projectId: string; ses
           <ReplyForm session={s} />
         </section>
       )}
+
+      <ApprovalList projectId={projectId} sessionId={s.id} />
 
       <section className="section" aria-labelledby="tasks-h">
         <h2 id="tasks-h">Tasks</h2>

@@ -265,3 +265,35 @@ describe("selectors", () => {
     expect(collapsed.filter((r) => r.kind === "task").map((r) => (r.kind === "task" ? r.task.id : ""))).toEqual(["d"]);
   });
 });
+
+describe("agents' modals", () => {
+  const env = (event: string, data: unknown, timestamp = 10): Action => ({
+    type: "event",
+    envelope: { event, data, timestamp },
+  });
+  const shown = (modalId: string, timestamp = 10) =>
+    env("session:modal", { sessionId: "s1", modalId, title: "Deploy?", html: "<p>ok?</p>" }, timestamp);
+
+  it("keeps a shown modal until it is closed, marking the answer", () => {
+    let s = reduce(initialState(P), shown("m1"));
+    expect(s.modals.m1).toMatchObject({ sessionId: "s1", title: "Deploy?", html: "<p>ok?</p>" });
+    expect(s.modals.m1?.answered).toBeUndefined();
+    s = reduce(s, env("session:modal_action", { sessionId: "s1", modalId: "m1", action: "approve" }));
+    expect(s.modals.m1?.answered).toBe("approve");
+    const same = reduce(s, env("session:modal_action", { sessionId: "s1", modalId: "m1", action: "approve" }));
+    expect(same).toBe(s);
+    s = reduce(s, env("session:modal_closed", { sessionId: "s1", modalId: "m1" }));
+    expect(s.modals).toEqual({});
+  });
+
+  it("ignores malformed or unknown ones and keeps the newest 20", () => {
+    let s = reduce(initialState(P), env("session:modal", { sessionId: "s1", modalId: "m1" }));
+    expect(s.modals).toEqual({});
+    s = reduce(s, env("session:modal_action", { modalId: "nope", action: "x" }));
+    expect(s.modals).toEqual({});
+    for (let i = 0; i < 25; i++) s = reduce(s, shown(`m${i}`, 100 + i));
+    expect(Object.keys(s.modals)).toHaveLength(20);
+    expect(s.modals.m0).toBeUndefined();
+    expect(s.modals.m24).toBeDefined();
+  });
+});

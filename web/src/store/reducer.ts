@@ -12,6 +12,7 @@
 // - Events of another project (a stale socket after switching) are ignored.
 
 import type {
+  AgentModal,
   Envelope,
   Mail,
   Project,
@@ -43,6 +44,8 @@ export interface State {
   mail: Mail[];
   /** `notify:*` events, newest first (capped). */
   notices: Notice[];
+  /** Agents' modals shown and not closed, by modal id (capped, oldest dropped). */
+  modals: Record<string, AgentModal>;
   /** `kind:id` → time of the delete. */
   tombstones: Record<string, number>;
   /** A snapshot has been applied since the last reset. */
@@ -64,6 +67,7 @@ export type Action =
 
 export const MAX_MAIL = 200;
 export const MAX_NOTICES = 50;
+export const MAX_MODALS = 20;
 
 export function initialState(projectId: string | null = null): State {
   return {
@@ -75,6 +79,7 @@ export function initialState(projectId: string | null = null): State {
     teamMembers: {},
     mail: [],
     notices: [],
+    modals: {},
     tombstones: {},
     synced: false,
     syncedAt: null,
@@ -261,6 +266,36 @@ function applyEvent(state: State, env: Envelope): State {
         .sort((a, b) => a.createdAt - b.createdAt)
         .slice(-MAX_MAIL);
       return { ...state, mail };
+    }
+    case "session:modal": {
+      const sessionId = str(data.sessionId);
+      const modalId = str(data.modalId);
+      const html = str(data.html);
+      if (!sessionId || !modalId || html === undefined) return state;
+      const modal: AgentModal = {
+        sessionId,
+        modalId,
+        title: str(data.title) ?? "Agent Modal",
+        html,
+        timestamp: at,
+      };
+      const kept = Object.values({ ...state.modals, [modalId]: modal })
+        .sort((a, b) => a.timestamp - b.timestamp)
+        .slice(-MAX_MODALS);
+      return { ...state, modals: Object.fromEntries(kept.map((m) => [m.modalId, m])) };
+    }
+    case "session:modal_action": {
+      const modalId = str(data.modalId);
+      const m = modalId ? state.modals[modalId] : undefined;
+      const action = str(data.action);
+      if (!m || !action || m.answered === action) return state;
+      return { ...state, modals: { ...state.modals, [m.modalId]: { ...m, answered: action } } };
+    }
+    case "session:modal_closed": {
+      const modalId = str(data.modalId);
+      return modalId && state.modals[modalId]
+        ? { ...state, modals: remove(state.modals, modalId) }
+        : state;
     }
     case "mail:deleted":
       return id && state.mail.some((m) => m.id === id)

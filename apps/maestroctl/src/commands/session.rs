@@ -70,6 +70,7 @@ pub async fn run(ctx: &Ctx, cmd: SessionCommand) -> Result<()> {
                     &id,
                     &SessionPatch {
                         needs_input: Some(NeedsInput {
+                            options: None,
                             active: false,
                             message: None,
                             since: None,

@@ -80,6 +80,7 @@ impl<S> Services<S> {
             .ok_or_else(|| DomainError::Internal("a direct mail was not stored".into()))?;
         let patch = SessionPatch {
             needs_input: Some(NeedsInput {
+                options: None,
                 active: false,
                 message: None,
                 since: None,
@@ -161,6 +162,7 @@ mod tests {
         let mut m = Mocks::new();
         let mut asking = session("sess_1", "proj_1", &[]);
         asking.needs_input = Some(NeedsInput {
+            options: None,
             active: true,
             message: Some("Which DB?".into()),
             since: Some(1),

@@ -270,6 +270,9 @@ impl SessionService {
     /// `PATCH /api/sessions/:id` with the stop guard, terminal stamp, propagation into the
     /// linked tasks and the events of EVENTS.md §5.
     pub async fn update(&self, id: &str, mut patch: SessionPatch) -> Result<Session> {
+        if let Some(asked) = &patch.needs_input {
+            validate_options(asked)?;
+        }
         let current = self.get(id).await?;
         // Stop guard (DEFECTS C15): `stopped` never overwrites `completed` or `failed`.
         if patch.status == Some(SessionStatus::Stopped)
@@ -549,6 +552,7 @@ fn apply_patch(s: &mut Session, p: &SessionPatch, now: i64) {
                 .and_then(|t| t.iter().rev().find(|e| e.kind == "needs_input"))
             {
                 s.needs_input = Some(NeedsInput {
+                    options: None,
                     active: true,
                     message: e.message.clone(),
                     since: Some(e.timestamp),
@@ -565,6 +569,33 @@ fn apply_patch(s: &mut Session, p: &SessionPatch, now: i64) {
         no_longer_waiting(s);
     }
     s.last_activity = now;
+}
+
+/// The answer options of a question: at most [`NeedsInput::MAX_OPTIONS`], none empty or longer
+/// than [`NeedsInput::MAX_OPTION_CHARS`].
+fn validate_options(asked: &NeedsInput) -> Result<()> {
+    let Some(options) = &asked.options else {
+        return Ok(());
+    };
+    if options.len() > NeedsInput::MAX_OPTIONS {
+        return Err(DomainError::invalid_field(
+            "needsInput.options",
+            format!("at most {} answer options", NeedsInput::MAX_OPTIONS),
+        ));
+    }
+    if options
+        .iter()
+        .any(|o| o.trim().is_empty() || o.chars().count() > NeedsInput::MAX_OPTION_CHARS)
+    {
+        return Err(DomainError::invalid_field(
+            "needsInput.options",
+            format!(
+                "each answer option is 1 to {} characters",
+                NeedsInput::MAX_OPTION_CHARS
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The domain rule of an ended session (completed, failed or stopped): it is no longer waiting

@@ -72,6 +72,7 @@ impl SessionService {
                 push_capped(&mut s.timeline, entry.clone(), MAX_TIMELINE_ENTRIES);
                 if kind == "needs_input" {
                     s.needs_input = Some(NeedsInput {
+                        options: None,
                         active: true,
                         message: Some(message.clone()),
                         since: Some(now),

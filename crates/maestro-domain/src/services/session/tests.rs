@@ -298,6 +298,7 @@ async fn patch_merges_env_appends_lists_and_replaces_needs_input() {
                     data: None,
                 }]),
                 needs_input: Some(NeedsInput {
+                    options: None,
                     active: true,
                     message: Some("help?".into()),
                     since: Some(2),
@@ -327,6 +328,7 @@ async fn an_ended_session_is_no_longer_waiting_for_input() {
         let mut m = Mocks::new();
         let mut s = session("sess_1", "proj_1", &[]);
         s.needs_input = Some(NeedsInput {
+            options: None,
             active: true,
             message: Some("which branch?".into()),
             since: Some(1),
@@ -361,6 +363,7 @@ async fn an_ended_session_is_no_longer_waiting_for_input() {
             SessionPatch {
                 status: Some(SessionStatus::Completed),
                 needs_input: Some(NeedsInput {
+                    options: None,
                     active: true,
                     message: Some("too late".into()),
                     since: Some(2),
@@ -379,6 +382,7 @@ async fn needs_input_notifies_only_on_rising_edge() {
     let mut m = Mocks::new();
     let mut s = session("sess_1", "proj_1", &[]);
     s.needs_input = Some(NeedsInput {
+        options: None,
         active: true,
         message: None,
         since: None,
@@ -794,5 +798,46 @@ async fn link_entries_respect_the_timeline_cap() {
                 "evt_1"
             }
         );
+    }
+}
+
+/// Issue 27: a question may offer answers (additive `needsInput.options`), kept as sent;
+/// too many, empty or overlong ones are refused before anything is stored.
+#[tokio::test]
+async fn needs_input_options_are_kept_and_validated() {
+    let mut m = Mocks::new();
+    session_cell(&mut m, session("sess_1", "proj_1", &[]));
+    let events = m.capture_events();
+    let asked = |options: Vec<String>| SessionPatch {
+        needs_input: Some(NeedsInput {
+            options: Some(options),
+            active: true,
+            message: Some("Which cache?".into()),
+            since: Some(1),
+        }),
+        ..Default::default()
+    };
+    let services = m.services();
+    let out = services
+        .sessions
+        .update("sess_1", asked(vec!["Redis".into(), "LRU".into()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.needs_input.unwrap().options,
+        Some(vec!["Redis".to_string(), "LRU".to_string()])
+    );
+    assert_eq!(events.names(), ["session:updated", "notify:needs_input"]);
+    for bad in [
+        vec!["x".to_string(); NeedsInput::MAX_OPTIONS + 1],
+        vec![" ".to_string()],
+        vec!["y".repeat(NeedsInput::MAX_OPTION_CHARS + 1)],
+    ] {
+        let e = services
+            .sessions
+            .update("sess_1", asked(bad))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "VALIDATION_ERROR");
     }
 }
