@@ -3,11 +3,18 @@ import react from "@vitejs/plugin-react";
 import { fileURLToPath } from "node:url";
 import { serviceWorker } from "./build/sw-plugin.ts";
 import { redocAsset } from "./build/redoc-plugin.ts";
+import { precompress } from "./build/compress-plugin.ts";
 
 const target = process.env.MAESTRO_SERVER ?? "http://127.0.0.1:3000";
 
 export default defineConfig({
-  plugins: [react(), serviceWorker(), redocAsset(fileURLToPath(new URL("./dist", import.meta.url)))],
+  plugins: [
+    react(),
+    serviceWorker(),
+    redocAsset(fileURLToPath(new URL("./dist", import.meta.url))),
+    // Last: compresses what the others wrote.
+    precompress(fileURLToPath(new URL("./dist", import.meta.url))),
+  ],
   build: {
     outDir: "dist",
     emptyOutDir: true,

@@ -250,7 +250,13 @@ test("an agent's approval shows on the dashboard, sandboxed; one tap answers the
       await frame.getByText("Deploy build 42 to production?").waitFor({ timeout: 5000 });
       await screenshot(page, "approval");
 
-      await frame.getByRole("button", { name: "Approve" }).click();
+      // The frame runs in its own renderer (an opaque origin). Right after its document is
+      // written, Chromium sometimes routes a synthetic pointer click to the page instead (about
+      // 1 run in 15 here, even after two painted frames); a person taps much later. The test
+      // presses the focused button instead: the same click event, no hit-testing race.
+      const approve = frame.getByRole("button", { name: "Approve" });
+      await approve.focus();
+      await approve.press("Enter");
       const action = await eventually(() => heard.find((h) => h.name === "session:modal_action"), "the answer at the agent");
       assert.equal(action.data.sessionId, s.id);
       assert.equal(action.data.modalId, modalId);
@@ -263,7 +269,9 @@ test("an agent's approval shows on the dashboard, sandboxed; one tap answers the
       await sleep(500);
       assert.equal(heard.filter((h) => h.name === "session:modal_action").length, 1, JSON.stringify(heard));
 
-      await frame.getByRole("button", { name: "Cancel" }).click();
+      const cancel = frame.getByRole("button", { name: "Cancel" });
+      await cancel.focus();
+      await cancel.press("Enter");
       await eventually(() => heard.find((h) => h.name === "session:modal_closed"), "the close at the agent");
       await card.waitFor({ state: "detached", timeout: 5000 });
       await page.getByText("No agent is asking for approval.").waitFor();

@@ -54,6 +54,9 @@ pub fn router(state: AppState) -> Router {
         .into_router()
         // Per-route request counts and latencies (only matched routes have a template).
         .route_layer(axum::middleware::from_fn(metrics::track))
+        // API answers over 1 KB are gzipped for clients that accept it (a phone on a slow
+        // link); the app's files are precompressed (web::serve), Socket.IO has its own.
+        .layer(api_compression())
         // HTML for people, not an API operation: outside the route table and its document.
         .route(web::API_DOCS_PATH, axum::routing::get(web::api_docs))
         .route(web::MODAL_FRAME_PATH, axum::routing::get(web::modal_frame))
@@ -77,6 +80,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Gzip for API answers of at least [`COMPRESS_FROM_BYTES`], except those the default rule of
+/// `tower-http` leaves alone (images, gRPC, server-sent events).
+fn api_compression() -> tower_http::compression::CompressionLayer<
+    tower_http::compression::predicate::And<
+        tower_http::compression::DefaultPredicate,
+        tower_http::compression::predicate::SizeAbove,
+    >,
+> {
+    use tower_http::compression::predicate::{Predicate as _, SizeAbove};
+    tower_http::compression::CompressionLayer::new().compress_when(
+        tower_http::compression::DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES)),
+    )
+}
+
+/// Smallest API answer worth compressing.
+pub const COMPRESS_FROM_BYTES: u16 = 1024;
+
 /// WebSocket upgrades on any other path go to the raw bridge (which needs a verified
 /// principal); `GET`/`HEAD` outside `/api` serve the web app; anything else unmatched is a
 /// JSON 404.
@@ -97,7 +117,12 @@ async fn fallback(
                     || path.starts_with("/api/")
                     || path.starts_with("/socket.io")) =>
         {
-            web::serve(&state, path)
+            let accept = req
+                .headers()
+                .get(axum::http::header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            web::serve(&state, path, accept)
         }
         Err(_) => ApiError::RouteNotFound {
             method: method.to_string(),

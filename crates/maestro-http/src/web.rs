@@ -64,11 +64,11 @@ pub async fn api_docs(State(state): State<AppState>) -> Response {
 /// Path of the page the app shows an agent's modal HTML in.
 pub const MODAL_FRAME_PATH: &str = "/modal-frame";
 
-/// The frame page: it says `maestro:frame_ready` to its parent, then writes the HTML of the
-/// first `maestro:modal_html` message its parent sends. Until the agent's HTML replaces it,
-/// `window.maestro` posts `maestro:modal_action` / `maestro:modal_close` to the parent, as
-/// the CLI's bridge script does; the app answers those through the authenticated modal
-/// routes.
+/// The frame page: once loaded it says `maestro:frame_ready` to its parent, then writes the
+/// HTML of the first `maestro:modal_html` message its parent sends. Until the agent's HTML
+/// replaces it, `window.maestro` posts `maestro:modal_action` / `maestro:modal_close` to the
+/// parent, as the CLI's bridge script does; the app answers those through the authenticated
+/// modal routes.
 const MODAL_FRAME: &str = r#"<!doctype html><html><head><meta charset="utf-8"><script>
 (function () {
   var modalId = "";
@@ -88,7 +88,9 @@ const MODAL_FRAME: &str = r#"<!doctype html><html><head><meta charset="utf-8"><s
     document.write(String(e.data.html || ""));
     document.close();
   });
-  post({ type: "maestro:frame_ready" });
+  // Once this page is parsed: a document.open() while its parser still runs would lose the
+  // scripts of what is written.
+  addEventListener("load", function () { post({ type: "maestro:frame_ready" }); });
 })();
 </script></head><body></body></html>"#;
 
@@ -154,24 +156,21 @@ fn harden(state: &AppState, headers: &mut HeaderMap) {
     );
 }
 
-/// Serves `path` of the app (SPA fallback to `index.html`).
-pub fn serve(state: &AppState, path: &str) -> Response {
+/// Serves `path` of the app (SPA fallback to `index.html`), precompressed when the build has
+/// the file in a coding `accept_encoding` allows (`Content-Encoding`, `Vary: Accept-Encoding`).
+pub fn serve(state: &AppState, path: &str, accept_encoding: &str) -> Response {
     let rel = path.trim_start_matches('/');
-    let found = if rel.is_empty() {
-        maestro_web::index()
-    } else {
-        maestro_web::get(rel)
-    };
-    let asset = match found {
-        Some(a) => a,
+    let file = if rel.is_empty() || maestro_web::get(rel).is_none() {
         // A missing hashed asset is a stale client: 404, not the HTML shell.
-        None if rel.starts_with("assets/") => {
+        if rel.starts_with("assets/") {
             return (StatusCode::NOT_FOUND, "not found").into_response();
         }
-        None => match maestro_web::index() {
-            Some(a) => a,
-            None => return not_built(state),
-        },
+        "index.html"
+    } else {
+        rel
+    };
+    let Some((asset, coding)) = maestro_web::get_encoded(file, accept_encoding) else {
+        return not_built(state);
     };
     let cache = if asset.immutable {
         "public, max-age=31536000, immutable"
@@ -185,6 +184,13 @@ pub fn serve(state: &AppState, path: &str) -> Response {
         HeaderValue::from_static(asset.content_type),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(coding) = coding {
+        h.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(coding.as_str()),
+        );
+    }
     harden(state, h);
     res
 }

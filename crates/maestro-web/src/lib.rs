@@ -33,6 +33,81 @@ pub fn get(path: &str) -> Option<Asset> {
     })
 }
 
+/// A content coding the build precompressed files with (`<file>.br`, `<file>.gz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    /// The `Content-Encoding` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Encoding::Brotli => ".br",
+            Encoding::Gzip => ".gz",
+        }
+    }
+}
+
+/// The codings an `Accept-Encoding` header allows, best first (brotli, then gzip): a coding
+/// counts when it is named, or covered by `*`, with a `q` above zero.
+pub fn accepted(accept_encoding: &str) -> Vec<Encoding> {
+    let mut named: Vec<(String, f32)> = Vec::new();
+    for part in accept_encoding.split(',') {
+        let mut fields = part.split(';');
+        let name = fields
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if name.is_empty() {
+            continue;
+        }
+        let q = fields
+            .filter_map(|f| f.trim().strip_prefix("q="))
+            .find_map(|v| v.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        named.push((name, q));
+    }
+    let q_of = |coding: &str| {
+        named
+            .iter()
+            .find(|(n, _)| n == coding)
+            .or_else(|| named.iter().find(|(n, _)| n == "*"))
+            .map_or(0.0, |(_, q)| *q)
+    };
+    [(Encoding::Brotli, "br"), (Encoding::Gzip, "gzip")]
+        .into_iter()
+        .filter(|(_, name)| q_of(name) > 0.0)
+        .map(|(e, _)| e)
+        .collect()
+}
+
+/// The file at `path` in the best precompressed form `accept_encoding` allows, with its
+/// coding, else as it is (`None`). The asset's type and caching are those of the file itself.
+pub fn get_encoded(path: &str, accept_encoding: &str) -> Option<(Asset, Option<Encoding>)> {
+    let plain = get(path)?;
+    for coding in accepted(accept_encoding) {
+        let name = format!("{}{}", path.trim_start_matches('/'), coding.suffix());
+        if let Some(f) = Dist::get(&name) {
+            let asset = Asset {
+                body: f.data,
+                ..plain
+            };
+            return Some((asset, Some(coding)));
+        }
+    }
+    Some((plain, None))
+}
+
 /// `index.html`, the SPA's entry for every client-side route.
 pub fn index() -> Option<Asset> {
     get("index.html")
@@ -65,6 +140,19 @@ pub fn content_type(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_encoding_is_read_with_q_values() {
+        use Encoding::{Brotli, Gzip};
+        assert_eq!(accepted("gzip, deflate, br, zstd"), [Brotli, Gzip]);
+        assert_eq!(accepted("gzip"), [Gzip]);
+        assert_eq!(accepted("br;q=0, gzip;q=0.5"), [Gzip]);
+        assert_eq!(accepted("*"), [Brotli, Gzip]);
+        assert_eq!(accepted("*;q=0, br"), [Brotli]);
+        assert_eq!(accepted("identity"), []);
+        assert_eq!(accepted(""), []);
+        assert_eq!(accepted("BR ; Q=1"), [Brotli]);
+    }
 
     #[test]
     fn types_by_extension() {
