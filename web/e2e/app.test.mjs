@@ -169,6 +169,63 @@ test("one-tap answers: the agent's options and the canned ones; an ended session
   });
 });
 
+test("the person's inbox: an agent's mail to mobile-user and broadcasts, by sender name, after a reload too", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const s = await session(server, p, [], "Worker: release");
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    await page.getByText("No mail for you yet.").waitFor();
+    await server.api("POST", "/api/mail", {
+      projectId: p.id,
+      fromSessionId: s.id,
+      toSessionId: "mobile-user",
+      type: "query",
+      subject: "Merge the release branch?",
+      body: { question: "CI is green on all targets." },
+    });
+    const inbox = page.getByRole("list", { name: "Mail for you" });
+    const item = inbox.getByRole("listitem").filter({ hasText: "Merge the release branch?" });
+    await item.waitFor({ timeout: 5000 });
+    assert.match(await item.innerText(), /from Worker: release/);
+    assert.match(await item.innerText(), /CI is green on all targets\./);
+    await server.api("POST", "/api/mail", {
+      projectId: p.id,
+      fromSessionId: s.id,
+      type: "notification",
+      subject: "Staging deployed",
+      body: { message: "v1.4.0 is on staging." },
+    });
+    await inbox.getByRole("listitem").filter({ hasText: "Staging deployed" }).waitFor({ timeout: 5000 });
+    assert.match(await inbox.innerText(), /to everyone, from Worker: release/);
+    // Newest first, and still there after a reload (read from the server, not only live).
+    await page.reload();
+    await live(page);
+    await inbox.getByRole("listitem").first().waitFor();
+    const texts = await inbox.getByRole("listitem").allInnerTexts();
+    assert.equal(texts.length, 2);
+    assert.match(texts[0], /Staging deployed/);
+    assert.match(texts[1], /Merge the release branch\?/);
+  });
+});
+
+test("a bad project link is never remembered as the start page", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server, "The real one");
+    await page.goto(`${server.url}/projects/proj_no_such_project`);
+    await page.waitForSelector('[data-conn="refused"], [data-conn="offline"], .error', { timeout: 10000 });
+    await page.goto(`${server.url}/`);
+    await page.waitForURL(`${server.url}/projects`, { timeout: 5000 });
+    // A project that loads is remembered; a bad link after it does not replace it.
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    await page.goto(`${server.url}/projects/proj_no_such_project`);
+    await page.waitForSelector('[data-conn="refused"], [data-conn="offline"], .error', { timeout: 10000 });
+    await page.goto(`${server.url}/`);
+    await page.waitForURL(`${server.url}/projects/${p.id}`, { timeout: 5000 });
+  });
+});
+
 /** Agent HTML as `maestro show modal` sends it: the CLI's bridge (postMessage to the parent
  * and a direct fetch to the API), buttons, and a probe of what the sandbox lets it reach. */
 function agentModalHtml(server, sessionId, modalId) {

@@ -540,6 +540,54 @@ async fn mail_waits_need_a_real_session_and_are_capped_globally() {
     w2.abort();
 }
 
+/// The person's address `mobile-user` (DECISIONS D30) is a recipient every existing project
+/// has: an agent's mail to it is stored and emitted (no longer `404`), and it is read from its
+/// inbox with the project's broadcasts; a missing project still refuses it.
+#[tokio::test]
+async fn mail_to_the_person_is_kept_in_its_inbox() {
+    let s = TestServer::memory().await;
+    let (p, _, a) = s.basics().await;
+    let direct = s
+        .post(
+            "/api/mail",
+            json!({"projectId": p, "fromSessionId": a, "toSessionId": "mobile-user", "type": "query", "subject": "Merge now?", "body": {"question": "CI is green."}}),
+        )
+        .await
+        .ok(201);
+    assert_eq!(direct["toSessionId"], "mobile-user");
+    let broadcast = s
+        .post(
+            "/api/mail",
+            json!({"projectId": p, "fromSessionId": a, "type": "notification", "subject": "Deployed", "body": {}}),
+        )
+        .await
+        .ok(201);
+    let inbox = s
+        .get(&format!("/api/mail/inbox/mobile-user?projectId={p}"))
+        .await
+        .ok(200);
+    let ids: Vec<&str> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            direct["id"].as_str().unwrap(),
+            broadcast["id"].as_str().unwrap()
+        ]
+    );
+    let r = s
+        .post(
+            "/api/mail",
+            json!({"projectId": "proj_missing", "fromSessionId": a, "toSessionId": "mobile-user", "type": "query", "subject": "s", "body": {}}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
+
 #[tokio::test]
 async fn records_for_missing_projects_or_sessions_are_refused() {
     let s = TestServer::memory().await;

@@ -6,6 +6,7 @@ import { paths } from "../routes";
 import { EmptyState, SessionBadge, Time } from "../components/common";
 import { ReplyForm } from "../components/forms";
 import { ApprovalList } from "../components/AgentModal";
+import { PersonInbox } from "../components/PersonInbox";
 import type { Notice } from "../store/reducer";
 import { SessionGrid } from "./Sessions";
 import { Board } from "./Tasks";
@@ -128,6 +129,7 @@ export function Dashboard({ projectId, wide }: { projectId: string; wide: boolea
         <h1 className="page-title">{project?.name ?? "Project"}</h1>
         <NeedsInputList projectId={projectId} />
         <ApprovalList projectId={projectId} />
+        <PersonInbox projectId={projectId} />
         <Stats projectId={projectId} />
         <section aria-labelledby="grid-h" className="section">
           <h2 id="grid-h">Sessions</h2>
@@ -146,6 +148,7 @@ export function Dashboard({ projectId, wide }: { projectId: string; wide: boolea
       <h1 className="page-title">Dashboard</h1>
       <NeedsInputList projectId={projectId} />
       <ApprovalList projectId={projectId} />
+      <PersonInbox projectId={projectId} />
       <Stats projectId={projectId} />
       <RecentEvents projectId={projectId} />
     </div>

@@ -6,7 +6,7 @@ import { Link } from "wouter";
 import { useApp } from "../store/app";
 import { sortSessions } from "../store/selectors";
 import { paths, type Tab } from "../routes";
-import { api, connection, rememberProject } from "../services";
+import { api, connection, lastProject, rememberProject } from "../services";
 import { ConnectionIndicator, SessionBadge, useMediaQuery } from "../components/common";
 import { Dashboard } from "./Dashboard";
 import { Tasks } from "./Tasks";
@@ -233,10 +233,18 @@ export function ProjectShell({
   const project = useApp((s) => s.live.project);
   const main = useRef<HTMLElement>(null);
 
+  const refused = useApp((s) => s.conn.status === "refused");
+  const deleted = useApp((s) => s.live.projectDeleted);
   useEffect(() => {
     connection.open(projectId);
-    rememberProject(projectId);
   }, [projectId]);
+  // The start page is the last project that loaded, never a link that led nowhere.
+  useEffect(() => {
+    if (project?.id === projectId) rememberProject(projectId);
+  }, [project, projectId]);
+  useEffect(() => {
+    if ((refused || deleted) && lastProject() === projectId) rememberProject(null);
+  }, [refused, deleted, projectId]);
   useEffect(() => () => connection.close(), []);
   useEffect(() => {
     document.title = project ? `${project.name} · Maestro` : "Maestro";

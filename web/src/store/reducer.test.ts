@@ -297,3 +297,16 @@ describe("agents' modals", () => {
     expect(s.modals.m24).toBeDefined();
   });
 });
+
+describe("session counts", () => {
+  it("counts a session waiting for input as needing input, not as working too", async () => {
+    const { sessionCounts } = await import("./selectors");
+    const c = sessionCounts({
+      a: session("a", 1, { status: "working", needsInput: { active: true, message: "?" } }),
+      b: session("b", 1, { status: "working" }),
+      c: session("c", 1, { status: "spawning" }),
+      d: session("d", 1, { status: "failed" }),
+    });
+    expect(c).toMatchObject({ total: 4, needsInput: 1, working: 1, spawning: 1, failed: 1 });
+  });
+});

@@ -70,7 +70,11 @@ export function sessionCounts(sessions: Record<string, Session>): SessionCounts 
   };
   for (const s of Object.values(sessions)) {
     c.total++;
-    if (needsInput(s)) c.needsInput++;
+    // A session waiting for the person counts there, not as working as well.
+    if (needsInput(s) && !["completed", "failed", "stopped"].includes(s.status)) {
+      c.needsInput++;
+      continue;
+    }
     if (s.status === "working") c.working++;
     else if (s.status === "spawning") c.spawning++;
     else if (s.status === "idle") c.idle++;

@@ -8,10 +8,7 @@ use serde_json::json;
 use crate::error::{DomainError, Result};
 use crate::model::{MailMessage, MailMessageType, NeedsInput, Project, Session, Task, TeamMember};
 use crate::ports::TaskFilter;
-use crate::services::{SendMail, Services, SessionPatch, SessionQuery};
-
-/// Sender id of mail written by a person from the phone web app.
-pub const PHONE_SENDER: &str = "mobile-user";
+use crate::services::{PHONE_SENDER, SendMail, Services, SessionPatch, SessionQuery};
 
 /// Everything a client of one project needs to draw it (`state:sync`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -58,6 +58,11 @@ pub struct MailService {
     ctx: Arc<Context>,
 }
 
+/// The person's address (DECISIONS D30): the phone's sender, as in the original, and a
+/// recipient every project has. Mail to it is the person's inbox (with the project's
+/// broadcasts); it is not a session, so it cannot wait on its inbox.
+pub const PHONE_SENDER: &str = "mobile-user";
+
 impl MailService {
     pub(crate) fn new(ctx: Arc<Context>) -> Self {
         Self { ctx }
@@ -93,6 +98,7 @@ impl MailService {
         // reads run at once (one round trip of latency on a remote store).
         let recipient = async {
             match &input.to_session_id {
+                Some(to) if to == PHONE_SENDER => Ok(None),
                 Some(to) => self
                     .ctx
                     .require_session_in(to, &input.project_id)

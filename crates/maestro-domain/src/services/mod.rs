@@ -27,12 +27,12 @@ use std::sync::{Arc, Mutex};
 pub use agent::{AgentPorts, AgentService, Beat, DEFAULT_MODAL_TITLE, HEARTBEAT_TTL, ShowModal};
 pub use api_key::{ApiKeyService, MAX_API_KEY_NAME, NewApiKey};
 pub use claim::{CLAIM_TTL_RANGE, Claim, ClaimService, DEFAULT_CLAIM_TTL};
-pub use flows::{PHONE_SENDER, ProjectSnapshot, Reply};
+pub use flows::{ProjectSnapshot, Reply};
 use hub::{AuthorizedMail, SystemPorts};
 pub use hub::{DEFAULT_MAX_MAIL_WAITS, Hub};
 pub use mail::{
     DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MAX_WAITS_PER_SESSION, MailService,
-    SendMail, WAIT_TIMEOUT_RANGE, WaitParams,
+    PHONE_SENDER, SendMail, WAIT_TIMEOUT_RANGE, WaitParams,
 };
 pub use member::{Actor, AddMember, MemberService};
 pub use ordering::OrderingService;
