@@ -226,6 +226,23 @@ test("a bad project link is never remembered as the start page", async () => {
   });
 });
 
+test("a phone held sideways (844×390) keeps the phone layout with most of the height for content", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    await page.setViewportSize({ width: 844, height: 390 });
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    assert.equal(await page.locator("[data-layout]").getAttribute("data-layout"), "phone");
+    const usable = await page.evaluate(() => {
+      const top = document.querySelector(".content")?.getBoundingClientRect().top ?? 0;
+      const bottom = document.querySelector(".tabbar")?.getBoundingClientRect().top ?? 0;
+      return bottom - top;
+    });
+    assert.ok(usable >= 280, `only ${usable} px between the top bar and the tab bar`);
+    await screenshot(page, "landscape");
+  });
+});
+
 /** Agent HTML as `maestro show modal` sends it: the CLI's bridge (postMessage to the parent
  * and a direct fetch to the API), buttons, and a probe of what the sandbox lets it reach. */
 function agentModalHtml(server, sessionId, modalId) {

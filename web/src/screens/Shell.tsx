@@ -229,7 +229,8 @@ export function ProjectShell({
   taskId?: string;
   sessionId?: string;
 }) {
-  const wide = useMediaQuery("(min-width: 768px)");
+  // Wide means a tablet or desktop, not a phone held sideways (844×390 stays a phone).
+  const wide = useMediaQuery("(min-width: 768px) and (min-height: 560px)");
   const project = useApp((s) => s.live.project);
   const main = useRef<HTMLElement>(null);
 
