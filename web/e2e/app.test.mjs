@@ -243,6 +243,26 @@ test("a phone held sideways (844×390) keeps the phone layout with most of the h
   });
 });
 
+test("without the Maestro CLI on the server, spawn says so instead of offering a form that fails", async () => {
+  await withApp({ env: { MAESTRO_CLI_PATH: "/nonexistent/maestro" } }, async ({ server, page }) => {
+    const config = await (await fetch(`${server.url}/api/auth/config`)).json();
+    assert.equal(config.spawn.available, false);
+    assert.match(config.spawn.reason, /\/nonexistent\/maestro/);
+    const p = await project(server);
+    await server.api("POST", "/api/tasks", { projectId: p.id, title: "Add rate limiting" });
+    await page.goto(`${server.url}/projects/${p.id}/tasks`);
+    await live(page);
+    await page.getByRole("button", { name: "Select" }).click();
+    await page.getByLabel("Select Add rate limiting").check();
+    await page.getByRole("button", { name: "Spawn agent for 1 task" }).click();
+    const dialog = page.getByRole("dialog", { name: "Spawn an agent" });
+    await dialog.getByRole("alert").filter({ hasText: "not installed on the server" }).waitFor();
+    assert.equal(await dialog.getByRole("form", { name: "Spawn an agent" }).count(), 0);
+    await dialog.getByRole("button", { name: "Close" }).first().click();
+    await dialog.waitFor({ state: "detached" });
+  });
+});
+
 /** Agent HTML as `maestro show modal` sends it: the CLI's bridge (postMessage to the parent
  * and a direct fetch to the API), buttons, and a probe of what the sandbox lets it reach. */
 function agentModalHtml(server, sessionId, modalId) {

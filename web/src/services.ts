@@ -111,6 +111,9 @@ export function loadAuthConfig(): Promise<AuthConfig> {
 /** Applies the server's auth config: which sign-in is needed and whether we have it. */
 export function configureAuth(cfg: AuthConfig): void {
   const { setAuth } = useApp.getState();
+  setAuth({
+    spawnUnavailable: cfg.spawn && !cfg.spawn.available ? (cfg.spawn.reason ?? "Spawning is not available on this server.") : null,
+  });
   supabase?.stop();
   supabase = null;
   if (cfg.authMode === "supabase" && cfg.supabase) {

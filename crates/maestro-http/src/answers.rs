@@ -339,6 +339,17 @@ pub struct ClientConfig {
     pub supabase: Option<SupabaseSignIn>,
     /// Whether the server serves the web app at `/`.
     pub web_app: bool,
+    /// Whether spawning an agent can work on this server now (issue 27): the app offers
+    /// spawn only where it can.
+    pub spawn: SpawnAvailability,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SpawnAvailability {
+    pub available: bool,
+    /// Why not, for a person to read (`null` when available).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

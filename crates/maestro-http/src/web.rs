@@ -12,7 +12,7 @@ use axum::http::header::{self, HeaderValue};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::answers::{ClientConfig, SupabaseSignIn};
+use crate::answers::{ClientConfig, SpawnAvailability, SupabaseSignIn};
 use crate::state::AppState;
 
 /// Path of the public client configuration.
@@ -28,6 +28,13 @@ pub async fn client_config(State(state): State<AppState>) -> axum::Json<ClientCo
             anon_key: s.anon_key.clone(),
         }),
         web_app: maestro_web::is_built(),
+        spawn: {
+            let reason = state.spawn_service().unavailable();
+            SpawnAvailability {
+                available: reason.is_none(),
+                reason,
+            }
+        },
     })
 }
 

@@ -15,6 +15,6 @@ mod manifest;
 mod modal;
 mod skills;
 
-pub use manifest::{CHILD_ENV_ALLOW, CliManifestGenerator, child_env};
+pub use manifest::{CHILD_ENV_ALLOW, CliManifestGenerator, child_env, find_program};
 pub use modal::FsModalPages;
 pub use skills::FsSkillCatalog;

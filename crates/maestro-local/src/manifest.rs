@@ -30,6 +30,33 @@ pub struct CliManifestGenerator {
     pub env: Vec<(String, String)>,
 }
 
+/// Where `program` runs from: itself when it names a path (`./bin/maestro.js`,
+/// `/usr/bin/maestro`), else the first executable of that name in the directories of `path`
+/// (a `PATH` value). `None` when there is none.
+pub fn find_program(program: &std::path::Path, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    if program.components().count() > 1 || program.is_absolute() {
+        return Some(program.to_path_buf()).filter(|p| is_executable(p));
+    }
+    std::env::split_paths(path?)
+        .map(|d| d.join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &std::path::Path) -> bool {
+    let Ok(meta) = std::fs::metadata(p) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
 /// Variables of the server's environment a manifest child may see: what a Node.js program
 /// needs to find itself, its home and its locale. Nothing else passes.
 pub const CHILD_ENV_ALLOW: [&str; 16] = [
@@ -176,6 +203,23 @@ impl CliManifestGenerator {
 
 #[async_trait]
 impl ManifestGenerator for CliManifestGenerator {
+    fn unavailable(&self) -> Option<String> {
+        // The child's own PATH (its environment is allow-listed from the server's).
+        let path = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| std::ffi::OsString::from(v));
+        match find_program(&self.program, path.as_deref()) {
+            Some(_) => None,
+            None => Some(format!(
+                "The Maestro CLI ('{}') is not installed on the server, and spawning an agent \
+                 needs it. Install maestro-cli there, or set MAESTRO_CLI_PATH.",
+                self.program.display()
+            )),
+        }
+    }
+
     async fn generate(&self, request: &ManifestRequest) -> Result<Manifest> {
         maestro_domain::validate::safe_id("sessionId", &request.session_id)?;
         let dir = self.session_dir.join(&request.session_id);
@@ -200,6 +244,34 @@ impl ManifestGenerator for CliManifestGenerator {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn spawn_is_unavailable_only_without_the_program() {
+        let generator = |program: &str, path: &str| CliManifestGenerator {
+            program: PathBuf::from(program),
+            session_dir: PathBuf::from("/tmp"),
+            data_dir: PathBuf::from("/tmp"),
+            server_url: "http://127.0.0.1:3000".into(),
+            timeout: Duration::from_secs(1),
+            env: vec![("PATH".into(), path.into())],
+        };
+        assert_eq!(generator("sh", "/usr/bin:/bin").unavailable(), None);
+        assert_eq!(generator("/bin/sh", "").unavailable(), None);
+        let missing = generator("maestro-not-installed", "/usr/bin:/bin").unavailable();
+        assert!(
+            missing.as_deref().is_some_and(
+                |m| m.contains("'maestro-not-installed'") && m.contains("MAESTRO_CLI_PATH")
+            ),
+            "{missing:?}"
+        );
+        assert!(
+            generator("/nonexistent/maestro", "/usr/bin")
+                .unavailable()
+                .is_some()
+        );
+        // A directory or a file that cannot run is not the program.
+        assert!(generator("/tmp", "").unavailable().is_some());
+    }
 
     #[test]
     fn the_child_environment_is_allow_listed() {

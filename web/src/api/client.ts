@@ -30,6 +30,8 @@ export interface AuthConfig {
   supabase: { url: string; anonKey: string } | null;
   /** The server has no /api/auth/config route (older build). */
   missing?: boolean;
+  /** Whether spawning an agent can work on this server (absent on older builds: assume so). */
+  spawn?: { available: boolean; reason: string | null };
 }
 
 export interface TaskInput {

@@ -233,6 +233,7 @@ export function SpawnSheet({ projectId, taskIds, onClose }: { projectId: string;
   const members = useApp((s) => s.live.teamMembers);
   const dispatch = useApp((s) => s.dispatch);
   const toast = useApp((s) => s.toast);
+  const unavailable = useApp((s) => s.auth.spawnUnavailable);
   const [, navigate] = useLocation();
   const [selected, setSelected] = useState<string[]>(taskIds);
   const [query, setQuery] = useState("");
@@ -278,6 +279,15 @@ export function SpawnSheet({ projectId, taskIds, onClose }: { projectId: string;
 
   return (
     <Sheet title="Spawn an agent" onClose={onClose}>
+      {unavailable ? (
+        <div className="spawn-unavailable">
+          <p role="alert">{unavailable}</p>
+          <p className="muted small">Tell whoever runs the server; the rest of the app works.</p>
+          <button type="button" className="btn" onClick={onClose}>
+            Close
+          </button>
+        </div>
+      ) : (
       <form className="stack" onSubmit={submit} aria-label="Spawn an agent">
         <fieldset className="field">
           <legend>Tasks ({selected.length} selected)</legend>
@@ -323,6 +333,7 @@ export function SpawnSheet({ projectId, taskIds, onClose }: { projectId: string;
           {busy ? "Spawning…" : "Spawn agent"}
         </button>
       </form>
+      )}
     </Sheet>
   );
 }

@@ -31,6 +31,8 @@ export interface AppStore {
     signedIn: boolean;
     email?: string;
     error?: string;
+    /** Why spawning cannot work on this server, from its client config (null: it can). */
+    spawnUnavailable?: string | null;
   };
   toasts: Toast[];
   dispatch: (a: Action) => void;

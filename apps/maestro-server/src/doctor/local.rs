@@ -162,15 +162,7 @@ pub(super) async fn redis(s: &Sections) -> [Check; 2] {
 /// The `maestro` CLI that spawn runs to write manifests.
 pub(super) fn spawn_cli(cli: &Path) -> Check {
     const NAME: &str = "spawn_cli";
-    let found = if cli.components().count() > 1 || cli.is_absolute() {
-        Some(cli.to_path_buf()).filter(|p| is_executable(p))
-    } else {
-        std::env::var_os("PATH").and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join(cli))
-                .find(|p| is_executable(p))
-        })
-    };
+    let found = maestro_local::find_program(cli, std::env::var_os("PATH").as_deref());
     match found {
         Some(p) => Check::ok(
             NAME,
@@ -185,21 +177,6 @@ pub(super) fn spawn_cli(cli: &Path) -> Check {
             ),
             "install the Maestro CLI (maestro-cli), or set MAESTRO_CLI_PATH to its bin/maestro.js",
         ),
-    }
-}
-
-fn is_executable(p: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(p) else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.is_file() && meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    {
-        meta.is_file()
     }
 }
 

@@ -42,6 +42,12 @@ pub struct Manifest {
 pub trait ManifestGenerator: Send + Sync {
     async fn generate(&self, request: &ManifestRequest) -> Result<Manifest>;
     async fn discard(&self, session_id: &str) -> Result<()>;
+    /// Why `generate` cannot succeed right now (its program is not installed, say), for a
+    /// person to read, or `None` when it can run. Cheap (no child process): clients ask it to
+    /// offer spawning only where it can work. The default: always available.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Modal pages a session shows in the UI (API.md #27), and which session showed which page, so

@@ -115,6 +115,11 @@ impl SpawnService {
         &self.settings
     }
 
+    /// Why spawning cannot work now ([`ManifestGenerator::unavailable`]), or `None`.
+    pub fn unavailable(&self) -> Option<String> {
+        self.generator.unavailable()
+    }
+
     /// Runs the whole spawn flow; emits `session:updated`, `session:spawn`, then
     /// `task:session_added` per task.
     pub async fn spawn(&self, input: SpawnInput) -> Result<SpawnOutcome> {
