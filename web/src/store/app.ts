@@ -57,7 +57,9 @@ export const useApp = create<AppStore>((set) => ({
   setAuth: (a) => set((s) => ({ auth: { ...s.auth, ...a } })),
   toast: (t) => {
     const id = ++toastSeq;
-    set((s) => ({ toasts: [...s.toasts.slice(-2), { ...t, id }] }));
+    // One at a time: the newest replaces the one showing, so toasts never stack over the
+    // content (issue 27); what they said stays in "Recent events" and the inbox.
+    set({ toasts: [{ ...t, id }] });
     setTimeout(() => set((s) => ({ toasts: s.toasts.filter((x) => x.id !== id) })), 6000);
   },
   dismiss: (id) => set((s) => ({ toasts: s.toasts.filter((x) => x.id !== id) })),
