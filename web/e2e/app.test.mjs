@@ -263,6 +263,32 @@ test("without the Maestro CLI on the server, spawn says so instead of offering a
   });
 });
 
+test("a whole card or row opens its session, not only its title; its own controls still work", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const s = await session(server, p, [], "Worker: tap target");
+    await server.api("PATCH", `/api/sessions/${s.id}`, { needsInput: { active: true, message: "Ready?" } });
+    await page.goto(`${server.url}/projects/${p.id}/sessions`);
+    await live(page);
+    const row = page.locator(`.list-item[data-session-id="${s.id}"]`);
+    const box = await row.boundingBox();
+    // The far right of the row: the status badge, away from the title.
+    await page.mouse.click(box.x + box.width - 8, box.y + box.height / 2);
+    await page.waitForURL(new RegExp(`/sessions/${s.id}$`), { timeout: 5000 });
+
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    const card = page.locator(`.card-input[data-session-id="${s.id}"]`);
+    await card.waitFor();
+    // The reply form inside the card is not covered by the card's link.
+    await card.getByLabel("Your answer").fill("Yes");
+    assert.equal(await card.getByLabel("Your answer").inputValue(), "Yes");
+    const asked = await card.getByText(/^Asked/).boundingBox();
+    await page.mouse.click(asked.x + 2, asked.y + asked.height / 2);
+    await page.waitForURL(new RegExp(`/sessions/${s.id}$`), { timeout: 5000 });
+  });
+});
+
 /** Agent HTML as `maestro show modal` sends it: the CLI's bridge (postMessage to the parent
  * and a direct fetch to the API), buttons, and a probe of what the sandbox lets it reach. */
 function agentModalHtml(server, sessionId, modalId) {
