@@ -289,6 +289,38 @@ test("a whole card or row opens its session, not only its title; its own control
   });
 });
 
+test("Back closes a sheet without leaving the page, and half-written text survives it", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const s = await session(server, p, [], "Worker: drafts");
+    await server.api("PATCH", `/api/sessions/${s.id}`, { needsInput: { active: true, message: "Which branch?" } });
+    const sessionUrl = `${server.url}/projects/${p.id}/sessions/${s.id}`;
+    await page.goto(`${server.url}/projects/${p.id}/sessions`);
+    await page.goto(sessionUrl);
+    await live(page);
+    await page.getByRole("button", { name: "Send mail" }).click();
+    const dialog = page.getByRole("dialog", { name: "Send mail" });
+    await dialog.getByLabel("Subject").fill("Half a thought");
+    await dialog.getByLabel("Message").fill("I was going to say");
+    await page.goBack();
+    await dialog.waitFor({ state: "detached", timeout: 5000 });
+    assert.equal(page.url(), sessionUrl, "Back closed the sheet, the page stayed");
+    await page.getByRole("button", { name: "Send mail" }).click();
+    assert.equal(await dialog.getByLabel("Subject").inputValue(), "Half a thought");
+    assert.equal(await dialog.getByLabel("Message").inputValue(), "I was going to say");
+    await dialog.getByRole("button", { name: "Close" }).first().click();
+    await dialog.waitFor({ state: "detached" });
+    // Closing by its button leaves no extra history entry: one Back leaves the page.
+    const answer = page.getByRole("form", { name: "Reply to Worker: drafts" }).getByLabel("Your answer");
+    await answer.fill("Use the release bra");
+    await page.goBack();
+    await page.waitForURL(`${server.url}/projects/${p.id}/sessions`, { timeout: 5000 });
+    await page.goForward();
+    await page.waitForURL(sessionUrl);
+    assert.equal(await answer.inputValue(), "Use the release bra");
+  });
+});
+
 /** Agent HTML as `maestro show modal` sends it: the CLI's bridge (postMessage to the parent
  * and a direct fetch to the API), buttons, and a probe of what the sandbox lets it reach. */
 function agentModalHtml(server, sessionId, modalId) {

@@ -90,6 +90,30 @@ export function ConnectionIndicator() {
   );
 }
 
+/** A text field's value that outlives its form: kept in `sessionStorage` under
+ * `maestro.draft.<key>` while not empty, so Back, a reload or closing a sheet never discards
+ * half-written text (issue 27). */
+export function useDraft(key: string): [string, (v: string) => void] {
+  const storageKey = `maestro.draft.${key}`;
+  const [value, setValue] = useState(() => {
+    try {
+      return sessionStorage.getItem(storageKey) ?? "";
+    } catch {
+      return "";
+    }
+  });
+  const set = (v: string) => {
+    setValue(v);
+    try {
+      if (v) sessionStorage.setItem(storageKey, v);
+      else sessionStorage.removeItem(storageKey);
+    } catch {
+      // Storage refused (private mode, quota): the draft lives as long as the form.
+    }
+  };
+  return [value, set];
+}
+
 /** A modal sheet on the native <dialog> (focus trap, Escape, inert background). */
 export function Sheet({
   title,
@@ -102,11 +126,30 @@ export function Sheet({
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const id = useRef(`sheet-${Math.random().toString(36).slice(2)}`).current;
+  const close = useRef(onClose);
+  close.current = onClose;
   useEffect(() => {
     const d = ref.current;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
-  }, []);
+    // A phone's Back closes the sheet instead of leaving the page under it: the sheet is a
+    // history entry of its own (same URL, so the router does not move).
+    let poppedByBack = false;
+    history.pushState({ ...(history.state as object | null), maestroSheet: id }, "");
+    const onPop = () => {
+      poppedByBack = true;
+      close.current();
+    };
+    window.addEventListener("popstate", onPop);
+    return () => {
+      window.removeEventListener("popstate", onPop);
+      d?.close();
+      // Closed another way (its button, Escape, a submit): take its entry off again, unless
+      // the app has moved on to another page meanwhile.
+      if (!poppedByBack && (history.state as { maestroSheet?: string } | null)?.maestroSheet === id) {
+        history.back();
+      }
+    };
+  }, [id]);
   return (
     <dialog
       ref={ref}

@@ -5,7 +5,7 @@ import { useLocation } from "wouter";
 import { api, connection } from "../services";
 import { useApp } from "../store/app";
 import { paths } from "../routes";
-import { ErrorText, Sheet } from "./common";
+import { ErrorText, Sheet, useDraft } from "./common";
 import { STATUS_LABEL } from "../store/selectors";
 import type { Mail, Session, Task } from "../types";
 import { MAIL_TYPES, TASK_PRIORITIES, TASK_STATUSES } from "../types";
@@ -23,7 +23,7 @@ function message(e: unknown): string {
 /** Answers an agent that set `needsInput`: mail of type `response` with `{answer}`. */
 export function ReplyForm({ session, compact = false }: { session: Session; compact?: boolean }) {
   const id = useId();
-  const [text, setText] = useState("");
+  const [text, setText] = useDraft(`reply.${session.id}`);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const dispatch = useApp((s) => s.dispatch);
@@ -130,8 +130,8 @@ export function MailForm({ defaultTo, onSent }: { defaultTo?: string; onSent?: (
   const toast = useApp((s) => s.toast);
   const [to, setTo] = useState(defaultTo ? `s:${defaultTo}` : "");
   const [type, setType] = useState("directive");
-  const [subject, setSubject] = useState("");
-  const [body, setBody] = useState("");
+  const [subject, setSubject] = useDraft(`mail.${defaultTo ?? "any"}.subject`);
+  const [body, setBody] = useDraft(`mail.${defaultTo ?? "any"}.body`);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const ids = { to: useId(), type: useId(), subject: useId(), body: useId() };
