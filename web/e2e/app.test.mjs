@@ -321,6 +321,27 @@ test("Back closes a sheet without leaving the page, and half-written text surviv
   });
 });
 
+test("Back returns to where the list was scrolled", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const made = [];
+    for (let i = 0; i < 30; i++) made.push(await session(server, p, [], `Worker ${String(i).padStart(2, "0")}`));
+    await page.goto(`${server.url}/projects/${p.id}/sessions`);
+    await live(page);
+    await page.locator(".list-item").nth(29).waitFor();
+    const main = page.locator("main");
+    await main.evaluate((el) => el.scrollTo(0, 900));
+    await page.waitForFunction(() => document.querySelector("main").scrollTop >= 899);
+    const row = page.locator(".list-item").filter({ hasText: "Worker" }).nth(20);
+    await row.locator(".list-link").click();
+    await page.waitForURL(/\/sessions\/[^/]+$/);
+    assert.equal(await main.evaluate((el) => el.scrollTop), 0, "a new screen starts at the top");
+    await page.goBack();
+    await page.waitForURL(`${server.url}/projects/${p.id}/sessions`);
+    await page.waitForFunction(() => Math.abs(document.querySelector("main").scrollTop - 900) < 2, null, { timeout: 5000 });
+  });
+});
+
 /** Agent HTML as `maestro show modal` sends it: the CLI's bridge (postMessage to the parent
  * and a direct fetch to the API), buttons, and a probe of what the sandbox lets it reach. */
 function agentModalHtml(server, sessionId, modalId) {

@@ -126,6 +126,14 @@ function Banners({ projectId }: { projectId: string }) {
   );
 }
 
+/** Where each screen was scrolled to, by screen (this page's life only). */
+const scrollPositions = new Map<string, number>();
+/** When Back/Forward last moved (`popstate`): a screen change right after it restores. */
+const historyMove = { at: -Infinity };
+window.addEventListener("popstate", () => {
+  historyMove.at = performance.now();
+});
+
 function Toasts() {
   const toasts = useApp((s) => s.toasts);
   const dismiss = useApp((s) => s.dismiss);
@@ -250,10 +258,24 @@ export function ProjectShell({
   useEffect(() => {
     document.title = project ? `${project.name} · Maestro` : "Maestro";
   }, [project]);
-  // A new screen: content back to the top, focus on the main landmark for screen readers.
+  // A new screen starts at the top; going Back (or Forward) returns to where that screen was
+  // scrolled, as a phone's browser does for pages.
+  const screenKey = `${projectId}/${tab}/${taskId ?? ""}/${sessionId ?? ""}`;
   useEffect(() => {
-    main.current?.scrollTo?.(0, 0);
-  }, [tab, taskId, sessionId]);
+    const el = main.current;
+    if (!el) return;
+    const onScroll = () => scrollPositions.set(screenKey, el.scrollTop);
+    el.addEventListener("scroll", onScroll, { passive: true });
+    const popped = performance.now() - historyMove.at < 1000;
+    const top = popped ? (scrollPositions.get(screenKey) ?? 0) : 0;
+    el.scrollTo?.(0, top);
+    // Lists render their rows a frame later: once more then.
+    const frame = requestAnimationFrame(() => el.scrollTo?.(0, top));
+    return () => {
+      cancelAnimationFrame(frame);
+      el.removeEventListener("scroll", onScroll);
+    };
+  }, [screenKey]);
 
   const refresh = useMemo(() => () => void connection.sync(), []);
   const pull = usePullToRefresh(main, refresh);
