@@ -342,6 +342,21 @@ test("Back returns to where the list was scrolled", async () => {
   });
 });
 
+test("recent events outlive a reload", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const p = await project(server);
+    const s = await session(server, p, [], "Worker: flaky");
+    await page.goto(`${server.url}/projects/${p.id}`);
+    await live(page);
+    await server.api("PATCH", `/api/sessions/${s.id}`, { status: "failed" });
+    const recent = page.locator(".ev-session_failed").filter({ hasText: "Worker: flaky failed" });
+    await recent.waitFor({ timeout: 5000 });
+    await page.reload();
+    await live(page);
+    await recent.waitFor({ timeout: 5000 });
+  });
+});
+
 /** Agent HTML as `maestro show modal` sends it: the CLI's bridge (postMessage to the parent
  * and a direct fetch to the API), buttons, and a probe of what the sandbox lets it reach. */
 function agentModalHtml(server, sessionId, modalId) {

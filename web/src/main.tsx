@@ -3,10 +3,12 @@ import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { applyTheme, authStorage, bootAuthConfig, connection } from "./services";
 import { parse } from "./routes";
+import { keepNotices } from "./store/notices";
 import "./styles.css";
 
 applyTheme();
 bootAuthConfig();
+keepNotices();
 
 // A project URL: open the live connection now, in parallel with the auth config request and the
 // first render (it carries whatever credentials are stored; a refusal leads to sign-in).

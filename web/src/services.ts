@@ -5,6 +5,7 @@ import { AuthStorage, browserStorage } from "./auth/storage";
 import { SupabaseAuth } from "./auth/supabase";
 import { useApp } from "./store/app";
 import { Connection } from "./realtime/connection";
+import { forgetLocalHistory } from "./store/notices";
 
 const kv = browserStorage();
 export const authStorage = new AuthStorage(kv);
@@ -163,6 +164,7 @@ export async function signInWithPassword(email: string, password: string): Promi
 export function signOut(): void {
   supabase?.signOut();
   authStorage.clear();
+  forgetLocalHistory();
   connection.close();
   const mode = useApp.getState().auth.mode;
   useApp.getState().setAuth({ signedIn: mode === "none", error: undefined, email: undefined });

@@ -12,6 +12,7 @@ import type { Envelope, Snapshot } from "../types";
 import { notifyFromEvent } from "../notify";
 import { mark } from "../perf";
 import { SeenEventIds } from "./eventIds";
+import { savedNotices } from "../store/notices";
 
 /** Longest wait for a resume's `state:resumed` before taking a full snapshot instead. */
 const RESUME_TIMEOUT_MS = 10_000;
@@ -50,7 +51,9 @@ export class Connection {
     }
     this.close();
     const store = useApp.getState();
-    if (store.live.projectId !== projectId) store.dispatch({ type: "reset", projectId });
+    if (store.live.projectId !== projectId) {
+      store.dispatch({ type: "reset", projectId, notices: savedNotices(projectId) });
+    }
     this.projectId = projectId;
     mark("maestro:socket-open");
     store.setConn({ status: "connecting", error: undefined, attempts: 0 });

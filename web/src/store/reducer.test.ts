@@ -310,3 +310,13 @@ describe("session counts", () => {
     expect(c).toMatchObject({ total: 4, needsInput: 1, working: 1, spawning: 1, failed: 1 });
   });
 });
+
+describe("reset", () => {
+  it("starts a project's state with the notices kept for it, capped", () => {
+    const notices = Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, event: "notify:progress", timestamp: 1000 - i }));
+    const s = reduce(initialState(P), { type: "reset", projectId: "proj_2", notices });
+    expect(s.projectId).toBe("proj_2");
+    expect(s.notices).toHaveLength(50);
+    expect(s.tasks).toEqual({});
+  });
+});

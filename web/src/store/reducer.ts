@@ -57,7 +57,7 @@ export interface State {
 }
 
 export type Action =
-  | { type: "reset"; projectId: string | null }
+  | { type: "reset"; projectId: string | null; notices?: Notice[] }
   | { type: "syncStart" }
   | { type: "syncFailed" }
   | { type: "snapshot"; snapshot: Snapshot; at: number }
@@ -376,7 +376,9 @@ function applySnapshot(state: State, snap: Snapshot, at: number): State {
 export function reduce(state: State, action: Action): State {
   switch (action.type) {
     case "reset":
-      return initialState(action.projectId);
+      return action.notices?.length
+        ? { ...initialState(action.projectId), notices: action.notices.slice(0, MAX_NOTICES) }
+        : initialState(action.projectId);
     case "syncStart":
       return { ...state, syncing: { touched: {} } };
     case "syncFailed":
