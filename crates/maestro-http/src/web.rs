@@ -123,14 +123,7 @@ pub async fn modal_frame() -> Response {
              font-src data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'",
         ),
     );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    no_sniff_no_referrer(h);
     res
 }
 
@@ -152,11 +145,16 @@ fn harden(state: &AppState, headers: &mut HeaderMap) {
     if let Ok(v) = HeaderValue::from_str(&csp(state)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    no_sniff_no_referrer(headers);
+}
+
+/// What every page the server writes carries, framable or not.
+fn no_sniff_no_referrer(headers: &mut HeaderMap) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
@@ -167,17 +165,21 @@ fn harden(state: &AppState, headers: &mut HeaderMap) {
 /// the file in a coding `accept_encoding` allows (`Content-Encoding`, `Vary: Accept-Encoding`).
 pub fn serve(state: &AppState, path: &str, accept_encoding: &str) -> Response {
     let rel = path.trim_start_matches('/');
-    let file = if rel.is_empty() || maestro_web::get(rel).is_none() {
+    let found = if rel.is_empty() {
+        None
+    } else {
+        maestro_web::get_encoded(rel, accept_encoding)
+    };
+    let (asset, coding) = match found {
+        Some(found) => found,
         // A missing hashed asset is a stale client: 404, not the HTML shell.
-        if rel.starts_with("assets/") {
+        None if rel.starts_with("assets/") => {
             return (StatusCode::NOT_FOUND, "not found").into_response();
         }
-        "index.html"
-    } else {
-        rel
-    };
-    let Some((asset, coding)) = maestro_web::get_encoded(file, accept_encoding) else {
-        return not_built(state);
+        None => match maestro_web::get_encoded("index.html", accept_encoding) {
+            Some(found) => found,
+            None => return not_built(state),
+        },
     };
     let cache = if asset.immutable {
         "public, max-age=31536000, immutable"

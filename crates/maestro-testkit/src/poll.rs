@@ -13,17 +13,7 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 /// Polls `ready` every 10 ms until it holds; panics naming `what` after [`PATIENCE`].
 #[track_caller]
 pub fn until(what: &str, mut ready: impl FnMut() -> bool) -> impl Future<Output = ()> {
-    let caller = std::panic::Location::caller();
-    let what = what.to_owned();
-    async move {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while !ready() {
-            if tokio::time::Instant::now() > deadline {
-                panic!("{caller}: still not {what} after {PATIENCE:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
+    until_async(what, move || std::future::ready(ready()))
 }
 
 /// [`until`] for a condition that has to be awaited (an HTTP request, say).

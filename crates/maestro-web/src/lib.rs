@@ -22,15 +22,23 @@ pub struct Asset {
 
 /// The file at `path` (relative, without a leading `/`), if the build has it.
 pub fn get(path: &str) -> Option<Asset> {
+    let path = checked(path)?;
+    Dist::get(path).map(|f| asset(path, f.data))
+}
+
+/// `path` without its leading `/`, unless it could leave the build's directory.
+fn checked(path: &str) -> Option<&str> {
     let path = path.trim_start_matches('/');
-    if path.split('/').any(|seg| seg == ".." || seg.is_empty()) {
-        return None;
-    }
-    Dist::get(path).map(|f| Asset {
-        body: f.data,
+    (!path.split('/').any(|seg| seg == ".." || seg.is_empty())).then_some(path)
+}
+
+/// `body` as the file at `path`: its type and caching follow from the path.
+fn asset(path: &str, body: Cow<'static, [u8]>) -> Asset {
+    Asset {
+        body,
         content_type: content_type(path),
         immutable: path.starts_with("assets/"),
-    })
+    }
 }
 
 /// A content coding the build precompressed files with (`<file>.br`, `<file>.gz`).
@@ -94,18 +102,15 @@ pub fn accepted(accept_encoding: &str) -> Vec<Encoding> {
 /// The file at `path` in the best precompressed form `accept_encoding` allows, with its
 /// coding, else as it is (`None`). The asset's type and caching are those of the file itself.
 pub fn get_encoded(path: &str, accept_encoding: &str) -> Option<(Asset, Option<Encoding>)> {
-    let plain = get(path)?;
+    let path = checked(path)?;
+    // A compressed copy exists only next to its file (the build writes both), so the plain
+    // file is read only when no accepted copy is there.
     for coding in accepted(accept_encoding) {
-        let name = format!("{}{}", path.trim_start_matches('/'), coding.suffix());
-        if let Some(f) = Dist::get(&name) {
-            let asset = Asset {
-                body: f.data,
-                ..plain
-            };
-            return Some((asset, Some(coding)));
+        if let Some(f) = Dist::get(&format!("{path}{}", coding.suffix())) {
+            return Some((asset(path, f.data), Some(coding)));
         }
     }
-    Some((plain, None))
+    get(path).map(|plain| (plain, None))
 }
 
 /// `index.html`, the SPA's entry for every client-side route.

@@ -10,6 +10,7 @@ import { Link } from "wouter";
 import { api, serverUrl } from "../services";
 import { useApp } from "../store/app";
 import { paths } from "../routes";
+import { sessionEnded } from "../store/selectors";
 import { ErrorText, Time } from "./common";
 import type { AgentModal } from "../types";
 
@@ -99,10 +100,7 @@ export function useOpenModals(sessionId?: string): AgentModal[] {
   const sessions = useApp((s) => s.live.sessions);
   return Object.values(modals)
     .filter((m) => (sessionId ? m.sessionId === sessionId : true))
-    .filter((m) => {
-      const status = sessions[m.sessionId]?.status;
-      return status !== "completed" && status !== "failed" && status !== "stopped";
-    })
+    .filter((m) => !sessionEnded(sessions[m.sessionId]?.status))
     .sort((a, b) => a.timestamp - b.timestamp);
 }
 

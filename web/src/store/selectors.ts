@@ -26,6 +26,11 @@ export function needsInput(s: Session): boolean {
   return s.needsInput?.active === true;
 }
 
+/** A session that has ended: no agent is left to read an answer. */
+export function sessionEnded(status: string | undefined): boolean {
+  return status === "completed" || status === "failed" || status === "stopped";
+}
+
 const SESSION_ORDER: Record<string, number> = {
   working: 1,
   spawning: 2,
@@ -71,7 +76,7 @@ export function sessionCounts(sessions: Record<string, Session>): SessionCounts 
   for (const s of Object.values(sessions)) {
     c.total++;
     // A session waiting for the person counts there, not as working as well.
-    if (needsInput(s) && !["completed", "failed", "stopped"].includes(s.status)) {
+    if (needsInput(s) && !sessionEnded(s.status)) {
       c.needsInput++;
       continue;
     }
