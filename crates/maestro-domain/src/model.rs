@@ -15,6 +15,9 @@ pub type JsonObject = Map<String, Value>;
 /// Epoch milliseconds (JavaScript `Date.now()`).
 pub type Millis = i64;
 
+mod push;
+pub use push::{PushKeys, PushOwner, PushSubscription, QuietHours};
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $lit:literal),+ $(,)? }) => {
         $(#[$meta])*

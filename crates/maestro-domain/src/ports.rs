@@ -649,3 +649,8 @@ mod agent;
 pub use agent::{Manifest, ManifestGenerator, ManifestRequest, ModalPages, SkillCatalog};
 #[cfg(any(test, feature = "mocks"))]
 pub use agent::{MockManifestGenerator, MockModalPages, MockSkillCatalog};
+
+mod push;
+#[cfg(any(test, feature = "mocks"))]
+pub use push::{MockPushSender, MockPushSubscriptionRepo};
+pub use push::{PushDelivery, PushMessage, PushSender, PushSubscriptionRepo, Urgency};

@@ -131,6 +131,14 @@ impl Layout {
         self.api_key_project_dir(project_id).join(json(id))
     }
 
+    pub(crate) fn push_subscriptions_dir(&self) -> PathBuf {
+        self.root.join("push-subscriptions")
+    }
+
+    pub(crate) fn push_subscription_file(&self, id: SafeId<'_>) -> PathBuf {
+        self.push_subscriptions_dir().join(json(id))
+    }
+
     pub(crate) fn team_members_dir(&self) -> PathBuf {
         self.root.join("team-members")
     }

@@ -68,5 +68,5 @@ pub use config::{CorruptPolicy, FsConfig};
 pub use dirlock::{LockHolder, lock_holder};
 pub use error::{CorruptFile, FsError};
 pub use load::LoadReport;
-pub use repo::FsApiKeys;
+pub use repo::{FsApiKeys, FsPushSubscriptions};
 pub use store::FsStore;

@@ -171,4 +171,9 @@ impl FsStore {
     pub fn api_keys(&self) -> Arc<dyn maestro_domain::ports::ApiKeyRepo> {
         Arc::new(crate::repo::FsApiKeys::new(self.layout.clone()))
     }
+
+    /// The Web Push subscriptions under `<DATA_DIR>/push-subscriptions/`.
+    pub fn push_subscriptions(&self) -> Arc<dyn maestro_domain::ports::PushSubscriptionRepo> {
+        Arc::new(crate::repo::FsPushSubscriptions::new(self.layout.clone()))
+    }
 }

@@ -78,3 +78,7 @@ maestro_testkit::blob_store_contract!(|| async {
     std::sync::Arc::new(maestro_fs::FsBlobStore::new(dir))
         as std::sync::Arc<dyn maestro_domain::ports::BlobStore>
 });
+
+maestro_testkit::push_subscription_repo_contract!(|| async {
+    crate::store().await.push_subscriptions()
+});

@@ -35,7 +35,7 @@ pub use lock::MemoryLock;
 pub use presence::MemoryPresence;
 pub use repos::{
     MemoryApiKeyRepo, MemoryMailRepo, MemoryMemberRepo, MemoryOrderingRepo, MemoryProjectRepo,
-    MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
+    MemoryPushSubscriptionRepo, MemorySessionRepo, MemoryTaskRepo, MemoryTeamMemberRepo,
 };
 
 /// A fresh, empty in-memory repository of every entity.

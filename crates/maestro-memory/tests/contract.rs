@@ -132,3 +132,7 @@ maestro_testkit::event_log_contract!(|| async {
         Box::pin(async move { memory_log(r) })
     }))
 });
+
+maestro_testkit::push_subscription_repo_contract!(|| async {
+    Arc::new(maestro_memory::MemoryPushSubscriptionRepo::new())
+});

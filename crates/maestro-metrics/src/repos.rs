@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use maestro_domain::Result;
 use maestro_domain::model::{
-    ApiKey, EntityType, JsonObject, MailMessage, Ordering, Project, ProjectMember, Session, Task,
-    TeamMember, UserRef,
+    ApiKey, EntityType, JsonObject, MailMessage, Ordering, Project, ProjectMember,
+    PushSubscription, Session, Task, TeamMember, UserRef,
 };
 use maestro_domain::ports::{
     ApiKeyRepo, InboxQuery, MailRepo, MemberRepo, Mutator, OrderingRepo, ProjectRepo,
-    SessionFilter, SessionRepo, TaskFilter, TaskRepo, TeamMemberRepo,
+    PushSubscriptionRepo, SessionFilter, SessionRepo, TaskFilter, TaskRepo, TeamMemberRepo,
 };
 use maestro_domain::services::Repositories;
 use metrics::Histogram;
@@ -304,5 +304,21 @@ impl ApiKeyRepo for MeteredRepo<dyn ApiKeyRepo> {
     async fn delete_project(&self, project_id: &str) -> Result<()> {
         self.timed("delete_project", self.inner.delete_project(project_id))
             .await
+    }
+}
+
+#[async_trait]
+impl PushSubscriptionRepo for MeteredRepo<dyn PushSubscriptionRepo> {
+    async fn put(&self, sub: PushSubscription) -> Result<PushSubscription> {
+        self.timed("put", self.inner.put(sub)).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<PushSubscription>> {
+        self.timed("get", self.inner.get(id)).await
+    }
+    async fn list(&self) -> Result<Vec<PushSubscription>> {
+        self.timed("list", self.inner.list()).await
+    }
+    async fn delete(&self, id: &str) -> Result<bool> {
+        self.timed("delete", self.inner.delete(id)).await
     }
 }

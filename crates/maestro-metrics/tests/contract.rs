@@ -101,3 +101,9 @@ async fn wait_ports() -> maestro_domain::services::Ports {
 }
 
 maestro_testkit::mail_wait_contract!(|| async { crate::wait_ports().await });
+
+maestro_testkit::push_subscription_repo_contract!(|| async {
+    let inner: Arc<dyn maestro_domain::ports::PushSubscriptionRepo> =
+        Arc::new(maestro_memory::MemoryPushSubscriptionRepo::new());
+    MeteredRepo::wrap(inner, ADAPTER, "push_subscription")
+});

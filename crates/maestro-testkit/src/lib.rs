@@ -29,6 +29,7 @@
 //! | [`member_repo_contract!`] | a `member_repo::MemberFixture`: the repository, an empty project, three users |
 //! | [`blob_store_contract!`] | `Arc<dyn BlobStore>` |
 //! | [`api_key_repo_contract!`] | an `api_key_repo::ApiKeyFixture`: the repository and two existing projects |
+//! | [`push_subscription_repo_contract!`] | `Arc<dyn PushSubscriptionRepo>` |
 //! | [`modal_pages_contract!`] | `Arc<dyn ModalPages>` |
 //! | [`auth_contract!`] | `(Arc<dyn Auth>, String)`: an adapter that requires a token, and a valid token |
 //!
@@ -62,6 +63,7 @@ pub mod modal_pages;
 pub mod ordering_repo;
 pub mod presence;
 pub mod project_repo;
+pub mod push_subscription_repo;
 pub mod session_repo;
 pub mod task_repo;
 pub mod team_member_repo;
@@ -276,6 +278,11 @@ mod tests {
             "blob_store",
             include_str!("blob_store.rs"),
             blob_store::ALL_CASES,
+        );
+        check(
+            "push_subscription_repo",
+            include_str!("push_subscription_repo.rs"),
+            push_subscription_repo::ALL_CASES,
         );
     }
 }

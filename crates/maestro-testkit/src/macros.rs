@@ -559,3 +559,32 @@ macro_rules! blob_store_contract {
         }
     };
 }
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __push_subscription_repo_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            put_then_get_round_trips,
+            every_kind_of_owner_round_trips,
+            put_again_replaces_the_whole_record,
+            list_is_sorted_by_creation,
+            delete_returns_true_then_false,
+            concurrent_puts_are_all_kept,
+        ] }
+    };
+}
+
+/// The [`PushSubscriptionRepo`](maestro_domain::ports::PushSubscriptionRepo) contract.
+/// `$factory` returns an `Arc<dyn PushSubscriptionRepo>` (or `Option` of one).
+#[macro_export]
+macro_rules! push_subscription_repo_contract {
+    ($factory:expr $(,)?) => {
+        mod push_subscription_repo_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__push_subscription_repo_cases!(store push_subscription_repo, $factory,);
+        }
+    };
+}

@@ -7,7 +7,8 @@
 //! first ([`AuthorizedMail`] can only be made by a caller's [`Context`](super::Context)).
 //! Background work runs on the hub alone ([`Hub::spawn`]), so a task that outlives a
 //! request never holds that request's ports: the domain crate's `clippy.toml` forbids
-//! `tokio::spawn` everywhere else.
+//! `tokio::spawn` everywhere else, but for the push sender's retries, which hold only the
+//! server's own ports ([`super::PushPorts`]).
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -15,6 +15,7 @@ mod mail;
 mod member;
 mod ordering;
 mod project;
+mod push;
 mod session;
 mod spawn;
 mod stream;
@@ -38,6 +39,10 @@ pub use member::{Actor, AddMember, MemberService};
 pub use ordering::OrderingService;
 
 pub use project::{NewProject, ProjectPatch, ProjectService};
+pub use push::{
+    MAX_ENDPOINT_CHARS, MAX_MUTED_PROJECTS, NewPushSubscription, PushDispatcher, PushPorts,
+    PushService, PushStats, PushingBus, RetryPolicy,
+};
 pub use session::{
     DocInput, MAX_DOC_CONTENT, MAX_SESSION_EVENTS, MAX_TIMELINE_ENTRIES, MAX_TIMELINE_TYPE,
     NewSession, SessionPatch, SessionQuery, SessionService, TimelineInput,

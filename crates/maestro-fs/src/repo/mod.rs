@@ -12,6 +12,7 @@ mod collection;
 mod mail;
 mod ordering;
 mod project;
+mod push_subscription;
 mod session;
 mod task;
 mod team_member;
@@ -25,6 +26,7 @@ use crate::error::FsError;
 pub use api_key::FsApiKeys;
 pub(crate) use collection::{Collection, Indexed};
 pub(crate) use ordering::{OrderingEntry, Orderings};
+pub use push_subscription::FsPushSubscriptions;
 pub(crate) use team_member::{TeamMembers, TeamState};
 
 pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {

@@ -1,0 +1,108 @@
+//! `push-subscriptions/<id>.json`: the Web Push subscriptions of the person's devices, read
+//! from disk on each call (there are few, and every server process sharing the directory
+//! sees the others' at once) and written durably. Writers are serialised by one lock.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use maestro_domain::Result;
+use maestro_domain::model::PushSubscription;
+use maestro_domain::ports::PushSubscriptionRepo;
+
+use super::{run_blocking, run_locked};
+use crate::durable::{ensure_dir, remove_durable, to_json, write_atomic};
+use crate::error::FsError;
+use crate::layout::{Layout, SafeId};
+
+/// The FileSystem [`PushSubscriptionRepo`].
+pub struct FsPushSubscriptions {
+    layout: Layout,
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl FsPushSubscriptions {
+    pub(crate) fn new(layout: Layout) -> Self {
+        Self {
+            layout,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    fn file(&self, id: &str) -> Result<PathBuf> {
+        Ok(self.layout.push_subscription_file(SafeId::new("id", id)?))
+    }
+}
+
+fn load(path: &Path) -> std::result::Result<Option<PushSubscription>, FsError> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| FsError::Io {
+                op: "parse push subscription file",
+                path: path.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::InvalidData, e),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FsError::io("read", path, e)),
+    }
+}
+
+#[async_trait]
+impl PushSubscriptionRepo for FsPushSubscriptions {
+    async fn put(&self, sub: PushSubscription) -> Result<PushSubscription> {
+        let dir = self.layout.push_subscriptions_dir();
+        let path = self.file(&sub.id)?;
+        let bytes = to_json(&sub, "push subscription")?;
+        let guard = self.writer.clone().lock_owned().await;
+        run_locked(guard, move || {
+            ensure_dir(&dir)?;
+            write_atomic(&path, &bytes)
+        })
+        .await?;
+        Ok(sub)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<PushSubscription>> {
+        // An id that cannot name a file names no subscription.
+        let Ok(path) = self.file(id) else {
+            return Ok(None);
+        };
+        run_blocking(move || load(&path)).await
+    }
+
+    async fn list(&self) -> Result<Vec<PushSubscription>> {
+        let dir = self.layout.push_subscriptions_dir();
+        let mut subs = run_blocking(move || {
+            let entries = match fs::read_dir(&dir) {
+                Ok(it) => it,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(FsError::io("read directory", &dir, e)),
+            };
+            let mut subs = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| FsError::io("read directory", &dir, e))?;
+                let path = entry.path();
+                let is_json = path.extension().is_some_and(|x| x == "json")
+                    && !crate::durable::is_temp_name(&entry.file_name());
+                if is_json && let Some(s) = load(&path)? {
+                    subs.push(s);
+                }
+            }
+            Ok(subs)
+        })
+        .await?;
+        subs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(subs)
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool> {
+        let Ok(path) = self.file(id) else {
+            return Ok(false);
+        };
+        let guard = self.writer.clone().lock_owned().await;
+        run_locked(guard, move || remove_durable(&path)).await
+    }
+}
