@@ -78,7 +78,47 @@ pub struct Config {
     /// `EVENT_LOG_MAX_LEN` and `EVENT_LOG_MAX_AGE_SECS`: how much of each project's event
     /// log is kept for resuming clients.
     pub event_log: maestro_domain::ports::Retention,
+    /// `VAPID_PRIVATE_KEY`, `VAPID_SUBJECT` and `PUSH_ENDPOINT_ALLOWLIST`: Web Push.
+    pub push: Push,
     pub command: Option<Command>,
+}
+
+/// Web Push settings, validated.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// `None`: generated on first start and kept in `DATA_DIR/vapid.json`.
+    pub vapid_keys: Option<maestro_webpush::VapidKeys>,
+    pub subject: String,
+    pub policy: maestro_webpush::EndpointPolicy,
+}
+
+impl Push {
+    fn parse(a: &Args) -> Result<Self, ConfigError> {
+        let vapid_keys = match a.vapid_private_key.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(k) => Some(
+                maestro_webpush::VapidKeys::from_private(k)
+                    .map_err(|e| err("VAPID_PRIVATE_KEY", e.to_string()))?,
+            ),
+        };
+        let subject = match a.vapid_subject.as_deref().map(str::trim) {
+            None | Some("") => "mailto:maestro@localhost".to_string(),
+            Some(s) if s.starts_with("mailto:") || s.starts_with("https://") => s.to_string(),
+            Some(_) => return Err(err("VAPID_SUBJECT", "must start with mailto: or https://")),
+        };
+        let policy = maestro_webpush::EndpointPolicy::with_allowlist(
+            a.push_endpoint_allowlist
+                .as_deref()
+                .unwrap_or("")
+                .split(','),
+        )
+        .map_err(|e| err("PUSH_ENDPOINT_ALLOWLIST", e.to_string()))?;
+        Ok(Self {
+            vapid_keys,
+            subject,
+            policy,
+        })
+    }
 }
 
 /// What the server passes on from its own environment: non-secret flags into spawned
@@ -127,6 +167,7 @@ impl Config {
         let limits = s.limits?;
         let backends = s.backends?;
         let metrics_addr = s.metrics_addr?;
+        let push = s.push?;
         Ok(Self {
             host: net.host,
             port: net.port,
@@ -166,6 +207,7 @@ impl Config {
             shutdown_grace: limits.shutdown_grace,
             metrics_addr,
             event_log: limits.event_log,
+            push,
             command: a.command,
         })
     }
@@ -187,6 +229,7 @@ pub(crate) struct Sections {
     pub(crate) limits: Result<Limits, ConfigError>,
     pub(crate) backends: Result<Backends, ConfigError>,
     pub(crate) metrics_addr: Result<Option<std::net::SocketAddr>, ConfigError>,
+    pub(crate) push: Result<Push, ConfigError>,
 }
 
 impl Sections {
@@ -206,6 +249,7 @@ impl Sections {
             limits: Limits::parse(a),
             backends: Backends::parse(a, supabase_on),
             metrics_addr: metrics_addr(a.metrics_addr.as_deref(), port),
+            push: Push::parse(a),
             network,
         }
     }

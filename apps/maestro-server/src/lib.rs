@@ -15,7 +15,8 @@ use futures_util::StreamExt;
 use maestro_domain::ids::{RandomIds, SystemClock};
 use maestro_domain::ports::{EventBus, EventLog, MailRepo, ManifestGenerator, Presence};
 use maestro_domain::services::{
-    AgentPorts, AgentService, HostInfo, LoggedBus, Ports, Services, SpawnService, SpawnSettings,
+    AgentPorts, AgentService, HostInfo, LoggedBus, Ports, PushPorts, PushService, PushingBus,
+    RetryPolicy, Services, SpawnService, SpawnSettings,
 };
 use maestro_fs::{CorruptPolicy, FsConfig, FsStore};
 use maestro_http::{
@@ -51,6 +52,8 @@ pub enum StartError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("Web Push: {0}")]
+    Push(String),
 }
 
 /// The running pieces, for the binary and for tests.
@@ -188,6 +191,30 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
     ));
     // Every project event gets an id in its project's log before it is published.
     let bus: Arc<dyn EventBus> = Arc::new(LoggedBus::new(bus, event_log.clone()));
+    // The stores that say who may see what, shared by the push sender and the HTTP edge.
+    let members: Option<Arc<dyn maestro_domain::ports::MemberRepo>> = supabase.as_ref().map(|s| {
+        maestro_metrics::MeteredRepo::wrap(
+            s.members() as Arc<dyn maestro_domain::ports::MemberRepo>,
+            "supabase",
+            "member",
+        ) as Arc<dyn maestro_domain::ports::MemberRepo>
+    });
+    let api_keys: Option<Arc<dyn maestro_domain::ports::ApiKeyRepo>> = match (&supabase, &store) {
+        (Some(s), _) => Some(maestro_metrics::MeteredRepo::wrap(
+            s.api_keys() as Arc<dyn maestro_domain::ports::ApiKeyRepo>,
+            "supabase",
+            "api_key",
+        )),
+        (None, Some(fs)) => Some(maestro_metrics::MeteredRepo::wrap(
+            fs.api_keys(),
+            "filesystem",
+            "api_key",
+        )),
+        (None, None) => None,
+    };
+    // Web Push: offered every event this process publishes, so each is pushed once.
+    let push = open_push(cfg, &repos, members.clone(), api_keys.clone())?;
+    let bus: Arc<dyn EventBus> = Arc::new(PushingBus::new(bus, push.clone()));
     let bus: Arc<dyn EventBus> = maestro_metrics::MeteredBus::wrap(bus);
     let presence: Arc<dyn Presence> = maestro_metrics::MeteredPresence::wrap(presence);
     let ports = Ports::new(repos, bus, Arc::new(SystemClock), Arc::new(RandomIds));
@@ -241,26 +268,17 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         state = state
             .probe(Arc::new(SupabaseProbe(s.clone())))
             .user_scope(user_scope(s, sb, supabase_mail, shared_mail))
-            .members(maestro_metrics::MeteredRepo::wrap(
-                s.members() as Arc<dyn maestro_domain::ports::MemberRepo>,
-                "supabase",
-                "member",
-            ))
-            .api_keys(maestro_metrics::MeteredRepo::wrap(
-                s.api_keys() as Arc<dyn maestro_domain::ports::ApiKeyRepo>,
-                "supabase",
-                "api_key",
-            ))
             .metrics_collector(maestro_http::metrics::collector(move || {
                 metrics_reconnects("postgrest", client.reconnects());
             }));
-    } else if let Some(store) = &store {
-        state = state.api_keys(maestro_metrics::MeteredRepo::wrap(
-            store.api_keys(),
-            "filesystem",
-            "api_key",
-        ));
     }
+    if let Some(m) = members {
+        state = state.members(m);
+    }
+    if let Some(k) = api_keys {
+        state = state.api_keys(k);
+    }
+    state = state.push(push);
     if let Some(key) = &cfg.session_key {
         state = state.session_tokens(maestro_http::session_token::SessionTokens::new(
             key.as_bytes().to_vec(),
@@ -271,6 +289,57 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         store,
         redis,
     })
+}
+
+/// The Web Push service and its sender loop (started here): subscriptions next to the other
+/// durable data (DATA_DIR), the VAPID key from `VAPID_PRIVATE_KEY` or `DATA_DIR/vapid.json`.
+fn open_push(
+    cfg: &Config,
+    repos: &maestro_domain::services::Repositories,
+    members: Option<Arc<dyn maestro_domain::ports::MemberRepo>>,
+    api_keys: Option<Arc<dyn maestro_domain::ports::ApiKeyRepo>>,
+) -> Result<PushService, StartError> {
+    let keys = match &cfg.push.vapid_keys {
+        Some(k) => k.clone(),
+        None => {
+            let path = cfg.data_dir.join("vapid.json");
+            let (keys, created) = maestro_webpush::VapidKeys::load_or_create(&path)
+                .map_err(|e| StartError::Push(e.to_string()))?;
+            if created {
+                tracing::info!(path = %path.display(), "Web Push: generated a VAPID key pair");
+            }
+            keys
+        }
+    };
+    let sender = maestro_webpush::WebPushSender::new(
+        keys,
+        maestro_webpush::WebPushConfig {
+            subject: cfg.push.subject.clone(),
+            policy: cfg.push.policy.clone(),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| StartError::Push(e.to_string()))?;
+    let subscriptions = maestro_metrics::MeteredRepo::wrap(
+        Arc::new(maestro_fs::FsPushSubscriptions::at(&cfg.data_dir))
+            as Arc<dyn maestro_domain::ports::PushSubscriptionRepo>,
+        "filesystem",
+        "push_subscription",
+    );
+    let (push, dispatcher) = PushService::new(
+        PushPorts {
+            subscriptions,
+            sender: Arc::new(sender),
+            sessions: repos.sessions.clone(),
+            members,
+            api_keys,
+            clock: Arc::new(SystemClock),
+        },
+        RetryPolicy::default(),
+    );
+    tokio::spawn(dispatcher.run());
+    tracing::info!(port = "PushSender", adapter = "webpush", "port wired");
+    Ok(push)
 }
 
 /// The repositories' storage: Supabase when enabled, the FileSystem store otherwise (and for

@@ -605,6 +605,22 @@ async fn every_method_works_against_the_real_binary() {
         Some(401)
     );
 
+    // Web Push devices: registered, listed, removed (delivery: tests/push.rs).
+    let device = NewPushSubscription {
+        endpoint: "https://push.example.com/send/client-test".into(),
+        keys: maestro_domain::model::PushKeys {
+            p256dh: format!("BA{}", "A".repeat(85)),
+            auth: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+        },
+        muted_projects: Some(vec![p.id.clone()]),
+        quiet_hours: None,
+    };
+    let sub = c.subscribe_push(&device).await.unwrap();
+    assert_eq!(sub.muted_projects, vec![p.id.clone()]);
+    assert_eq!(c.list_push_subscriptions().await.unwrap(), vec![sub]);
+    c.unsubscribe_push(&device.endpoint).await.unwrap();
+    assert!(c.list_push_subscriptions().await.unwrap().is_empty());
+
     // Deletes.
     assert!(c.delete_session(&other.id).await.unwrap().success);
     assert!(c.delete_task(&root.id).await.unwrap().success);

@@ -119,6 +119,23 @@ impl Client {
     }
 }
 
+/// Web Push: the caller's devices.
+impl Client {
+    pub async fn list_push_subscriptions(&self) -> Result<Vec<PushSubscriptionInfo>> {
+        self.send(Call::new(PUSH_SUBSCRIPTIONS, &[])).await
+    }
+
+    /// Registers a device, or updates it when its endpoint is known.
+    pub async fn subscribe_push(&self, s: &NewPushSubscription) -> Result<PushSubscriptionInfo> {
+        self.send(Call::new(PUSH_SUBSCRIBE, &[]).json(s)?).await
+    }
+
+    pub async fn unsubscribe_push(&self, endpoint: &str) -> Result<Value> {
+        self.send(Call::new(PUSH_UNSUBSCRIBE, &[]).query("endpoint", Some(endpoint)))
+            .await
+    }
+}
+
 /// Tasks.
 impl Client {
     pub async fn list_tasks(&self, q: &TaskQuery) -> Result<Vec<Task>> {

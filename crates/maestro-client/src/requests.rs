@@ -50,6 +50,20 @@ pub struct NewApiKey {
     pub team_member_id: Option<String>,
 }
 
+/// `POST /api/push/subscriptions`: the browser's `PushSubscription` JSON and the device's
+/// settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NewPushSubscription {
+    pub endpoint: String,
+    pub keys: maestro_domain::model::PushKeys,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted_projects: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<maestro_domain::model::QuietHours>,
+}
+
 /// Filters of `GET /api/tasks`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskQuery {

@@ -108,6 +108,20 @@ pub struct ApiKeyCreated {
     pub key: String,
 }
 
+/// A device that receives Web Push, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSubscriptionInfo {
+    pub id: String,
+    pub endpoint: String,
+    #[serde(default)]
+    pub muted_projects: Vec<String>,
+    #[serde(default)]
+    pub quiet_hours: Option<maestro_domain::model::QuietHours>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// `GET /api/auth/config`: what a client needs to sign in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -74,6 +74,7 @@ fn client_request_bodies_match_the_openapi_document() {
         "PUT /api/projects/{id}" => ProjectInput,
         "POST /api/projects/{id}/members" => AddMember,
         "POST /api/projects/{id}/api-keys" => NewApiKey,
+        "POST /api/push/subscriptions" => NewPushSubscription,
         "POST /api/tasks" => NewTask,
         "PATCH /api/tasks/{id}" => TaskPatch,
         "POST /api/tasks/{id}/timeline" => TaskTimelineInput,

@@ -342,6 +342,41 @@ pub struct ClientConfig {
     /// Whether spawning an agent can work on this server now (issue 27): the app offers
     /// spawn only where it can.
     pub spawn: SpawnAvailability,
+    /// Web Push (issue 27): the key browsers subscribe with; `null` when this server does
+    /// not push.
+    pub push: Option<PushConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushConfig {
+    /// The VAPID public key (base64url): `pushManager.subscribe`'s `applicationServerKey`.
+    pub public_key: String,
+}
+
+/// A device's push subscription as its owner sees it (the keys are not repeated).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSubscriptionView {
+    pub id: String,
+    pub endpoint: String,
+    pub muted_projects: Vec<String>,
+    pub quiet_hours: Option<maestro_domain::model::QuietHours>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&maestro_domain::model::PushSubscription> for PushSubscriptionView {
+    fn from(s: &maestro_domain::model::PushSubscription) -> Self {
+        Self {
+            id: s.id.clone(),
+            endpoint: s.endpoint.clone(),
+            muted_projects: s.muted_projects.clone(),
+            quiet_hours: s.quiet_hours.clone(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -77,6 +77,13 @@ impl Scoped {
         Ok(keys.scoped(&self.services))
     }
 
+    /// Web Push (its use cases take the caller's principal); `503` when not configured.
+    pub fn push_service(&self) -> Result<&maestro_domain::services::PushService> {
+        self.state
+            .push()
+            .ok_or_else(|| DomainError::Unavailable("this server does not send Web Push".into()))
+    }
+
     pub fn principal(&self) -> &Principal {
         &self.principal
     }

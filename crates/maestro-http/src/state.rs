@@ -199,6 +199,8 @@ pub(crate) struct System {
     pub api_keys: Option<maestro_domain::services::ApiKeyService>,
     /// Task claims, when a lock is configured.
     pub claims: Option<maestro_domain::services::ClaimService>,
+    /// Web Push, when a sender is configured.
+    pub push: Option<maestro_domain::services::PushService>,
     /// Replays of the project event log, when one is configured (its bus must be a
     /// `LoggedBus` over the same log).
     pub event_stream: Option<maestro_domain::services::EventStream>,
@@ -310,6 +312,13 @@ impl AppStateBuilder {
         self
     }
 
+    /// Web Push to the person's devices.
+    #[must_use]
+    pub fn push(mut self, push: maestro_domain::services::PushService) -> Self {
+        self.inner.system.push = Some(push);
+        self
+    }
+
     /// Runs `collector` before each metrics scrape.
     #[must_use]
     pub fn metrics_collector(
@@ -365,6 +374,7 @@ impl AppState {
                     session_tokens: crate::session_token::SessionTokens::ephemeral(),
                     api_keys: None,
                     claims: None,
+                    push: None,
                     event_stream: None,
                     list_cache: None,
                 },
@@ -401,6 +411,11 @@ impl AppState {
     /// Replays of the project event log, when one is configured.
     pub fn event_stream(&self) -> Option<&maestro_domain::services::EventStream> {
         self.0.system.event_stream.as_ref()
+    }
+
+    /// Web Push, when configured.
+    pub fn push(&self) -> Option<&maestro_domain::services::PushService> {
+        self.0.system.push.as_ref()
     }
 
     /// The task claims, when a lock is configured.

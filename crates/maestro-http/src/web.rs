@@ -35,6 +35,9 @@ pub async fn client_config(State(state): State<AppState>) -> axum::Json<ClientCo
                 reason,
             }
         },
+        push: state.push().map(|p| crate::answers::PushConfig {
+            public_key: p.public_key(),
+        }),
     })
 }
 

@@ -202,6 +202,23 @@ pub struct Args {
     /// [default: none; `/metrics` is on the main port for the server's credential].
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<String>,
+
+    /// The VAPID private key that signs Web Push requests: base64url of the 32-byte P-256
+    /// scalar (`npx web-push generate-vapid-keys` prints one). Every instance of one
+    /// deployment needs the same key [default: generated on first start and kept in
+    /// `DATA_DIR/vapid.json`].
+    #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<String>,
+
+    /// The contact push services may write to about this server: `mailto:` or `https:`
+    /// [default: mailto:maestro@localhost].
+    #[arg(long, env = "VAPID_SUBJECT")]
+    pub vapid_subject: Option<String>,
+
+    /// Origins Web Push may reach although they are not public https (comma-separated, e.g.
+    /// `http://127.0.0.1:9000`): tests and private push services [default: none].
+    #[arg(long, env = "PUSH_ENDPOINT_ALLOWLIST")]
+    pub push_endpoint_allowlist: Option<String>,
 }
 
 /// Subcommands (none: run the server).

@@ -318,3 +318,34 @@ fn metrics_addr_is_loopback_and_its_own_port() {
         assert_eq!(e.var, "METRICS_ADDR", "{bad}");
     }
 }
+
+#[test]
+fn push_settings_are_validated() {
+    let c = parse(&[]).unwrap();
+    assert!(c.push.vapid_keys.is_none(), "generated on first start");
+    assert_eq!(c.push.subject, "mailto:maestro@localhost");
+    let key = maestro_webpush::VapidKeys::generate().unwrap();
+    let c = parse(&[
+        "--vapid-private-key",
+        &key.private(),
+        "--vapid-subject",
+        "https://ops.example.com",
+        "--push-endpoint-allowlist",
+        "http://127.0.0.1:9000, http://localhost:9001",
+    ])
+    .unwrap();
+    assert_eq!(c.push.vapid_keys.unwrap().public(), key.public());
+    assert!(c.push.policy.check("http://127.0.0.1:9000/p").is_ok());
+    assert!(c.push.policy.check("http://127.0.0.1:9002/p").is_err());
+    for (flag, bad, var) in [
+        ("--vapid-private-key", "short", "VAPID_PRIVATE_KEY"),
+        ("--vapid-subject", "ops@example.com", "VAPID_SUBJECT"),
+        (
+            "--push-endpoint-allowlist",
+            "not an origin",
+            "PUSH_ENDPOINT_ALLOWLIST",
+        ),
+    ] {
+        assert_eq!(parse(&[flag, bad]).unwrap_err().var, var, "{bad}");
+    }
+}

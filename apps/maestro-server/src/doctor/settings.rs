@@ -30,6 +30,7 @@ pub(super) fn config(s: &Sections) -> Check {
         s.limits.as_ref().err(),
         s.backends.as_ref().err(),
         s.metrics_addr.as_ref().err(),
+        s.push.as_ref().err(),
     ]
     .into_iter()
     .flatten()

@@ -31,6 +31,12 @@ impl FsPushSubscriptions {
         }
     }
 
+    /// The subscriptions under `<data_dir>/push-subscriptions/`, without opening a whole
+    /// store (a server whose other data is on Supabase keeps them here).
+    pub fn at(data_dir: &std::path::Path) -> Self {
+        Self::new(Layout::new(data_dir.to_path_buf()))
+    }
+
     fn file(&self, id: &str) -> Result<PathBuf> {
         Ok(self.layout.push_subscription_file(SafeId::new("id", id)?))
     }

@@ -8,6 +8,7 @@ mod mail;
 mod members;
 mod misc;
 mod projects;
+mod push;
 pub(crate) mod sessions;
 mod tasks;
 mod team_members;
@@ -127,6 +128,7 @@ pub fn api() -> Api {
     let api = tasks::routes(api);
     let api = sessions::routes(api);
     let api = mail::routes(api);
+    let api = push::routes(api);
     let api = team_members::routes(api);
     api.add(
         Method::GET,
