@@ -25,6 +25,7 @@ mod fleet;
 mod http_target;
 mod instance;
 mod private_redis;
+mod push_service;
 
 use private_redis::{Killed, free_port};
 
@@ -545,4 +546,119 @@ async fn a_credential_ended_on_one_instance_closes_its_sockets_on_the_other() {
     })
     .await;
     assert!(closed.is_ok(), "B closed the ended session's socket");
+}
+
+/// Web Push across instances (issue 27): a device subscribed through A; agents ask through A
+/// and through B, one question at a time; each question is pushed exactly once (by the
+/// instance it was asked on), signed with the one VAPID key both share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_is_pushed_once_across_two_instances() {
+    if !private_redis::available() {
+        return;
+    }
+    let Some(env) = support::env() else {
+        return;
+    };
+    let push = push_service::PushServiceStandIn::start().await;
+    let redis_port = free_port();
+    let mut processes = Killed(vec![private_redis::start(redis_port)]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let port = free_port();
+        let child = instance::on_supabase(env, &env.rest_url, TOKEN, port, dir.path())
+            .env("REDIS_ENABLED", "true")
+            .env("REDIS_URL", format!("redis://127.0.0.1:{redis_port}"))
+            .env("REDIS_KEY_PREFIX", format!("push-{redis_port}:"))
+            // One deployment: the subscriptions and the VAPID key are shared.
+            .env("DATA_DIR", dir.path().join("shared-data"))
+            .env("PUSH_ENDPOINT_ALLOWLIST", &push.origin)
+            .spawn()
+            .unwrap();
+        processes.0.push(child);
+        urls.push(format!("http://127.0.0.1:{port}"));
+    }
+    let a = Client::builder(&urls[0]).token(TOKEN).build().unwrap();
+    let b = Client::builder(&urls[1]).token(TOKEN).build().unwrap();
+    up(&a).await;
+    up(&b).await;
+    let http = reqwest::Client::new();
+    let call = async |url: &str, method: reqwest::Method, path: &str, body: serde_json::Value| {
+        let r = http
+            .request(method, format!("{url}{path}"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        assert!((200..300).contains(&status), "{path}: {status} {v}");
+        v
+    };
+    let config = call(
+        &urls[1],
+        reqwest::Method::GET,
+        "/api/auth/config",
+        serde_json::Value::Null,
+    )
+    .await;
+    let key_b = config["push"]["publicKey"].as_str().unwrap().to_string();
+    let config = call(
+        &urls[0],
+        reqwest::Method::GET,
+        "/api/auth/config",
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(config["push"]["publicKey"], key_b.as_str(), "one VAPID key");
+    push.expect_vapid_key(&key_b);
+    let phone = push.device("phone");
+    call(
+        &urls[0],
+        reqwest::Method::POST,
+        "/api/push/subscriptions",
+        phone.subscription(),
+    )
+    .await;
+    let p = project(&a, "push across instances").await;
+    let s = call(
+        &urls[0],
+        reqwest::Method::POST,
+        "/api/sessions",
+        serde_json::json!({"projectId": p.id, "taskIds": [], "name": "asker"}),
+    )
+    .await;
+    let sid = s["id"].as_str().unwrap().to_string();
+    let path = format!("/api/sessions/{sid}");
+    for i in 0..6usize {
+        let url = &urls[i % 2];
+        call(
+            url,
+            reqwest::Method::PATCH,
+            &path,
+            serde_json::json!({"needsInput": {"active": false}}),
+        )
+        .await;
+        call(
+            url,
+            reqwest::Method::PATCH,
+            &path,
+            serde_json::json!({"needsInput": {"active": true, "message": format!("question {i}")}}),
+        )
+        .await;
+        maestro_testkit::poll::until(&format!("question {i} pushed"), || {
+            !push.errors().is_empty() || push.received_by("phone").len() > i
+        })
+        .await;
+        assert!(push.errors().is_empty(), "{:?}", push.errors());
+    }
+    let bodies: Vec<String> = push
+        .received_by("phone")
+        .iter()
+        .map(|r| r.payload["body"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (0..6).map(|i| format!("question {i}")).collect();
+    assert_eq!(bodies, expected, "each question once, in order");
+    drop(processes);
 }
