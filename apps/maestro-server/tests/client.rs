@@ -605,6 +605,11 @@ async fn every_method_works_against_the_real_binary() {
         Some(401)
     );
 
+    // The person answers: a response mail from mobile-user, and the question is cleared.
+    let replied = c.reply_to_session(&session.id, "Yes").await.unwrap();
+    assert_eq!(replied["mail"]["body"], json!({"answer": "Yes"}));
+    assert_eq!(replied["session"]["needsInput"]["active"], false);
+
     // Web Push devices: registered, listed, removed (delivery: tests/push.rs).
     let device = NewPushSubscription {
         endpoint: "https://push.example.com/send/client-test".into(),

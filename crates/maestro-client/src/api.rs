@@ -121,6 +121,12 @@ impl Client {
 
 /// Web Push: the caller's devices.
 impl Client {
+    /// The person answers the session's question (its `needsInput`).
+    pub async fn reply_to_session(&self, session_id: &str, message: &str) -> Result<Value> {
+        self.send(Call::new(SESSION_REPLY, &[session_id]).json(&json!({ "message": message }))?)
+            .await
+    }
+
     pub async fn list_push_subscriptions(&self) -> Result<Vec<PushSubscriptionInfo>> {
         self.send(Call::new(PUSH_SUBSCRIPTIONS, &[])).await
     }

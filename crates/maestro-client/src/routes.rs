@@ -88,6 +88,7 @@ routes! {
     API_KEYS = Get "/api/projects/{id}/api-keys";
     API_KEY_CREATE = Post "/api/projects/{id}/api-keys";
     API_KEY_REVOKE = Delete "/api/projects/{id}/api-keys/{key_id}";
+    SESSION_REPLY = Post "/api/sessions/{id}/reply";
     PUSH_SUBSCRIPTIONS = Get "/api/push/subscriptions";
     PUSH_SUBSCRIBE = Post "/api/push/subscriptions";
     PUSH_UNSUBSCRIBE = Delete "/api/push/subscriptions";

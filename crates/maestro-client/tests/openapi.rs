@@ -99,6 +99,7 @@ fn client_request_bodies_match_the_openapi_document() {
             &["orderedIds"],
         ),
         ("POST /api/team-members/{id}/archive", &["projectId"]),
+        ("POST /api/sessions/{id}/reply", &["message"]),
         ("POST /api/team-members/{id}/unarchive", &["projectId"]),
         ("POST /api/team-members/{id}/reset", &["projectId"]),
     ];

@@ -354,6 +354,16 @@ pub struct PushConfig {
     pub public_key: String,
 }
 
+/// `POST /api/sessions/{id}/reply`: the mail that carried the answer and the session, no
+/// longer waiting.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplySent {
+    pub success: bool,
+    pub mail: maestro_domain::model::MailMessage,
+    pub session: maestro_domain::model::Session,
+}
+
 /// A device's push subscription as its owner sees it (the keys are not repeated).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -232,6 +232,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/projects/:id/api-keys"),
     ("POST", "/api/projects/:id/api-keys"),
     ("DELETE", "/api/projects/:id/api-keys/:keyId"),
+    ("POST", "/api/sessions/:id/reply"),
     ("GET", "/api/push/subscriptions"),
     ("POST", "/api/push/subscriptions"),
     ("DELETE", "/api/push/subscriptions"),
@@ -315,8 +316,8 @@ fn openapi_path(express: &str) -> String {
 async fn openapi_document_lists_every_route() {
     assert_eq!(
         ROUTES.len(),
-        51 + 4 + 4 + 3 + 2 + 2 + 3,
-        "the original's 51, 4 agent-side, 4 membership, 3 API keys, 2 task claim, 2 health, 3 push"
+        51 + 4 + 4 + 3 + 2 + 2 + 3 + 1,
+        "the original's 51, 4 agent-side, 4 membership, 3 API keys, 2 task claim, 2 health, 3 push, 1 reply"
     );
     let s = TestServer::memory().await;
     let doc = s.get("/api/openapi.json").await.ok(200);

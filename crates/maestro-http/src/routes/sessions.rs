@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
+use maestro_domain::DomainError;
 use maestro_domain::model::{
     DocEntry, JsonObject, NeedsInput, Session, SessionEvent, SessionStatus, TimelineEvent,
 };
@@ -14,7 +15,9 @@ use maestro_domain::services::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::answers::{Deleted, HeartbeatAck, ModalActionAck, ModalClosed, ModalShown, Spawned};
+use crate::answers::{
+    Deleted, HeartbeatAck, ModalActionAck, ModalClosed, ModalShown, ReplySent, Spawned,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Path, Query};
 use crate::routes::Api;
@@ -121,6 +124,13 @@ pub(super) fn routes(api: Api) -> Api {
         "A user action in a modal",
         post(modal_action),
     ).body::<ActionBody>().ok::<ModalActionAck>(200)
+    .add(
+        Method::POST,
+        "/api/sessions/{id}/reply",
+        T,
+        "The person answers the agent's question (needsInput): a response mail {answer} from mobile-user, then needsInput cleared; 422 when the session has ended (what the phone's session:reply-input does)",
+        post(reply),
+    ).body::<ReplyBody>().ok::<ReplySent>(200).example(serde_json::json!({"message": "Go ahead"}))
     .add(
         Method::POST,
         "/api/sessions/{id}/modal/{modal_id}/close",
@@ -445,6 +455,32 @@ async fn modal_action(
         success: true,
         modal_id,
         action,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "SessionReplyRequest")]
+struct ReplyBody {
+    message: Option<String>,
+}
+
+async fn reply(
+    s: Scoped,
+    Path(id): Path<String>,
+    Body(b): Body<ReplyBody>,
+) -> ApiResult<Json<ReplySent>> {
+    let message = b
+        .message
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| DomainError::invalid_field("message", "message is required"))?;
+    let services = s.services();
+    let project_id = services.sessions.get(&id).await?.project_id;
+    let r = services.reply_to_input(&project_id, &id, &message).await?;
+    Ok(Json(ReplySent {
+        success: true,
+        mail: r.mail,
+        session: r.session,
     }))
 }
 
