@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Proxy, freePort, project, screenshot, sleep, withApp } from "./harness.mjs";
+import { Proxy, eventually, freePort, project, screenshot, sleep, withApp } from "./harness.mjs";
 
 const TOKEN = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -12,17 +12,6 @@ async function live(page) {
   await page.waitForSelector('[data-conn="live"]', { timeout: 10000 });
 }
 
-/** Polls `fn` until it returns a truthy value. */
-async function eventually(fn, what, ms = 8000) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
 
 async function session(server, p, taskIds, name) {
   return server.api("POST", "/api/sessions", { projectId: p.id, taskIds, name, status: "working" });

@@ -40,6 +40,18 @@ if (!existsSync(CHROMIUM)) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `fn` until it returns a truthy value. */
+export async function eventually(fn, what, ms = 8000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
 export async function freePort() {
   return new Promise((ok, fail) => {
     const srv = net.createServer();

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "react";
 import { Redirect, useLocation } from "wouter";
 import { useApp } from "./store/app";
-import { configureAuth, connection, lastProject, loadAuthConfig } from "./services";
+import { configureAuth, connection, currentToken, lastProject, loadAuthConfig } from "./services";
+import { shareCredential } from "./push";
 import { parse, paths } from "./routes";
 import { ProjectPicker, SignIn } from "./screens/Entry";
 import { ProjectShell } from "./screens/Shell";
@@ -60,9 +61,12 @@ export function App() {
     };
   }, [attempt]);
 
-  // Signed in again after a refusal: reconnect.
+  // Signed in again after a refusal: reconnect. The service worker gets the credential too,
+  // to answer an agent from a notification.
   useEffect(() => {
-    if (auth.signedIn) connection.retry();
+    if (!auth.signedIn) return;
+    connection.retry();
+    void currentToken().then(shareCredential);
   }, [auth.signedIn]);
 
   if (auth.mode === null) return <Splash error={error} onRetry={() => setAttempt((a) => a + 1)} />;

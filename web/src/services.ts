@@ -6,6 +6,7 @@ import { SupabaseAuth } from "./auth/supabase";
 import { useApp } from "./store/app";
 import { Connection } from "./realtime/connection";
 import { forgetLocalHistory } from "./store/notices";
+import { shareCredential } from "./push";
 
 const kv = browserStorage();
 export const authStorage = new AuthStorage(kv);
@@ -114,6 +115,7 @@ export function configureAuth(cfg: AuthConfig): void {
   const { setAuth } = useApp.getState();
   setAuth({
     spawnUnavailable: cfg.spawn && !cfg.spawn.available ? (cfg.spawn.reason ?? "Spawning is not available on this server.") : null,
+    pushKey: cfg.push?.publicKey ?? null,
   });
   supabase?.stop();
   supabase = null;
@@ -164,6 +166,7 @@ export async function signInWithPassword(email: string, password: string): Promi
 export function signOut(): void {
   supabase?.signOut();
   authStorage.clear();
+  void shareCredential(null);
   forgetLocalHistory();
   connection.close();
   const mode = useApp.getState().auth.mode;

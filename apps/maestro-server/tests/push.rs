@@ -387,3 +387,51 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Questions asked one after another are each pushed once, in order; prints how long each
+/// took from the agent's request to the push service's receipt (docs/BENCHMARKS.md, "Web
+/// Push"; a figure, not a bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_question_is_pushed_once_in_order_with_its_latency() {
+    const N: usize = 200;
+    let push = PushServiceStandIn::start().await;
+    let s = Server::start(&push).await;
+    let phone = push.device("phone");
+    assert_eq!(s.subscribe(None, phone.subscription()).await.0, 201);
+    let (_, sid) = s.project_with_session("latency").await;
+    let path = format!("/api/sessions/{sid}");
+    let mut took = Vec::with_capacity(N);
+    for i in 0..N {
+        s.ok(
+            Method::PATCH,
+            &path,
+            json!({"needsInput": {"active": false}}),
+        )
+        .await;
+        let asked = std::time::Instant::now();
+        s.ok(
+            Method::PATCH,
+            &path,
+            json!({"needsInput": {"active": true, "message": format!("q{i}")}}),
+        )
+        .await;
+        let got = pushes(&push, "phone", i + 1).await;
+        took.push(got[i].at.duration_since(asked));
+    }
+    let bodies: Vec<String> = push
+        .received_by("phone")
+        .iter()
+        .map(|r| r.payload["body"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (0..N).map(|i| format!("q{i}")).collect();
+    assert_eq!(bodies, expected);
+    took.sort();
+    let pct = |p: usize| took[(took.len() * p / 100).min(took.len() - 1)];
+    println!(
+        "push latency (question request sent → push received by the stand-in, {N} questions, debug build): p50 {:?} p95 {:?} p99 {:?} max {:?}",
+        pct(50),
+        pct(95),
+        pct(99),
+        took[took.len() - 1]
+    );
+}

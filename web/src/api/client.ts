@@ -32,6 +32,8 @@ export interface AuthConfig {
   missing?: boolean;
   /** Whether spawning an agent can work on this server (absent on older builds: assume so). */
   spawn?: { available: boolean; reason: string | null };
+  /** Web Push: the key browsers subscribe with (absent or null: the server does not push). */
+  push?: { publicKey: string } | null;
 }
 
 export interface TaskInput {

@@ -21,7 +21,16 @@ function message(e: unknown): string {
 }
 
 /** Answers an agent that set `needsInput`: mail of type `response` with `{answer}`. */
-export function ReplyForm({ session, compact = false }: { session: Session; compact?: boolean }) {
+export function ReplyForm({
+  session,
+  compact = false,
+  focus = false,
+}: {
+  session: Session;
+  compact?: boolean;
+  /** Put the cursor in the answer (opened from a notification's Reply). */
+  focus?: boolean;
+}) {
   const id = useId();
   const [text, setText] = useDraft(`reply.${session.id}`);
   const [busy, setBusy] = useState(false);
@@ -95,6 +104,7 @@ export function ReplyForm({ session, compact = false }: { session: Session; comp
         onChange={(e) => setText(e.target.value)}
         placeholder="Type the answer the agent is waiting for"
         required
+        autoFocus={focus}
       />
       <ErrorText error={error} />
       <button type="submit" className="btn btn-primary" disabled={busy}>

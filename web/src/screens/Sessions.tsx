@@ -174,7 +174,7 @@ export function SessionDetail({ projectId, sessionId }: { projectId: string; ses
         <section className="card card-input" aria-labelledby="ask-h">
           <h2 id="ask-h">The agent asks</h2>
           <p className="question">{s.needsInput?.message ?? "It is waiting for your answer."}</p>
-          <ReplyForm session={s} />
+          <ReplyForm session={s} focus={new URLSearchParams(window.location.search).has("reply")} />
         </section>
       )}
 

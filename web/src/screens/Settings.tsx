@@ -1,8 +1,9 @@
-import { useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { useApp } from "../store/app";
 import { api, serverUrl, setServerUrl, setTheme, signOut, theme, type Theme } from "../services";
 import { askPermission, permission } from "../notify";
+import { disablePush, enablePush, isSubscribed, pushSupported, utcOffsetMinutes } from "../push";
 import { paths } from "../routes";
 import { ErrorText } from "../components/common";
 
@@ -92,6 +93,9 @@ export function Settings({ projectId }: { projectId?: string }) {
             Allow notifications
           </button>
         )}
+        {auth.pushKey && pushSupported() && perm !== "denied" && (
+          <PushControls publicKey={auth.pushKey} onPermission={setPerm} />
+        )}
       </section>
 
       <section className="section card" aria-labelledby="theme-h">
@@ -123,6 +127,104 @@ export function Settings({ projectId }: { projectId?: string }) {
           Switch project
         </Link>
       </section>
+    </div>
+  );
+}
+
+/** Web Push for this device: on or off, and its quiet hours. */
+function PushControls({
+  publicKey,
+  onPermission,
+}: {
+  publicKey: string;
+  onPermission: (p: ReturnType<typeof permission>) => void;
+}) {
+  const [on, setOn] = useState<boolean | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [quiet, setQuiet] = useState(false);
+  const [start, setStart] = useState("22:00");
+  const [end, setEnd] = useState("07:00");
+  const ids = { quiet: useId(), start: useId(), end: useId() };
+
+  useEffect(() => {
+    let live = true;
+    isSubscribed().then(
+      (v) => live && setOn(v),
+      () => live && setOn(false),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  async function turnOn() {
+    setBusy(true);
+    setError(null);
+    try {
+      if (permission() !== "granted") {
+        const p = await askPermission();
+        onPermission(p);
+        if (p !== "granted") return;
+      }
+      const quietHours = quiet ? { start, end, utcOffsetMinutes: utcOffsetMinutes() } : null;
+      await enablePush((m, p, b) => api.request(m, p, b), publicKey, { quietHours });
+      setOn(true);
+    } catch (e) {
+      setError(`Push could not be turned on here: ${(e as Error).message}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function turnOff() {
+    setBusy(true);
+    setError(null);
+    try {
+      await disablePush((m, p, b) => api.request(m, p, b));
+      setOn(false);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="push" data-push={on === null ? "loading" : on ? "on" : "off"}>
+      <h3>Push to this device</h3>
+      <p>
+        {on
+          ? "On: agents that need you reach this device even when the app is closed."
+          : "Off: notifications arrive only while the app is open."}
+      </p>
+      <label className="check" htmlFor={ids.quiet}>
+        <input id={ids.quiet} type="checkbox" checked={quiet} onChange={(e) => setQuiet(e.target.checked)} />
+        Quiet hours
+      </label>
+      {quiet && (
+        <div className="quiet-times">
+          <label htmlFor={ids.start}>From</label>
+          <input id={ids.start} type="time" value={start} onChange={(e) => setStart(e.target.value)} />
+          <label htmlFor={ids.end}>to</label>
+          <input id={ids.end} type="time" value={end} onChange={(e) => setEnd(e.target.value)} />
+        </div>
+      )}
+      <ErrorText error={error} />
+      {on ? (
+        <>
+          <button type="button" className="btn" disabled={busy} onClick={() => void turnOn()}>
+            Save quiet hours
+          </button>
+          <button type="button" className="btn" disabled={busy} onClick={() => void turnOff()}>
+            Turn push off
+          </button>
+        </>
+      ) : (
+        <button type="button" className="btn btn-primary" disabled={busy || on === null} onClick={() => void turnOn()}>
+          Turn push on
+        </button>
+      )}
     </div>
   );
 }

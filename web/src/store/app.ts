@@ -33,6 +33,8 @@ export interface AppStore {
     error?: string;
     /** Why spawning cannot work on this server, from its client config (null: it can). */
     spawnUnavailable?: string | null;
+    /** The server's VAPID key for Web Push (null: it does not push). */
+    pushKey?: string | null;
   };
   toasts: Toast[];
   dispatch: (a: Action) => void;
