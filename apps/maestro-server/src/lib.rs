@@ -213,7 +213,13 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         (None, None) => None,
     };
     // Web Push: offered every event this process publishes, so each is pushed once.
-    let push = open_push(cfg, &repos, members.clone(), api_keys.clone())?;
+    let push = open_push(
+        cfg,
+        supabase.as_ref(),
+        &repos,
+        members.clone(),
+        api_keys.clone(),
+    )?;
     let bus: Arc<dyn EventBus> = Arc::new(PushingBus::new(bus, push.clone()));
     let bus: Arc<dyn EventBus> = maestro_metrics::MeteredBus::wrap(bus);
     let presence: Arc<dyn Presence> = maestro_metrics::MeteredPresence::wrap(presence);
@@ -292,9 +298,11 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
 }
 
 /// The Web Push service and its sender loop (started here): subscriptions next to the other
-/// durable data (DATA_DIR), the VAPID key from `VAPID_PRIVATE_KEY` or `DATA_DIR/vapid.json`.
+/// durable data (Supabase, or DATA_DIR), the VAPID key from `VAPID_PRIVATE_KEY` or
+/// `DATA_DIR/vapid.json`.
 fn open_push(
     cfg: &Config,
+    supabase: Option<&SupabaseRepos>,
     repos: &maestro_domain::services::Repositories,
     members: Option<Arc<dyn maestro_domain::ports::MemberRepo>>,
     api_keys: Option<Arc<dyn maestro_domain::ports::ApiKeyRepo>>,
@@ -320,12 +328,16 @@ fn open_push(
         },
     )
     .map_err(|e| StartError::Push(e.to_string()))?;
-    let subscriptions = maestro_metrics::MeteredRepo::wrap(
-        Arc::new(maestro_fs::FsPushSubscriptions::at(&cfg.data_dir))
-            as Arc<dyn maestro_domain::ports::PushSubscriptionRepo>,
-        "filesystem",
-        "push_subscription",
-    );
+    let (subscriptions, adapter): (Arc<dyn maestro_domain::ports::PushSubscriptionRepo>, _) =
+        match supabase {
+            Some(s) => (s.push_subscriptions(), "supabase"),
+            None => (
+                Arc::new(maestro_fs::FsPushSubscriptions::at(&cfg.data_dir)),
+                "filesystem",
+            ),
+        };
+    let subscriptions =
+        maestro_metrics::MeteredRepo::wrap(subscriptions, adapter, "push_subscription");
     let (push, dispatcher) = PushService::new(
         PushPorts {
             subscriptions,
@@ -338,6 +350,7 @@ fn open_push(
         RetryPolicy::default(),
     );
     tokio::spawn(dispatcher.run());
+    tracing::info!(port = "PushSubscriptionRepo", adapter, "port wired");
     tracing::info!(port = "PushSender", adapter = "webpush", "port wired");
     Ok(push)
 }

@@ -203,7 +203,7 @@ fn a_good_setup_passes_and_each_broken_one_fails_exactly_its_checks() {
         r.check("supabase_migrations")["detail"]
             .as_str()
             .unwrap()
-            .contains("20261207000100")
+            .contains("20261207000200")
     );
 
     // Redis on a wrong port.
@@ -274,8 +274,29 @@ fn migrations_and_row_level_security_are_checked_in_the_database() {
     assert!(fix.contains("20261121000100_maestro_tables.sql"), "{fix}");
     drop(db);
 
-    // Everything but the latest: the database predates the schema version.
-    let db = Database::new("doctor_old", &files[..files.len() - 1], None);
+    // Everything but the latest: that one is named, and its table lacks RLS (it is missing).
+    let db = Database::new("doctor_last", &files[..files.len() - 1], None);
+    let r = Report::of(&good_env(redis_port, &db.rest_url, dir.path()));
+    r.fails_exactly(&["supabase_migrations", "supabase_rls"]);
+    let detail = r.check("supabase_migrations")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.contains("20261207000200_maestro_push_subscriptions.sql"),
+        "{detail}"
+    );
+    assert!(!detail.contains("20261207000100"), "{detail}");
+    assert!(
+        r.check("supabase_rls")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("push_subscriptions")
+    );
+    drop(db);
+
+    // Without the schema version and what came after: the database predates it.
+    let db = Database::new("doctor_old", &files[..files.len() - 2], None);
     let r = Report::of(&good_env(redis_port, &db.rest_url, dir.path()));
     r.fails_exactly(&["supabase_migrations"]);
     let check = r.check("supabase_migrations");

@@ -43,7 +43,7 @@ pub use migrate::{Entity, EntityCounts, MigrationReport, Progress, migrate};
 pub use query::{Cond, Query};
 pub use repos::{
     SupabaseApiKeyRepo, SupabaseMailRepo, SupabaseMemberRepo, SupabaseOrderingRepo,
-    SupabaseProjectRepo, SupabaseRepos, SupabaseSessionRepo, SupabaseTaskRepo,
-    SupabaseTeamMemberRepo,
+    SupabaseProjectRepo, SupabasePushSubscriptionRepo, SupabaseRepos, SupabaseSessionRepo,
+    SupabaseTaskRepo, SupabaseTeamMemberRepo,
 };
 pub use storage::SupabaseStorage;

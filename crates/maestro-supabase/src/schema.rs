@@ -60,6 +60,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: "20261207000100",
         name: "maestro_schema_version",
     },
+    Migration {
+        version: "20261207000200",
+        name: "maestro_push_subscriptions",
+    },
 ];
 
 /// The first migration that records itself (the status function comes with it).
@@ -74,6 +78,7 @@ pub const TABLES: &[&str] = &[
     "profiles",
     "project_members",
     "projects",
+    "push_subscriptions",
     "sessions",
     "tasks",
     "team_member_overrides",

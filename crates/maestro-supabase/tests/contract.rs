@@ -114,3 +114,7 @@ async fn api_key_fixture() -> Option<maestro_testkit::api_key_repo::ApiKeyFixtur
 }
 
 maestro_testkit::api_key_repo_contract!(api_key_fixture);
+
+maestro_testkit::push_subscription_repo_contract!(|| async {
+    repos().map(|r| r.push_subscriptions() as Arc<dyn maestro_domain::ports::PushSubscriptionRepo>)
+});

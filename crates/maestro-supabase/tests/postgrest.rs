@@ -63,17 +63,19 @@ async fn migrations_apply_twice_to_an_empty_database_with_rls_on_every_table() {
     for (table, rls) in &tables {
         assert_eq!(*rls, "true", "RLS is not enabled on public.{table}");
     }
-    // Every table has policies (but the schema version: no policy, so only the service role
-    // reads it), and the RPC functions exist.
+    // Every table has policies (but the schema version and the push subscriptions: no
+    // policy, so only the service role reads them), and the RPC functions exist.
     let without_policy = support::psql(
         &db,
         "select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace \
          and c.relkind = 'r' and not exists (select 1 from pg_policies p \
-         where p.schemaname = 'public' and p.tablename = c.relname)",
+         where p.schemaname = 'public' and p.tablename = c.relname) \
+         order by c.relname collate \"C\"",
     )
     .unwrap();
     assert_eq!(
-        without_policy, "maestro_schema_migrations",
+        without_policy.lines().collect::<Vec<_>>(),
+        ["maestro_schema_migrations", "push_subscriptions"],
         "tables without any policy"
     );
     let functions = support::psql(
@@ -1027,4 +1029,60 @@ async fn migration_of_the_fixture_copies_everything_once() {
     .unwrap();
     assert_eq!(third.get(Entity::Tasks).updated, 1);
     assert_eq!(third.changed(), 1);
+}
+
+/// `push_subscriptions` through a user's own token: the devices (their endpoints are
+/// capabilities) are the server's alone; a user can neither read, write nor delete them.
+#[tokio::test]
+async fn push_subscriptions_are_the_servers_alone() {
+    use maestro_domain::model::{PushKeys, PushOwner, PushSubscription};
+    use maestro_domain::ports::PushSubscriptionRepo;
+    let Some(env) = support::env() else {
+        return;
+    };
+    let alice = env.user("alice");
+    let endpoint = format!("https://push.example/{}", unique_id("ep"));
+    let sub = PushSubscription {
+        id: PushSubscription::id_for(&endpoint),
+        endpoint,
+        keys: PushKeys {
+            p256dh: "BA".into(),
+            auth: "AA".into(),
+        },
+        owner: PushOwner::User {
+            user_id: alice.id.clone(),
+        },
+        muted_projects: Vec::new(),
+        quiet_hours: None,
+        created_at: now_ms(),
+        updated_at: now_ms(),
+    };
+    let service = env.service_repos().push_subscriptions();
+    service.put(sub.clone()).await.unwrap();
+    let raw = env.user_client(&alice);
+    let by_id = Query::new().eq("id", &sub.id);
+    // Refused outright, or answered with nothing: either way no device is read.
+    if let Ok(rows) = raw
+        .select("push_subscriptions", &by_id.clone().select("id"))
+        .await
+    {
+        assert!(rows.is_empty(), "a user reads no device: {rows:?}");
+    }
+    let row = json!({"id": "ps_forged", "endpoint": "https://evil.example/x", "p256dh": "B",
+                     "auth": "A", "owner": {"kind": "unrestricted"}, "created_at": 1, "updated_at": 1});
+    assert!(
+        raw.insert("push_subscriptions", &row, &Query::new())
+            .await
+            .is_err(),
+        "users do not register devices directly"
+    );
+    assert!(
+        raw.delete("push_subscriptions", &by_id)
+            .await
+            .map(|r| r.is_empty())
+            .unwrap_or(true),
+        "users do not remove devices directly"
+    );
+    assert_eq!(service.get(&sub.id).await.unwrap(), Some(sub.clone()));
+    assert!(service.delete(&sub.id).await.unwrap());
 }

@@ -78,12 +78,7 @@ impl ApiKeyRepo for SupabaseApiKeyRepo {
             .eq("project_id", project_id)
             .eq("id", id)
             .select(COLUMNS);
-        self.client
-            .select(TABLE, &q)
-            .await?
-            .first()
-            .map(from_row)
-            .transpose()
+        super::select_one(&self.client, TABLE, &q, from_row).await
     }
 
     async fn list(&self, project_id: &str) -> Result<Vec<ApiKey>> {
@@ -91,12 +86,7 @@ impl ApiKeyRepo for SupabaseApiKeyRepo {
             .eq("project_id", project_id)
             .order("created_at.asc,id.asc")
             .select(COLUMNS);
-        self.client
-            .select_all(TABLE, &q)
-            .await?
-            .iter()
-            .map(from_row)
-            .collect()
+        super::select_every(&self.client, TABLE, &q, from_row).await
     }
 
     async fn delete(&self, project_id: &str, id: &str) -> Result<bool> {

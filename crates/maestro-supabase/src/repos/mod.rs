@@ -3,6 +3,7 @@
 mod api_key;
 mod entities;
 mod member;
+mod push_subscription;
 mod table;
 mod team;
 
@@ -18,6 +19,7 @@ use serde_json::{Value, json};
 pub use api_key::SupabaseApiKeyRepo;
 pub use entities::{SupabaseMailRepo, SupabaseProjectRepo, SupabaseSessionRepo, SupabaseTaskRepo};
 pub use member::SupabaseMemberRepo;
+pub use push_subscription::SupabasePushSubscriptionRepo;
 pub use team::{SupabaseOrderingRepo, SupabaseTeamMemberRepo};
 
 use crate::client::PostgrestClient;
@@ -86,6 +88,12 @@ impl SupabaseRepos {
     /// the table).
     pub fn api_keys(&self) -> Arc<SupabaseApiKeyRepo> {
         Arc::new(SupabaseApiKeyRepo::new(self.client.clone()))
+    }
+
+    /// Web Push subscriptions on the same client (use the service role: users have no
+    /// privilege on the table).
+    pub fn push_subscriptions(&self) -> Arc<SupabasePushSubscriptionRepo> {
+        Arc::new(SupabasePushSubscriptionRepo::new(self.client.clone()))
     }
 
     /// The six repositories as the domain's bundle.
@@ -208,4 +216,35 @@ impl SupabaseRepos {
             .await
             .map_err(DomainError::from)
     }
+}
+
+/// The first row `q` selects from `table`, read by `from_row` (repositories with their own
+/// row mapping).
+pub(crate) async fn select_one<T>(
+    client: &PostgrestClient,
+    table: &str,
+    q: &crate::query::Query,
+    from_row: fn(&serde_json::Value) -> maestro_domain::Result<T>,
+) -> maestro_domain::Result<Option<T>> {
+    client
+        .select(table, q)
+        .await?
+        .first()
+        .map(from_row)
+        .transpose()
+}
+
+/// Every row `q` selects from `table` (all pages), each read by `from_row`.
+pub(crate) async fn select_every<T>(
+    client: &PostgrestClient,
+    table: &str,
+    q: &crate::query::Query,
+    from_row: fn(&serde_json::Value) -> maestro_domain::Result<T>,
+) -> maestro_domain::Result<Vec<T>> {
+    client
+        .select_all(table, q)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
