@@ -104,6 +104,9 @@ test("a session needing input shows on the dashboard and the reply reaches the a
     assert.match(await card.innerText(), /Redis or in-process LRU for the cache\?/);
     // First on the dashboard, and counted.
     assert.equal(await page.locator(".stat-input .stat-n").innerText(), "1");
+    // Counted on the Dashboard tab and in the title (and on the app icon where there is one).
+    await page.locator(".tab-badge", { hasText: "1" }).waitFor();
+    assert.match(await page.title(), /^\(1\) /);
     // The notify:needs_input event is listed under recent events.
     await page.locator(".ev-needs_input").first().waitFor();
     await server.api("PATCH", `/api/sessions/${other.id}`, { status: "failed" });
@@ -122,6 +125,8 @@ test("a session needing input shows on the dashboard and the reply reaches the a
     await eventually(async () => (await server.api("GET", `/api/sessions/${s.id}`)).needsInput?.active === false, "needsInput cleared");
     await card.waitFor({ state: "detached", timeout: 5000 });
     await page.getByText("No agent is waiting for you.").waitFor();
+    await page.locator(".tab-badge").waitFor({ state: "detached", timeout: 5000 });
+    assert.doesNotMatch(await page.title(), /^\(/);
   });
 });
 

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link } from "wouter";
 import { useApp } from "../store/app";
-import { sortSessions } from "../store/selectors";
+import { attention, sortSessions } from "../store/selectors";
 import { paths, type Tab } from "../routes";
 import { api, connection, lastProject, rememberProject } from "../services";
 import { ConnectionIndicator, SessionBadge, useMediaQuery } from "../components/common";
@@ -255,9 +255,18 @@ export function ProjectShell({
     if ((refused || deleted) && lastProject() === projectId) rememberProject(null);
   }, [refused, deleted, projectId]);
   useEffect(() => () => connection.close(), []);
+  // What waits for the person: on the Dashboard tab, in the title and on the app icon.
+  const waiting = useApp((s) => attention(s.live.sessions, s.live.modals));
   useEffect(() => {
-    document.title = project ? `${project.name} · Maestro` : "Maestro";
-  }, [project]);
+    const name = project ? `${project.name} · Maestro` : "Maestro";
+    document.title = waiting ? `(${waiting}) ${name}` : name;
+    const nav = navigator as Navigator & {
+      setAppBadge?: (n?: number) => Promise<void>;
+      clearAppBadge?: () => Promise<void>;
+    };
+    if (waiting) void nav.setAppBadge?.(waiting).catch(() => {});
+    else void nav.clearAppBadge?.().catch(() => {});
+  }, [project, waiting]);
   // A new screen starts at the top; going Back (or Forward) returns to where that screen was
   // scrolled, as a phone's browser does for pages.
   const screenKey = `${projectId}/${tab}/${taskId ?? ""}/${sessionId ?? ""}`;
@@ -321,6 +330,12 @@ export function ProjectShell({
               <Link key={t} href={tabHref(t, projectId)} className="tab" aria-current={tab === t ? "page" : undefined}>
                 <Icon d={d} />
                 <span>{label}</span>
+                {t === "dashboard" && waiting > 0 && (
+                  <span className="tab-badge" data-count={waiting}>
+                    {waiting}
+                    <span className="sr-only"> waiting for you</span>
+                  </span>
+                )}
               </Link>
             ))}
           </nav>

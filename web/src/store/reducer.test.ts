@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { initialState, reduce, type Action, type State } from "./reducer";
 import type { Envelope, Session, Snapshot, Task, TeamMember } from "../types";
-import { columnRows, EMPTY_FILTER, groupedRows, sortSessions } from "./selectors";
+import { attention, columnRows, EMPTY_FILTER, groupedRows, sortSessions } from "./selectors";
 
 const P = "proj_1";
 
@@ -318,5 +318,24 @@ describe("reset", () => {
     expect(s.projectId).toBe("proj_2");
     expect(s.notices).toHaveLength(50);
     expect(s.tasks).toEqual({});
+  });
+});
+
+describe("attention", () => {
+  it("counts waiting agents and open approvals of sessions that have not ended", () => {
+    const s = (id: string, status: string, active: boolean) =>
+      ({ id, projectId: "p", name: id, status, needsInput: { active }, taskIds: [] }) as unknown as Session;
+    const sessions = {
+      a: s("a", "working", true),
+      b: s("b", "completed", true),
+      c: s("c", "working", false),
+    };
+    const modals = {
+      m1: { sessionId: "c", answered: undefined },
+      m2: { sessionId: "c", answered: "approve" },
+      m3: { sessionId: "b" },
+    };
+    expect(attention(sessions, modals)).toBe(2);
+    expect(attention({}, {})).toBe(0);
   });
 });

@@ -22,6 +22,20 @@ export const SESSION_LABEL: Record<string, string> = {
   stopped: "Stopped",
 };
 
+/** What waits for the person in a project: agents waiting for an answer and approvals not
+ * yet given, of sessions that have not ended (the tab badge, the title and the app icon). */
+export function attention(
+  sessions: Record<string, Session>,
+  modals: Record<string, { sessionId: string; answered?: string }>,
+): number {
+  let n = 0;
+  for (const s of Object.values(sessions)) if (needsInput(s) && !sessionEnded(s.status)) n++;
+  for (const m of Object.values(modals)) {
+    if (!m.answered && !sessionEnded(sessions[m.sessionId]?.status)) n++;
+  }
+  return n;
+}
+
 export function needsInput(s: Session): boolean {
   return s.needsInput?.active === true;
 }
