@@ -19,6 +19,35 @@ export interface PushSettings {
 
 type Request = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
+const SETTINGS_KEY = "maestro.push.settings";
+
+/** This device's push settings, as last registered (they are the server's too). */
+export function deviceSettings(store?: Pick<Storage, "getItem">): Required<PushSettings> {
+  try {
+    const v = JSON.parse((store ?? globalThis.localStorage).getItem(SETTINGS_KEY) ?? "{}") as PushSettings;
+    return {
+      quietHours: v.quietHours ?? null,
+      mutedProjects: Array.isArray(v.mutedProjects) ? v.mutedProjects.filter((p) => typeof p === "string") : [],
+    };
+  } catch {
+    return { quietHours: null, mutedProjects: [] };
+  }
+}
+
+function keepSettings(s: PushSettings): void {
+  try {
+    globalThis.localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
+  } catch {
+    // Not kept here; the server has them.
+  }
+}
+
+/** `settings` with `projectId` muted (or not). */
+export function withMuted(settings: Required<PushSettings>, projectId: string, muted: boolean): Required<PushSettings> {
+  const others = settings.mutedProjects.filter((p) => p !== projectId);
+  return { ...settings, mutedProjects: muted ? [...others, projectId] : others };
+}
+
 export function pushSupported(): boolean {
   return typeof window !== "undefined" && "serviceWorker" in navigator && "PushManager" in window;
 }
@@ -67,6 +96,7 @@ export async function enablePush(request: Request, publicKey: string, settings: 
     (await reg.pushManager.getSubscription()) ??
     (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) }));
   await request("POST", "/api/push/subscriptions", { ...sub.toJSON(), ...settings });
+  keepSettings({ ...deviceSettings(), ...settings });
 }
 
 /** Unsubscribes this device here and on the server. */

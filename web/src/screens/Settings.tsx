@@ -3,7 +3,15 @@ import { Link } from "wouter";
 import { useApp } from "../store/app";
 import { api, serverUrl, setServerUrl, setTheme, signOut, theme, type Theme } from "../services";
 import { askPermission, permission } from "../notify";
-import { disablePush, enablePush, isSubscribed, pushSupported, utcOffsetMinutes } from "../push";
+import {
+  deviceSettings,
+  disablePush,
+  enablePush,
+  isSubscribed,
+  pushSupported,
+  utcOffsetMinutes,
+  withMuted,
+} from "../push";
 import { paths } from "../routes";
 import { ErrorText } from "../components/common";
 
@@ -94,7 +102,7 @@ export function Settings({ projectId }: { projectId?: string }) {
           </button>
         )}
         {auth.pushKey && pushSupported() && perm !== "denied" && (
-          <PushControls publicKey={auth.pushKey} onPermission={setPerm} />
+          <PushControls publicKey={auth.pushKey} onPermission={setPerm} projectId={projectId} projectName={project?.name} />
         )}
       </section>
 
@@ -135,17 +143,24 @@ export function Settings({ projectId }: { projectId?: string }) {
 function PushControls({
   publicKey,
   onPermission,
+  projectId,
+  projectName,
 }: {
   publicKey: string;
   onPermission: (p: ReturnType<typeof permission>) => void;
+  /** In a project's settings: that project can be muted on this device. */
+  projectId?: string;
+  projectName?: string;
 }) {
+  const saved = deviceSettings();
   const [on, setOn] = useState<boolean | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [quiet, setQuiet] = useState(false);
-  const [start, setStart] = useState("22:00");
-  const [end, setEnd] = useState("07:00");
-  const ids = { quiet: useId(), start: useId(), end: useId() };
+  const [quiet, setQuiet] = useState(saved.quietHours !== null);
+  const [start, setStart] = useState(saved.quietHours?.start ?? "22:00");
+  const [end, setEnd] = useState(saved.quietHours?.end ?? "07:00");
+  const [muted, setMuted] = useState(projectId ? saved.mutedProjects.includes(projectId) : false);
+  const ids = { quiet: useId(), start: useId(), end: useId(), mute: useId() };
 
   useEffect(() => {
     let live = true;
@@ -158,7 +173,7 @@ function PushControls({
     };
   }, []);
 
-  async function turnOn() {
+  async function turnOn(mute = muted) {
     setBusy(true);
     setError(null);
     try {
@@ -168,7 +183,10 @@ function PushControls({
         if (p !== "granted") return;
       }
       const quietHours = quiet ? { start, end, utcOffsetMinutes: utcOffsetMinutes() } : null;
-      await enablePush((m, p, b) => api.request(m, p, b), publicKey, { quietHours });
+      const base = { ...deviceSettings(), quietHours };
+      const settings = projectId ? withMuted(base, projectId, mute) : base;
+      await enablePush((m, p, b) => api.request(m, p, b), publicKey, settings);
+      setMuted(mute);
       setOn(true);
     } catch (e) {
       setError(`Push could not be turned on here: ${(e as Error).message}`);
@@ -209,6 +227,18 @@ function PushControls({
           <label htmlFor={ids.end}>to</label>
           <input id={ids.end} type="time" value={end} onChange={(e) => setEnd(e.target.value)} />
         </div>
+      )}
+      {on && projectId && (
+        <label className="check" htmlFor={ids.mute}>
+          <input
+            id={ids.mute}
+            type="checkbox"
+            checked={muted}
+            disabled={busy}
+            onChange={(e) => void turnOn(e.target.checked)}
+          />
+          Mute {projectName ?? "this project"} on this device
+        </label>
       )}
       <ErrorText error={error} />
       {on ? (

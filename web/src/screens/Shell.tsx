@@ -331,10 +331,12 @@ export function ProjectShell({
                 <Icon d={d} />
                 <span>{label}</span>
                 {t === "dashboard" && waiting > 0 && (
-                  <span className="tab-badge" data-count={waiting}>
-                    {waiting}
-                    <span className="sr-only"> waiting for you</span>
-                  </span>
+                  <>
+                    <span className="tab-badge" data-count={waiting} aria-hidden="true">
+                      {waiting}
+                    </span>
+                    <span className="sr-only">, {waiting} waiting for you</span>
+                  </>
                 )}
               </Link>
             ))}
