@@ -3,6 +3,7 @@ import { Redirect, useLocation } from "wouter";
 import { useApp } from "./store/app";
 import { configureAuth, connection, currentToken, lastProject, loadAuthConfig } from "./services";
 import { shareCredential } from "./push";
+import { cachedConfig, saveConfig } from "./store/offline";
 import { parse, paths } from "./routes";
 import { ProjectPicker, SignIn } from "./screens/Entry";
 import { ProjectShell } from "./screens/Shell";
@@ -52,9 +53,16 @@ export function App() {
     loadAuthConfig().then(
       (cfg) => {
         mark("maestro:auth-config");
+        saveConfig(cfg);
         if (on) configureAuth(cfg);
       },
-      (e: Error) => on && setError(e.message),
+      (e: Error) => {
+        if (!on) return;
+        // Offline: start from the config this device kept; the connection comes back later.
+        const kept = cachedConfig();
+        if (kept) configureAuth(kept);
+        else setError(e.message);
+      },
     );
     return () => {
       on = false;

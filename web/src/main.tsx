@@ -16,6 +16,7 @@ const route = parse(window.location.pathname);
 const supabase = authStorage.getSupabase();
 const fresh = !supabase || supabase.expiresAt - 60_000 > Date.now(); // else refresh first
 if (route.name === "project" && fresh) connection.open(route.projectId);
+connection.watchNetwork();
 
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>

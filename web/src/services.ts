@@ -7,6 +7,7 @@ import { useApp } from "./store/app";
 import { Connection } from "./realtime/connection";
 import { forgetLocalHistory } from "./store/notices";
 import { shareCredential } from "./push";
+import { forgetSnapshots } from "./store/offline";
 
 const kv = browserStorage();
 export const authStorage = new AuthStorage(kv);
@@ -167,6 +168,7 @@ export function signOut(): void {
   supabase?.signOut();
   authStorage.clear();
   void shareCredential(null);
+  void forgetSnapshots();
   forgetLocalHistory();
   connection.close();
   const mode = useApp.getState().auth.mode;

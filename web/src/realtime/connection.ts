@@ -13,6 +13,7 @@ import { notifyFromEvent } from "../notify";
 import { mark } from "../perf";
 import { SeenEventIds } from "./eventIds";
 import { savedNotices } from "../store/notices";
+import { loadSnapshot, saveSnapshot } from "../store/offline";
 
 /** Longest wait for a resume's `state:resumed` before taking a full snapshot instead. */
 const RESUME_TIMEOUT_MS = 10_000;
@@ -56,7 +57,14 @@ export class Connection {
     }
     this.projectId = projectId;
     mark("maestro:socket-open");
-    store.setConn({ status: "connecting", error: undefined, attempts: 0 });
+    store.setConn({ status: "connecting", error: undefined, attempts: 0, cachedAt: undefined });
+    // The device's copy, until the server's snapshot arrives (offline: until it is back).
+    void loadSnapshot(projectId).then((cached) => {
+      const now = useApp.getState();
+      if (!cached || this.projectId !== projectId || now.live.synced || now.live.syncing) return;
+      now.dispatch({ type: "snapshot", snapshot: cached.snapshot, at: cached.savedAt });
+      now.setConn({ cachedAt: cached.savedAt });
+    });
     const socket = io(`${this.opts.baseUrl()}/mobile`, {
       // Called on every (re)connect, so a refreshed token is used after a reconnect.
       auth: (cb) => {
@@ -156,6 +164,7 @@ export class Connection {
       mark("maestro:sync-received");
       if (!snap || snap.success === false) throw new AckError(snap?.error ?? "sync refused");
       useApp.getState().dispatch({ type: "snapshot", snapshot: snap, at: Date.now() });
+      void saveSnapshot(this.projectId ?? "", snap);
       if (typeof snap.lastEventId === "string") this.seen.advance(snap.lastEventId);
       this.hasSnapshot = true;
       useApp.getState().setConn({
@@ -164,6 +173,7 @@ export class Connection {
         lastSyncAt: Date.now(),
         attempts: 0,
         resumed: undefined,
+        cachedAt: undefined,
       });
       markFirstRender();
     } catch (e) {
@@ -190,6 +200,21 @@ export class Connection {
     const a = ack as { success?: boolean; error?: string };
     if (!a || a.success === false) throw new AckError(a?.error ?? "Request failed.");
     return ack as T;
+  }
+
+  /** Tries again at once when the network returns or the app comes back to the front,
+   * instead of waiting for the next backoff step. */
+  watchNetwork(): void {
+    const now = () => {
+      const socket = this.socket;
+      if (!socket || socket.connected) return;
+      socket.disconnect();
+      socket.connect();
+    };
+    window.addEventListener("online", now);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") now();
+    });
   }
 
   /** Retry after a refusal (e.g. after signing in again). */

@@ -7,7 +7,7 @@ import { useApp } from "../store/app";
 import { attention, sortSessions } from "../store/selectors";
 import { paths, type Tab } from "../routes";
 import { api, connection, lastProject, rememberProject } from "../services";
-import { ConnectionIndicator, SessionBadge, useMediaQuery } from "../components/common";
+import { ConnectionIndicator, SessionBadge, Time, useMediaQuery } from "../components/common";
 import { Dashboard } from "./Dashboard";
 import { Tasks } from "./Tasks";
 import { Sessions, SessionDetail } from "./Sessions";
@@ -106,7 +106,13 @@ function Banners({ projectId }: { projectId: string }) {
           </span>
         </div>
       )}
-      {conn.status === "offline" && conn.attempts > 1 && (
+      {conn.cachedAt !== undefined && conn.status !== "live" && (
+        <div className="banner banner-warn" role="status" data-offline-copy>
+          Offline: showing what this device last synced, <Time ms={conn.cachedAt} />. It updates
+          when the server is back.
+        </div>
+      )}
+      {conn.status === "offline" && conn.attempts > 1 && conn.cachedAt === undefined && (
         <div className="banner banner-warn" role="status">
           Connection lost. Reconnecting… Changes made meanwhile appear once the app is back in sync.
         </div>

@@ -22,6 +22,8 @@ export interface AppStore {
     attempts: number;
     /** Events replayed by the last resume (undefined after a full snapshot). */
     resumed?: number;
+    /** Shown from the device's copy, synced then (ms), until the server answers. */
+    cachedAt?: number;
   };
   auth: {
     /** null while the server's auth config is loading. */
