@@ -242,6 +242,45 @@ async fn with_a_token_proxied_requests_are_served() {
     assert_eq!(r.status().as_u16(), 200);
 }
 
+/// The app opened at a host the server accepts (not on `CORS_ORIGINS`) works: its own
+/// requests carry its own origin, which is not cross-origin; another origin is still refused,
+/// and a host the server does not accept is still misdirected.
+#[tokio::test]
+async fn the_app_works_from_any_host_the_server_accepts() {
+    let security = SecurityConfig {
+        allowed_hosts: vec!["maestro.lan".into()],
+        ..SecurityConfig::default()
+    };
+    let s = Builder::new(Adapters::Memory)
+        .security(security)
+        .start()
+        .await;
+    let req = |host: &str, origin: &str| {
+        format!(
+            "POST /api/projects HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n\
+             Content-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n\
+             {{\"name\":\"x\"}}"
+        )
+    };
+    for (host, origin) in [
+        ("maestro.lan:3000", "http://maestro.lan:3000"),
+        ("maestro.lan", "https://maestro.lan"),
+        ("MAESTRO.lan:3000", "http://maestro.LAN:3000"),
+    ] {
+        let r = s.raw(req(host, origin).as_bytes()).await;
+        assert_eq!(r.status, 201, "Host {host}, Origin {origin}");
+    }
+    for (host, origin, status) in [
+        ("maestro.lan:3000", "http://evil.example", 403),
+        ("maestro.lan:3000", "http://maestro.lan:3001", 403),
+        ("maestro.lan:3000", "ftp://maestro.lan:3000", 403),
+        ("evil.example", "http://evil.example", 421),
+    ] {
+        let r = s.raw(req(host, origin).as_bytes()).await;
+        assert_eq!(r.status, status, "Host {host}, Origin {origin}");
+    }
+}
+
 #[tokio::test]
 async fn foreign_host_headers_are_misdirected() {
     let security = SecurityConfig {
