@@ -210,8 +210,8 @@ pub struct Args {
     #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true)]
     pub vapid_private_key: Option<String>,
 
-    /// The contact push services may write to about this server: `mailto:` or `https:`
-    /// [default: mailto:maestro@localhost].
+    /// The contact push services may write to about this server: `mailto:` or `https:`.
+    /// Default: `mailto:maestro@localhost`.
     #[arg(long, env = "VAPID_SUBJECT")]
     pub vapid_subject: Option<String>,
 
