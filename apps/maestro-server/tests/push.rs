@@ -360,9 +360,17 @@ async fn subscriptions_are_checked_and_belong_to_their_caller() {
         "/api/push/subscriptions?endpoint={}",
         urlencode(&phone.endpoint)
     );
-    let (status, _) = s.call(Method::DELETE, &path, Some(&key), None).await;
-    assert_eq!(status, 404);
-    let (status, _) = s
+    let (status, v) = s.call(Method::DELETE, &path, Some(&key), None).await;
+    assert_eq!(
+        (status, v["removed"].clone()),
+        (200, json!(false)),
+        "not the key's device"
+    );
+    let (_, list) = s
+        .call(Method::GET, "/api/push/subscriptions", None, None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "still there");
+    let (status, v) = s
         .call(
             Method::DELETE,
             "/api/push/subscriptions",
@@ -370,7 +378,7 @@ async fn subscriptions_are_checked_and_belong_to_their_caller() {
             Some(json!({"endpoint": phone.endpoint})),
         )
         .await;
-    assert_eq!(status, 200);
+    assert_eq!((status, v["removed"].clone()), (200, json!(true)));
     let (_, list) = s
         .call(Method::GET, "/api/push/subscriptions", None, None)
         .await;

@@ -261,18 +261,17 @@ impl PushService {
         Ok(all)
     }
 
-    /// Removes the subscription of `endpoint`: the caller's own, or any for an unrestricted
-    /// caller. `NotFound` otherwise (another principal's device is not disclosed).
-    pub async fn unsubscribe(&self, caller: &Principal, endpoint: &str) -> Result<()> {
+    /// Removes the subscription of `endpoint` when it is the caller's (any, for an
+    /// unrestricted caller); answers whether one was removed. Another principal's device is
+    /// left alone and not disclosed: the answer is the same as for no device at all.
+    pub async fn unsubscribe(&self, caller: &Principal, endpoint: &str) -> Result<bool> {
         let id = PushSubscription::id_for(endpoint.trim());
         let owner = owner_of(caller);
-        let found = self.inner.ports.subscriptions.get(&id).await?;
-        match found {
+        match self.inner.ports.subscriptions.get(&id).await? {
             Some(s) if s.owner == owner || owner == PushOwner::Unrestricted => {
-                self.inner.ports.subscriptions.delete(&id).await?;
-                Ok(())
+                self.inner.ports.subscriptions.delete(&id).await
             }
-            _ => Err(DomainError::not_found("Push subscription", &id)),
+            _ => Ok(false),
         }
     }
 

@@ -43,7 +43,7 @@ pub(super) fn routes(api: Api) -> Api {
         Method::DELETE,
         "/api/push/subscriptions",
         "push",
-        "Stop pushing to a device: its endpoint in the body ({endpoint}) or the query (?endpoint=)",
+        "Stop pushing to one of the caller's devices: its endpoint in the body ({endpoint}) or the query (?endpoint=); idempotent, {success, removed}",
         axum::routing::delete(unsubscribe),
     ).query::<EndpointQuery>().ok::<Value>(200)
 }
@@ -114,8 +114,9 @@ async fn unsubscribe(
         .ok_or_else(|| {
             maestro_domain::DomainError::invalid_field("endpoint", "endpoint is required")
         })?;
-    s.push_service()?
+    let removed = s
+        .push_service()?
         .unsubscribe(s.principal(), &endpoint)
         .await?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Json(json!({ "success": true, "removed": removed })))
 }

@@ -267,6 +267,7 @@ impl Builder {
                 )
             }
         };
+        let push_sessions = ports.sessions.clone();
         let services = Services::new(
             ports,
             HostInfo {
@@ -329,7 +330,27 @@ impl Builder {
                 api_token: self.token.clone(),
             })
         };
+        // Web Push subscriptions (nothing is pushed here: the bus is not wrapped by the
+        // PushingBus, so the sender is never asked).
+        let (push, _dispatcher) = maestro_domain::services::PushService::new(
+            maestro_domain::services::PushPorts {
+                subscriptions: Arc::new(maestro_memory::MemoryPushSubscriptionRepo::new()),
+                sender: Arc::new(
+                    maestro_webpush::WebPushSender::new(
+                        maestro_webpush::VapidKeys::generate().unwrap(),
+                        maestro_webpush::WebPushConfig::default(),
+                    )
+                    .unwrap(),
+                ),
+                sessions: push_sessions,
+                members: None,
+                api_keys: Some(api_keys.clone()),
+                clock: Arc::new(SystemClock),
+            },
+            maestro_domain::services::RetryPolicy::default(),
+        );
         let mut state = AppState::builder(services, spawn, agents, auth, config)
+            .push(push)
             .api_keys(api_keys)
             .event_log(log)
             .lock(Arc::new(maestro_memory::MemoryLock::new()));

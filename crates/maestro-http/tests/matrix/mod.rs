@@ -437,6 +437,21 @@ pub fn case(method: &Method, path: &str, fx: &Fixture, who: Who) -> (Class, Stri
             Some(json!({"orderedIds": [t]})),
         ),
         ("GET", "/api/projects") => (Authenticated, path.into(), None),
+        // Every caller manages their own devices (what each hears is decided per push).
+        ("GET", "/api/push/subscriptions") => (Authenticated, path.into(), None),
+        ("POST", "/api/push/subscriptions") => (
+            Authenticated,
+            path.into(),
+            Some(json!({
+                "endpoint": "https://push.invalid/matrix",
+                "keys": {"p256dh": format!("BA{}", "A".repeat(85)), "auth": "AAAAAAAAAAAAAAAAAAAAAA"},
+            })),
+        ),
+        ("DELETE", "/api/push/subscriptions") => (
+            Authenticated,
+            "/api/push/subscriptions?endpoint=https%3A%2F%2Fpush.invalid%2Fmatrix".into(),
+            None,
+        ),
         ("POST", "/api/projects") => (
             CreateProject,
             path.into(),
@@ -553,6 +568,11 @@ pub fn case(method: &Method, path: &str, fx: &Fixture, who: Who) -> (Class, Stri
         ("DELETE", "/api/sessions/{id}/tasks/{task_id}") => {
             (Write, format!("/api/sessions/{s}/tasks/{t}"), None)
         }
+        ("POST", "/api/sessions/{id}/reply") => (
+            Write,
+            format!("/api/sessions/{s}/reply"),
+            Some(json!({"message": "ok"})),
+        ),
         ("POST", "/api/sessions/{id}/modal") => (
             Write,
             format!("/api/sessions/{s}/modal"),

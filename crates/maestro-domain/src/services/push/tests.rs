@@ -437,8 +437,16 @@ async fn subscriptions_are_validated_and_belong_to_their_caller() {
     assert!(!created, "the same device again replaces its record");
     assert_eq!(fx.service.list(&a).await.unwrap(), vec![sub.clone()]);
     assert!(fx.service.list(&b).await.unwrap().is_empty());
-    let err = fx.service.unsubscribe(&b, &sub.endpoint).await.unwrap_err();
-    assert!(matches!(err, DomainError::NotFound { .. }));
-    fx.service.unsubscribe(&a, &sub.endpoint).await.unwrap();
+    assert!(!fx.service.unsubscribe(&b, &sub.endpoint).await.unwrap());
+    assert_eq!(
+        fx.service.list(&a).await.unwrap(),
+        vec![sub.clone()],
+        "not b's to remove"
+    );
+    assert!(fx.service.unsubscribe(&a, &sub.endpoint).await.unwrap());
     assert!(fx.service.list(&a).await.unwrap().is_empty());
+    assert!(
+        !fx.service.unsubscribe(&a, &sub.endpoint).await.unwrap(),
+        "idempotent"
+    );
 }
