@@ -1,4 +1,6 @@
-//! The HTTP edge's port decorators pass the same contract suites as what they wrap.
+//! The event bus decorators the server wires (the HTTP edge's cache invalidation, the
+//! domain's Web Push offer) pass the same contract suite as the bus they wrap.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
@@ -17,6 +19,46 @@ mod invalidating_bus {
             Arc::new(InvalidatingBus::new(
                 Arc::new(MemoryEventBus::with_capacity(BUS_CAPACITY)),
                 Arc::new(ListCache::new()),
+            )) as Arc<dyn EventBus>
+        },
+        capacity = BUS_CAPACITY
+    );
+}
+
+/// `PushingBus` (offers each published event to Web Push, then publishes it) over the
+/// in-memory bus, with its sender loop running and no device subscribed.
+mod pushing_bus {
+    use super::*;
+    use maestro_domain::ids::SystemClock;
+    use maestro_domain::services::{PushPorts, PushService, PushingBus, RetryPolicy};
+
+    fn push() -> PushService {
+        let (push, dispatcher) = PushService::new(
+            PushPorts {
+                subscriptions: Arc::new(maestro_memory::MemoryPushSubscriptionRepo::new()),
+                sender: Arc::new(
+                    maestro_webpush::WebPushSender::new(
+                        maestro_webpush::VapidKeys::generate().unwrap(),
+                        maestro_webpush::WebPushConfig::default(),
+                    )
+                    .unwrap(),
+                ),
+                sessions: Arc::new(maestro_memory::MemorySessionRepo::new()),
+                members: None,
+                api_keys: None,
+                clock: Arc::new(SystemClock),
+            },
+            RetryPolicy::default(),
+        );
+        tokio::spawn(dispatcher.run());
+        push
+    }
+
+    maestro_testkit::event_bus_contract!(
+        || async {
+            Arc::new(PushingBus::new(
+                Arc::new(MemoryEventBus::with_capacity(BUS_CAPACITY)),
+                push(),
             )) as Arc<dyn EventBus>
         },
         capacity = BUS_CAPACITY
