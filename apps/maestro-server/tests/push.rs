@@ -356,10 +356,12 @@ async fn subscriptions_are_checked_and_belong_to_their_caller() {
         .call(Method::GET, "/api/push/subscriptions", Some(&key), None)
         .await;
     assert_eq!(list, json!([]));
-    let path = format!(
-        "/api/push/subscriptions?endpoint={}",
-        urlencode(&phone.endpoint)
-    );
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/api/push/subscriptions", s.base),
+        [("endpoint", &phone.endpoint)],
+    )
+    .unwrap();
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
     let (status, v) = s.call(Method::DELETE, &path, Some(&key), None).await;
     assert_eq!(
         (status, v["removed"].clone()),
@@ -383,17 +385,6 @@ async fn subscriptions_are_checked_and_belong_to_their_caller() {
         .call(Method::GET, "/api/push/subscriptions", None, None)
         .await;
     assert_eq!(list, json!([]));
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Questions asked one after another are each pushed once, in order; prints how long each

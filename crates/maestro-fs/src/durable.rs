@@ -26,6 +26,49 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<Ve
     })
 }
 
+/// The record in the JSON file at `path`; `None` when there is no such file. `op` names the
+/// parse in the error of a file that is not such a record.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    op: &'static str,
+) -> Result<Option<T>, FsError> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| FsError::Io {
+                op,
+                path: path.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::InvalidData, e),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FsError::io("read", path, e)),
+    }
+}
+
+/// The records of every `*.json` file in `dir` (temp files skipped), unsorted; none when the
+/// directory does not exist.
+pub(crate) fn read_json_dir<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    op: &'static str,
+) -> Result<Vec<T>, FsError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(it) => it,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(FsError::io("read directory", dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| FsError::io("read directory", dir, e))?;
+        let path = entry.path();
+        let is_json =
+            path.extension().is_some_and(|x| x == "json") && !is_temp_name(&entry.file_name());
+        if is_json && let Some(record) = read_json(&path, op)? {
+            out.push(record);
+        }
+    }
+    Ok(out)
+}
+
 fn parent_of(path: &Path) -> &Path {
     path.parent().unwrap_or_else(|| Path::new("."))
 }

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+mod common;
+
 use maestro_domain::ports::EventBus;
 use maestro_http::cache::{InvalidatingBus, ListCache};
 use maestro_memory::MemoryEventBus;
@@ -29,36 +31,18 @@ mod invalidating_bus {
 /// in-memory bus, with its sender loop running and no device subscribed.
 mod pushing_bus {
     use super::*;
-    use maestro_domain::ids::SystemClock;
-    use maestro_domain::services::{PushPorts, PushService, PushingBus, RetryPolicy};
-
-    fn push() -> PushService {
-        let (push, dispatcher) = PushService::new(
-            PushPorts {
-                subscriptions: Arc::new(maestro_memory::MemoryPushSubscriptionRepo::new()),
-                sender: Arc::new(
-                    maestro_webpush::WebPushSender::new(
-                        maestro_webpush::VapidKeys::generate().unwrap(),
-                        maestro_webpush::WebPushConfig::default(),
-                    )
-                    .unwrap(),
-                ),
-                sessions: Arc::new(maestro_memory::MemorySessionRepo::new()),
-                members: None,
-                api_keys: None,
-                clock: Arc::new(SystemClock),
-            },
-            RetryPolicy::default(),
-        );
-        tokio::spawn(dispatcher.run());
-        push
-    }
+    use maestro_domain::services::PushingBus;
 
     maestro_testkit::event_bus_contract!(
         || async {
+            let (push, dispatcher) = crate::common::push_service(
+                Arc::new(maestro_memory::MemorySessionRepo::new()),
+                None,
+            );
+            tokio::spawn(dispatcher.run());
             Arc::new(PushingBus::new(
                 Arc::new(MemoryEventBus::with_capacity(BUS_CAPACITY)),
-                push(),
+                push,
             )) as Arc<dyn EventBus>
         },
         capacity = BUS_CAPACITY

@@ -152,7 +152,7 @@ function PushControls({
   projectId?: string;
   projectName?: string;
 }) {
-  const saved = deviceSettings();
+  const [saved] = useState(deviceSettings);
   const [on, setOn] = useState<boolean | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);

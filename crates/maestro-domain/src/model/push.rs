@@ -18,7 +18,7 @@ pub struct PushKeys {
 
 /// Who registered a subscription: what it may be told is decided again, from this, for every
 /// push (a removed member or a revoked key gets nothing more).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum PushOwner {

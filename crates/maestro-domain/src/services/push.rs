@@ -309,7 +309,6 @@ impl PushService {
                 "kind": kind,
                 "projectId": project,
                 "sessionId": session,
-                "tag": format!("session:{session}"),
             })
         };
         let (project_id, tag, urgency, mut payload, title, body, actions) = match event {
@@ -385,7 +384,6 @@ impl PushService {
                 };
                 let mut p = base("mail", &m.project_id, &m.from_session_id);
                 p["mailId"] = json!(m.id);
-                p["tag"] = json!(format!("mail:{}", m.id));
                 let title = if m.to_session_id.is_none() {
                     format!("{from} to everyone")
                 } else {
@@ -406,6 +404,7 @@ impl PushService {
             }
             _ => return None,
         };
+        payload["tag"] = json!(tag);
         payload["title"] = json!(truncate(&title, 120));
         payload["body"] = json!(truncate(&body, MAX_BODY_CHARS));
         payload["actions"] = json!(actions);
@@ -455,37 +454,47 @@ impl PushService {
         })
     }
 
-    /// Pushes one note to every device that should get it; returns once each push has been
-    /// answered or handed to its retry loop.
-    async fn deliver(&self, note: Note) {
-        let subs = match self.inner.ports.subscriptions.list().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "push: subscriptions unreadable; notification not sent");
-                return;
-            }
+    /// Pushes one note to every device of `subs` that should get it; returns once each push
+    /// has been answered or handed to its retry loop. `rights` holds what each owner may read,
+    /// looked up once per batch of notes.
+    async fn deliver(
+        &self,
+        note: Note,
+        subs: &[PushSubscription],
+        rights: &mut HashMap<(PushOwner, String), bool>,
+    ) {
+        let payload = match serde_json::to_vec(&note.payload) {
+            Ok(p) if p.len() <= PushMessage::MAX_PAYLOAD => p,
+            _ => return,
         };
         let now = self.inner.ports.clock.now_ms();
         let mut tries = Vec::new();
         for sub in subs {
             if sub.muted_projects.contains(&note.project_id)
                 || sub.quiet_hours.as_ref().is_some_and(|q| q.contains(now))
-                || !self.may_read(&sub.owner, &note.project_id).await
             {
                 continue;
             }
-            let payload = match serde_json::to_vec(&note.payload) {
-                Ok(p) if p.len() <= PushMessage::MAX_PAYLOAD => p,
-                _ => continue,
+            let key = (sub.owner.clone(), note.project_id.clone());
+            let may = match rights.get(&key) {
+                Some(may) => *may,
+                None => {
+                    let may = self.may_read(&sub.owner, &note.project_id).await;
+                    rights.insert(key, may);
+                    may
+                }
             };
+            if !may {
+                continue;
+            }
             let msg = PushMessage {
-                payload,
+                payload: payload.clone(),
                 ttl: TTL_SECONDS,
                 urgency: note.urgency,
                 topic: Some(topic_of(&note.tag)),
             };
             let generation = self.next_generation(&sub.id, &note.tag);
-            tries.push(self.first_try(sub, msg, note.tag.clone(), generation));
+            tries.push(self.first_try(sub.clone(), msg, note.tag.clone(), generation));
         }
         // The first try of each push is awaited (so notes queued meanwhile coalesce);
         // retries run on in the background.
@@ -614,8 +623,21 @@ impl PushDispatcher {
                     notes.push(note);
                 }
             }
-            for note in notes {
-                self.service.deliver(note).await;
+            // The devices and their owners' rights are read once per batch (a revoked right
+            // counts from the next batch).
+            if !notes.is_empty() {
+                match self.service.inner.ports.subscriptions.list().await {
+                    Ok(subs) => {
+                        let mut rights = HashMap::new();
+                        for note in notes {
+                            self.service.deliver(note, &subs, &mut rights).await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        "push: subscriptions unreadable; notifications not sent"
+                    ),
+                }
             }
             self.service
                 .inner

@@ -13,7 +13,7 @@ use maestro_domain::ports::ApiKeyRepo;
 use maestro_domain::{DomainError, Result};
 
 use super::{run_blocking, run_locked};
-use crate::durable::{ensure_dir, remove_durable, to_json, write_atomic};
+use crate::durable::{ensure_dir, read_json, read_json_dir, remove_durable, to_json, write_atomic};
 use crate::error::FsError;
 use crate::layout::{Layout, SafeId};
 
@@ -45,20 +45,6 @@ impl FsApiKeys {
     }
 }
 
-fn load(path: &std::path::Path) -> std::result::Result<Option<ApiKey>, FsError> {
-    match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| FsError::Io {
-                op: "parse API key file",
-                path: path.to_path_buf(),
-                source: io::Error::new(io::ErrorKind::InvalidData, e),
-            }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(FsError::io("read", path, e)),
-    }
-}
-
 #[async_trait]
 impl ApiKeyRepo for FsApiKeys {
     async fn create(&self, key: ApiKey) -> Result<ApiKey> {
@@ -86,30 +72,13 @@ impl ApiKeyRepo for FsApiKeys {
 
     async fn get(&self, project_id: &str, id: &str) -> Result<Option<ApiKey>> {
         let path = self.file(project_id, id)?;
-        run_blocking(move || load(&path)).await
+        run_blocking(move || read_json(&path, "parse API key file")).await
     }
 
     async fn list(&self, project_id: &str) -> Result<Vec<ApiKey>> {
         let dir = self.dir(project_id)?;
-        let mut keys = run_blocking(move || {
-            let entries = match fs::read_dir(&dir) {
-                Ok(it) => it,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(FsError::io("read directory", &dir, e)),
-            };
-            let mut keys = Vec::new();
-            for entry in entries {
-                let entry = entry.map_err(|e| FsError::io("read directory", &dir, e))?;
-                let path = entry.path();
-                let is_json = path.extension().is_some_and(|x| x == "json")
-                    && !crate::durable::is_temp_name(&entry.file_name());
-                if is_json && let Some(k) = load(&path)? {
-                    keys.push(k);
-                }
-            }
-            Ok(keys)
-        })
-        .await?;
+        let mut keys: Vec<ApiKey> =
+            run_blocking(move || read_json_dir(&dir, "parse API key file")).await?;
         keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(keys)
     }

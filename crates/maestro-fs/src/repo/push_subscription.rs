@@ -2,9 +2,7 @@
 //! from disk on each call (there are few, and every server process sharing the directory
 //! sees the others' at once) and written durably. Writers are serialised by one lock.
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -13,8 +11,7 @@ use maestro_domain::model::PushSubscription;
 use maestro_domain::ports::PushSubscriptionRepo;
 
 use super::{run_blocking, run_locked};
-use crate::durable::{ensure_dir, remove_durable, to_json, write_atomic};
-use crate::error::FsError;
+use crate::durable::{ensure_dir, read_json, read_json_dir, remove_durable, to_json, write_atomic};
 use crate::layout::{Layout, SafeId};
 
 /// The FileSystem [`PushSubscriptionRepo`].
@@ -42,20 +39,6 @@ impl FsPushSubscriptions {
     }
 }
 
-fn load(path: &Path) -> std::result::Result<Option<PushSubscription>, FsError> {
-    match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| FsError::Io {
-                op: "parse push subscription file",
-                path: path.to_path_buf(),
-                source: io::Error::new(io::ErrorKind::InvalidData, e),
-            }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(FsError::io("read", path, e)),
-    }
-}
-
 #[async_trait]
 impl PushSubscriptionRepo for FsPushSubscriptions {
     async fn put(&self, sub: PushSubscription) -> Result<PushSubscription> {
@@ -76,30 +59,13 @@ impl PushSubscriptionRepo for FsPushSubscriptions {
         let Ok(path) = self.file(id) else {
             return Ok(None);
         };
-        run_blocking(move || load(&path)).await
+        run_blocking(move || read_json(&path, "parse push subscription file")).await
     }
 
     async fn list(&self) -> Result<Vec<PushSubscription>> {
         let dir = self.layout.push_subscriptions_dir();
-        let mut subs = run_blocking(move || {
-            let entries = match fs::read_dir(&dir) {
-                Ok(it) => it,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(FsError::io("read directory", &dir, e)),
-            };
-            let mut subs = Vec::new();
-            for entry in entries {
-                let entry = entry.map_err(|e| FsError::io("read directory", &dir, e))?;
-                let path = entry.path();
-                let is_json = path.extension().is_some_and(|x| x == "json")
-                    && !crate::durable::is_temp_name(&entry.file_name());
-                if is_json && let Some(s) = load(&path)? {
-                    subs.push(s);
-                }
-            }
-            Ok(subs)
-        })
-        .await?;
+        let mut subs: Vec<PushSubscription> =
+            run_blocking(move || read_json_dir(&dir, "parse push subscription file")).await?;
         subs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(subs)
     }

@@ -104,6 +104,34 @@ pub struct Builder {
 }
 
 /// The bearer token of test user `id` on a server built with [`Builder::users`].
+/// A Web Push service on in-memory subscriptions with a real sender (its own VAPID key, no
+/// allow-list), and its sender loop for the caller to run or drop.
+pub fn push_service(
+    sessions: Arc<dyn maestro_domain::ports::SessionRepo>,
+    api_keys: Option<Arc<dyn maestro_domain::ports::ApiKeyRepo>>,
+) -> (
+    maestro_domain::services::PushService,
+    maestro_domain::services::PushDispatcher,
+) {
+    maestro_domain::services::PushService::new(
+        maestro_domain::services::PushPorts {
+            subscriptions: Arc::new(maestro_memory::MemoryPushSubscriptionRepo::new()),
+            sender: Arc::new(
+                maestro_webpush::WebPushSender::new(
+                    maestro_webpush::VapidKeys::generate().unwrap(),
+                    maestro_webpush::WebPushConfig::default(),
+                )
+                .unwrap(),
+            ),
+            sessions,
+            members: None,
+            api_keys,
+            clock: Arc::new(SystemClock),
+        },
+        maestro_domain::services::RetryPolicy::default(),
+    )
+}
+
 pub fn user_token(id: &str) -> String {
     format!("{USER_TOKEN_PREFIX}{id}")
 }
@@ -332,23 +360,7 @@ impl Builder {
         };
         // Web Push subscriptions (nothing is pushed here: the bus is not wrapped by the
         // PushingBus, so the sender is never asked).
-        let (push, _dispatcher) = maestro_domain::services::PushService::new(
-            maestro_domain::services::PushPorts {
-                subscriptions: Arc::new(maestro_memory::MemoryPushSubscriptionRepo::new()),
-                sender: Arc::new(
-                    maestro_webpush::WebPushSender::new(
-                        maestro_webpush::VapidKeys::generate().unwrap(),
-                        maestro_webpush::WebPushConfig::default(),
-                    )
-                    .unwrap(),
-                ),
-                sessions: push_sessions,
-                members: None,
-                api_keys: Some(api_keys.clone()),
-                clock: Arc::new(SystemClock),
-            },
-            maestro_domain::services::RetryPolicy::default(),
-        );
+        let (push, _dispatcher) = push_service(push_sessions, Some(api_keys.clone()));
         let mut state = AppState::builder(services, spawn, agents, auth, config)
             .push(push)
             .api_keys(api_keys)
