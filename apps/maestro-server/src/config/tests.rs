@@ -325,9 +325,10 @@ fn push_settings_are_validated() {
     assert!(c.push.vapid_keys.is_none(), "generated on first start");
     assert_eq!(c.push.subject, "mailto:maestro@localhost");
     let key = maestro_webpush::VapidKeys::generate().unwrap();
+    // `=`: a base64url key may start with `-`, which would read as a flag.
+    let key_arg = format!("--vapid-private-key={}", key.private());
     let c = parse(&[
-        "--vapid-private-key",
-        &key.private(),
+        &key_arg,
         "--vapid-subject",
         "https://ops.example.com",
         "--push-endpoint-allowlist",
