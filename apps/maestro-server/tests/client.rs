@@ -418,6 +418,16 @@ async fn every_method_works_against_the_real_binary() {
         )
         .await
         .unwrap();
+    // The person's inbox: the agent waiting (it asked above) and the approval it shows.
+    let inbox = c.person_inbox(None).await.unwrap();
+    assert!(
+        inbox
+            .waiting
+            .iter()
+            .any(|w| w.source.session_id == session.id)
+    );
+    assert_eq!(inbox.approvals.len(), 1);
+    assert_eq!(inbox.approvals[0].modal.title, "Choice");
     let action = c
         .modal_action(
             &session.id,
@@ -431,6 +441,10 @@ async fn every_method_works_against_the_real_binary() {
         .unwrap();
     assert_eq!(action.modal_id, modal.modal_id);
     c.close_modal(&session.id, &modal.modal_id).await.unwrap();
+    assert!(
+        c.person_inbox(Some(1)).await.unwrap().approvals.is_empty(),
+        "answered"
+    );
     let beat = c.heartbeat(&session.id).await.unwrap();
     assert_eq!(beat.ttl_ms, 15_000);
     assert!(

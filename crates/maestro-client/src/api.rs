@@ -7,6 +7,7 @@ use maestro_domain::model::{
     TeamMember, WorkflowTemplate,
 };
 use maestro_domain::ports::PresenceEntry;
+use maestro_domain::services::PersonInbox;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -139,6 +140,12 @@ impl Client {
     pub async fn unsubscribe_push(&self, endpoint: &str) -> Result<Value> {
         self.send(Call::new(PUSH_UNSUBSCRIBE, &[]).query("endpoint", Some(endpoint)))
             .await
+    }
+
+    /// The person's inbox over the caller's projects: failures and mail after `since` (ms;
+    /// the server's default is the last week), every agent and approval still waiting.
+    pub async fn person_inbox(&self, since: Option<i64>) -> Result<PersonInbox> {
+        self.send(Call::new(INBOX, &[]).query("since", since)).await
     }
 }
 

@@ -92,6 +92,7 @@ routes! {
     PUSH_SUBSCRIPTIONS = Get "/api/push/subscriptions";
     PUSH_SUBSCRIBE = Post "/api/push/subscriptions";
     PUSH_UNSUBSCRIBE = Delete "/api/push/subscriptions";
+    INBOX = Get "/api/inbox";
     TASKS = Get "/api/tasks";
     TASK_CREATE = Post "/api/tasks";
     TASK = Get "/api/tasks/{id}";

@@ -108,6 +108,7 @@ pub struct ProgressNotice {
 
 /// `session:modal`: an agent shows HTML to its user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ModalShown {
     pub session_id: String,

@@ -646,7 +646,9 @@ pub use event_log::MockEventLog;
 pub use event_log::{EventId, EventLog, Gap, LoggedEvent, Replay, Retention};
 
 mod agent;
-pub use agent::{Manifest, ManifestGenerator, ManifestRequest, ModalPages, SkillCatalog};
+pub use agent::{
+    Manifest, ManifestGenerator, ManifestRequest, ModalPage, ModalPages, PendingModal, SkillCatalog,
+};
 #[cfg(any(test, feature = "mocks"))]
 pub use agent::{MockManifestGenerator, MockModalPages, MockSkillCatalog};
 

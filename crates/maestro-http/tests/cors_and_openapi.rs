@@ -236,6 +236,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/push/subscriptions"),
     ("POST", "/api/push/subscriptions"),
     ("DELETE", "/api/push/subscriptions"),
+    ("GET", "/api/inbox"),
     ("GET", "/api/tasks"),
     ("POST", "/api/tasks"),
     ("GET", "/api/tasks/:id"),
@@ -316,8 +317,8 @@ fn openapi_path(express: &str) -> String {
 async fn openapi_document_lists_every_route() {
     assert_eq!(
         ROUTES.len(),
-        51 + 4 + 4 + 3 + 2 + 2 + 3 + 1,
-        "the original's 51, 4 agent-side, 4 membership, 3 API keys, 2 task claim, 2 health, 3 push, 1 reply"
+        51 + 4 + 4 + 3 + 2 + 2 + 3 + 1 + 1,
+        "the original's 51, 4 agent-side, 4 membership, 3 API keys, 2 task claim, 2 health, 3 push, 1 reply, 1 inbox"
     );
     let s = TestServer::memory().await;
     let doc = s.get("/api/openapi.json").await.ok(200);

@@ -221,6 +221,9 @@ macro_rules! __modal_pages_cases {
             saving_again_replaces_page_and_owner,
             remove_session_removes_only_its_pages,
             unsafe_modal_ids_are_refused,
+            pending_lists_unanswered_pages_oldest_first,
+            settle_ends_the_wait_but_keeps_the_owner,
+            a_replaced_page_waits_only_for_its_new_owner,
         ] }
     };
 }

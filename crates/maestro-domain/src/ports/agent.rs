@@ -3,8 +3,10 @@
 
 use async_trait::async_trait;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::Result;
-use crate::model::Skill;
+use crate::model::{Millis, Skill};
 
 /// Arguments of `maestro manifest generate` (API.md §6.1 step 7), already validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,22 +52,49 @@ pub trait ManifestGenerator: Send + Sync {
     }
 }
 
-/// Modal pages a session shows in the UI (API.md #27), and which session showed which page, so
-/// an action or close callback for a page another session showed is refused (DEFECTS S7).
+/// A page an agent shows its person (`POST /api/sessions/:id/modal`), as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModalPage {
+    pub session_id: String,
+    pub modal_id: String,
+    pub title: String,
+    pub html: String,
+    pub shown_at: Millis,
+}
+
+/// A page nobody has answered or closed yet, with where it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingModal {
+    pub page: ModalPage,
+    pub location: String,
+}
+
+/// Modal pages a session shows in the UI (API.md #27), which session showed which page, so
+/// an action or close callback for a page another session showed is refused (DEFECTS S7),
+/// and which pages still wait for the person, so an approval outlives a reload of the app.
 ///
-/// Guarantees: `save` replaces the page and then its owner, each atomically (a reader never
-/// sees a torn page; a crash between the two leaves a page nobody may answer for, never one
-/// answered for by the wrong session) and returns where the page lives; after
-/// `remove_session` no page of that session is left and `shown_by` answers `false` for them.
-/// Ids are validated by the caller ([`crate::validate::safe_id`]); an adapter still refuses an
-/// id that would leave its storage.
+/// Guarantees: `save` replaces the page, then its owner, then marks it pending, each
+/// atomically (a reader never sees a torn page; a crash between them leaves a page nobody may
+/// answer for, or one not listed as pending — never one answered for by the wrong session)
+/// and returns where the page lives. `settle` ends the wait of a page its session showed
+/// (idempotent; the page and its owner stay, so a late second answer is still accepted, as
+/// in the original). `pending` lists the unsettled pages of the given sessions, oldest
+/// first. After `remove_session` no page of that session is left, `shown_by` answers `false`
+/// and `pending` lists none. Ids are validated by the caller ([`crate::validate::safe_id`]);
+/// an adapter still refuses an id that would leave its storage.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ModalPages: Send + Sync {
-    /// Stores `html` as the page `modal_id` of `session_id`; returns its location (a path).
-    async fn save(&self, session_id: &str, modal_id: &str, html: &str) -> Result<String>;
+    /// Stores `page` as shown by its session and waiting for an answer; returns its location
+    /// (a path).
+    async fn save(&self, page: &ModalPage) -> Result<String>;
     /// Whether `session_id` showed `modal_id`.
     async fn shown_by(&self, session_id: &str, modal_id: &str) -> Result<bool>;
+    /// The page `modal_id` of `session_id` no longer waits (it was answered or closed).
+    async fn settle(&self, session_id: &str, modal_id: &str) -> Result<()>;
+    /// The pages of `session_ids` that still wait, oldest first.
+    async fn pending(&self, session_ids: &[String]) -> Result<Vec<PendingModal>>;
     /// Removes every page `session_id` showed (its session was deleted, DEFECTS O8).
     async fn remove_session(&self, session_id: &str) -> Result<()>;
 }

@@ -12,7 +12,9 @@ use crate::access::Need;
 use crate::error::{DomainError, Result};
 use crate::events::{DomainEvent, ModalAction, ModalClosed, ModalShown};
 use crate::model::{AgentMode, Millis, Session, Skill};
-use crate::ports::{Heartbeat, ManifestGenerator, ModalPages, Presence, SkillCatalog};
+use crate::ports::{
+    Heartbeat, ManifestGenerator, ModalPage, ModalPages, PendingModal, Presence, SkillCatalog,
+};
 use crate::validate;
 
 /// Presence time-to-live of one heartbeat (agents beat every 10 s).
@@ -125,15 +127,22 @@ impl AgentService {
         validate::safe_id("modalId", &modal_id)?;
         let session = self.sessions.get(session_id).await?;
         self.ctx.authorize(&session.project_id, Need::Write).await?;
-        let path = self.ports.modals.save(session_id, &modal_id, &html).await?;
+        let page = ModalPage {
+            session_id: session_id.to_string(),
+            modal_id: modal_id.clone(),
+            title: non_empty(input.title).unwrap_or_else(|| DEFAULT_MODAL_TITLE.into()),
+            html,
+            shown_at: self.ctx.now(),
+        };
+        let path = self.ports.modals.save(&page).await?;
         self.ctx
             .emit(DomainEvent::SessionModal(ModalShown {
-                session_id: session_id.to_string(),
-                modal_id: modal_id.clone(),
-                title: non_empty(input.title).unwrap_or_else(|| DEFAULT_MODAL_TITLE.into()),
-                html,
+                session_id: page.session_id,
+                modal_id: page.modal_id,
+                title: page.title,
+                html: page.html,
                 file_path: non_empty(input.file_path).unwrap_or(path),
-                timestamp: self.ctx.now(),
+                timestamp: page.shown_at,
                 project_id: session.project_id,
             }))
             .await;
@@ -162,6 +171,7 @@ impl AgentService {
                 project_id: session.project_id,
             }))
             .await;
+        self.settle(session_id, modal_id).await;
         Ok(action)
     }
 
@@ -176,7 +186,52 @@ impl AgentService {
                 project_id: session.project_id,
             }))
             .await;
+        self.settle(session_id, modal_id).await;
         Ok(())
+    }
+
+    /// The page no longer waits. The answer was already delivered (the event), so a failure
+    /// here only leaves the page listed as waiting: logged, not returned.
+    async fn settle(&self, session_id: &str, modal_id: &str) {
+        if let Err(e) = self.ports.modals.settle(session_id, modal_id).await {
+            tracing::warn!(session = %session_id, modal = %modal_id, error = %e,
+                "could not mark the modal answered");
+        }
+    }
+
+    /// The modal pages of `sessions` still waiting for the person, as the `session:modal`
+    /// event showed them, oldest first. A session that has ended has no agent left to read
+    /// an answer, so its pages are not listed. `sessions` are ones the caller has read (so
+    /// may see): this reads no rights itself.
+    pub async fn pending_modals(&self, sessions: &[Session]) -> Result<Vec<ModalShown>> {
+        let live: Vec<&Session> = sessions
+            .iter()
+            .filter(|s| !s.status.is_terminal())
+            .collect();
+        if live.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = live.iter().map(|s| s.id.clone()).collect();
+        let pending = self.ports.modals.pending(&ids).await?;
+        Ok(pending
+            .into_iter()
+            .filter_map(|PendingModal { page, location }| {
+                let project_id = live
+                    .iter()
+                    .find(|s| s.id == page.session_id)?
+                    .project_id
+                    .clone();
+                Some(ModalShown {
+                    session_id: page.session_id,
+                    modal_id: page.modal_id,
+                    title: page.title,
+                    html: page.html,
+                    file_path: location,
+                    timestamp: page.shown_at,
+                    project_id,
+                })
+            })
+            .collect())
     }
 
     /// The session, if it exists and showed this modal (DEFECTS S7).

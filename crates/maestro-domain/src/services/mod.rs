@@ -10,6 +10,7 @@ mod api_key;
 mod claim;
 mod flows;
 mod hub;
+mod inbox;
 mod links;
 mod mail;
 mod member;
@@ -31,6 +32,10 @@ pub use claim::{CLAIM_TTL_RANGE, Claim, ClaimService, DEFAULT_CLAIM_TTL};
 pub use flows::{ProjectSnapshot, Reply};
 use hub::{AuthorizedMail, SystemPorts};
 pub use hub::{DEFAULT_MAX_MAIL_WAITS, Hub};
+pub use inbox::{
+    FailedSession, INBOX_DEFAULT_WINDOW_MS, INBOX_MAX_MAIL, InboxQuery, InboxSource,
+    PendingApproval, PersonInbox, PersonMail, WaitingAgent,
+};
 pub use mail::{
     DEFAULT_WAIT_TIMEOUT_MS, InboxParams, MAX_SUBJECT_CHARS, MAX_WAITS_PER_SESSION, MailService,
     PHONE_SENDER, SendMail, WAIT_TIMEOUT_RANGE, WaitParams,

@@ -311,7 +311,8 @@ async fn reply_input(
     }
 }
 
-/// `state:sync`: [`Services::snapshot`] of this socket's project, with `lastEventId` (the
+/// `state:sync`: [`Services::snapshot`] of this socket's project, plus `modals` (the approvals
+/// still waiting, as `session:modal` showed them), with `lastEventId` (the
 /// log's newest id, read before the snapshot: resuming from it repeats at most what the
 /// snapshot shows). `state:sync {since}`: the events after `since` instead,
 /// `{success, events, lastEventId}`, or `{success: false, error: "resync_required", reason}`.
@@ -341,9 +342,16 @@ async fn state_sync(
         }),
         None => None,
     };
-    match services.snapshot(&project).await {
-        Ok(snapshot) => {
+    let snapshot = match services.snapshot(&project).await {
+        Ok(snapshot) => snapshot,
+        Err(e) => return fail(ack, e),
+    };
+    // The approvals still waiting, so one shown before a reload is still answerable after it.
+    let agents = st.agent_service().scoped(&services);
+    match agents.pending_modals(&snapshot.sessions).await {
+        Ok(modals) => {
             let mut v = json!(snapshot);
+            v["modals"] = json!(modals);
             v["success"] = json!(true);
             v["lastEventId"] = json!(latest);
             let _ = ack.send(&v);

@@ -4,6 +4,7 @@
 //! and renders (`crate::openapi` builds the document).
 
 mod api_keys;
+mod inbox;
 mod mail;
 mod members;
 mod misc;
@@ -129,6 +130,7 @@ pub fn api() -> Api {
     let api = sessions::routes(api);
     let api = mail::routes(api);
     let api = push::routes(api);
+    let api = inbox::routes(api);
     let api = team_members::routes(api);
     api.add(
         Method::GET,

@@ -78,14 +78,17 @@ enum Op {
     Timeline,
     ListTasks,
     ReadInbox,
+    /// `GET /api/inbox`: the person's inbox over every project the caller may read.
+    PersonInbox,
 }
 
-const OPS: [Op; 5] = [
+const OPS: [Op; 6] = [
     Op::CreateTask,
     Op::SendMail,
     Op::Timeline,
     Op::ListTasks,
     Op::ReadInbox,
+    Op::PersonInbox,
 ];
 
 /// A small deterministic generator (splitmix64): the same seed, the same choices.
@@ -167,6 +170,25 @@ pub async fn setup(srv: &impl Target) -> Fleet {
     )
     .await
     .ok(200);
+    // What waits for the person in each project: an agent's question and a mail to them.
+    for (project, agent) in [(&p, &agent_p1), (&q, &agent_q)] {
+        srv.patch(
+            &format!("/api/sessions/{agent}"),
+            json!({"needsInput": {"active": true, "message": "Which way?"}}),
+        )
+        .await
+        .ok(200);
+        srv.send(
+            Some(&srv.server_token()),
+            Method::POST,
+            "/api/mail",
+            Some(json!({"projectId": project, "fromSessionId": agent,
+                        "toSessionId": "mobile-user", "type": "query",
+                        "subject": "For the person"})),
+        )
+        .await
+        .ok(201);
+    }
     let (_, key_p1) = api_key(srv, "alice", &p).await;
     let (_, key_p2) = api_key(srv, "alice", &p).await;
     let (_, key_q) = api_key(srv, "dave", &q).await;
@@ -281,6 +303,7 @@ fn due(op: Op, who: Option<Who>) -> Option<u16> {
         Op::CreateTask | Op::SendMail | Op::Timeline => Class::Write,
         Op::ListTasks => Class::ReadList,
         Op::ReadInbox => Class::Read,
+        Op::PersonInbox => Class::Authenticated,
     };
     expected(class, who)
 }
@@ -361,6 +384,9 @@ pub async fn run(srv: &impl Target, fleet: &Fleet, seed: u64, ops_per_actor: usi
         }
         if o.op == Op::ListTasks && o.acknowledged() {
             check_listing(fleet, o, &mut report);
+        }
+        if o.op == Op::PersonInbox && o.acknowledged() {
+            check_person_inbox(fleet, o, &mut report);
         }
     }
     read_back(srv, fleet, &outcomes, &prefix(seed), &mut report).await;
@@ -448,6 +474,7 @@ async fn request(
             format!("/api/mail/inbox/{inbox}?projectId={project}"),
             None,
         ),
+        Op::PersonInbox => (Method::GET, "/api/inbox".to_string(), None),
     };
     let reply = srv.send(Some(&actor.bearer), method, &path, body).await;
     Outcome {
@@ -486,6 +513,33 @@ fn check_listing(fleet: &Fleet, o: &Outcome, report: &mut Report) {
                 "{} listed {} of another project in {:?}",
                 o.actor, item["id"], o.project
             ));
+        }
+    }
+}
+
+/// The person's inbox shows every project the actor may read (each has an agent waiting and
+/// a mail to the person, from [`setup`]) and nothing of a project it may not.
+fn check_person_inbox(fleet: &Fleet, o: &Outcome, report: &mut Report) {
+    let Some(actor) = fleet.actors.iter().find(|a| a.name == o.actor) else {
+        return;
+    };
+    for (project, who) in [(&fleet.p, actor.on_p), (&fleet.q, actor.on_q)] {
+        let seen = |list: &str| {
+            o.body[list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|item| item["projectId"] == **project)
+        };
+        for list in ["waiting", "mail"] {
+            if seen(list) != may_read(who) {
+                report.wrong.push(format!(
+                    "{}: person inbox {list} {} project {project} (may read: {})",
+                    o.actor,
+                    if seen(list) { "shows" } else { "lacks" },
+                    may_read(who)
+                ));
+            }
         }
     }
 }
@@ -576,7 +630,7 @@ async fn read_back(
                 }
                 found.into_iter().map(|(p, _)| p).collect()
             }
-            Op::ListTasks | Op::ReadInbox => continue,
+            Op::ListTasks | Op::ReadInbox | Op::PersonInbox => continue,
         };
         seen.insert(o.marker.clone());
         if o.acknowledged() {

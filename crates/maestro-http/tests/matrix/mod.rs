@@ -439,6 +439,8 @@ pub fn case(method: &Method, path: &str, fx: &Fixture, who: Who) -> (Class, Stri
         ("GET", "/api/projects") => (Authenticated, path.into(), None),
         // Every caller manages their own devices (what each hears is decided per push).
         ("GET", "/api/push/subscriptions") => (Authenticated, path.into(), None),
+        // Every caller reads the person's inbox over the projects it may read.
+        ("GET", "/api/inbox") => (Authenticated, path.into(), None),
         ("POST", "/api/push/subscriptions") => (
             Authenticated,
             path.into(),

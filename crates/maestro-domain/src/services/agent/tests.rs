@@ -84,9 +84,14 @@ async fn show_modal_validates_in_order_then_stores_and_emits() {
     let mut h = Host::new();
     h.modals
         .expect_save()
-        .withf(|s, id, html| s == "sess_1" && id == "m1" && html == "<p>hi</p>")
+        .withf(|p| {
+            p.session_id == "sess_1"
+                && p.modal_id == "m1"
+                && p.html == "<p>hi</p>"
+                && p.title == DEFAULT_MODAL_TITLE
+        })
         .times(1)
-        .returning(|_, _, _| Ok("/data/modals/m1.html".into()));
+        .returning(|_| Ok("/data/modals/m1.html".into()));
     let svc = h.service(m);
     for (input, field) in [
         (ShowModal::default(), "modalId"),
@@ -139,6 +144,12 @@ async fn modal_callbacks_need_the_session_that_showed_it() {
     h.modals
         .expect_shown_by()
         .returning(|s, id| Ok(s == "sess_1" && id == "m1"));
+    // Each accepted answer ends the page's wait; refused ones touch nothing.
+    h.modals
+        .expect_settle()
+        .withf(|s, id| s == "sess_1" && id == "m1")
+        .times(2)
+        .returning(|_, _| Ok(()));
     let svc = h.service(m);
     let e = svc
         .modal_action("sess_2", "m1", Some("ok".into()), None)
@@ -220,4 +231,48 @@ async fn skills_for_mode_splits_mode_and_custom_skills() {
     let e = svc.skills_for_mode("worker").await.unwrap_err();
     assert_eq!(e.code(), "VALIDATION_ERROR");
     assert_eq!(svc.skill("nope").await.unwrap_err().code(), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn pending_modals_skip_ended_sessions_and_name_their_project() {
+    use crate::model::SessionStatus;
+    use crate::ports::{ModalPage, PendingModal};
+    let mut h = Host::new();
+    h.modals
+        .expect_pending()
+        .withf(|ids| ids == ["sess_live".to_string()])
+        .returning(|_| {
+            Ok(vec![PendingModal {
+                page: ModalPage {
+                    session_id: "sess_live".into(),
+                    modal_id: "m1".into(),
+                    title: "Deploy?".into(),
+                    html: "<p>ok?</p>".into(),
+                    shown_at: 5,
+                },
+                location: "/data/modals/m1.html".into(),
+            }])
+        });
+    let svc = h.service(Mocks::new());
+    let live = session("sess_live", "proj_1", &[]);
+    let mut ended = session("sess_done", "proj_1", &[]);
+    ended.status = SessionStatus::Completed;
+    let shown = svc.pending_modals(&[live, ended]).await.unwrap();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].project_id, "proj_1");
+    assert_eq!(shown[0].title, "Deploy?");
+    assert_eq!(shown[0].timestamp, 5);
+    assert_eq!(shown[0].file_path, "/data/modals/m1.html");
+    // Only ended sessions: the store is not asked.
+    let mut h = Host::new();
+    h.modals.expect_pending().never();
+    let mut done = session("sess_done", "proj_1", &[]);
+    done.status = SessionStatus::Failed;
+    assert!(
+        h.service(Mocks::new())
+            .pending_modals(&[done])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
