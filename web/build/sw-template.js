@@ -77,6 +77,9 @@ async function showPush(d) {
     data: { ...d, url },
     actions: Array.isArray(d.actions) ? d.actions.slice(0, 2) : [],
   });
+  // An open app refreshes its inbox (the push may be about another project than it shows).
+  const open = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const c of open) c.postMessage({ type: "push", kind: d.kind, projectId: d.projectId });
   // The app icon counts what is waiting (Badging API, where there is one).
   if (self.navigator.setAppBadge) {
     const shown = await self.registration.getNotifications();

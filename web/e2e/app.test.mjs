@@ -104,8 +104,9 @@ test("a session needing input shows on the dashboard and the reply reaches the a
     assert.match(await card.innerText(), /Redis or in-process LRU for the cache\?/);
     // First on the dashboard, and counted.
     assert.equal(await page.locator(".stat-input .stat-n").innerText(), "1");
-    // Counted on the Dashboard tab and in the title (and on the app icon where there is one).
-    await page.locator(".tab-badge", { hasText: "1" }).waitFor();
+    // Counted on the Inbox tab and in the title (and on the app icon where there is one).
+    const badge = page.getByRole("link", { name: /^Inbox/ }).locator(".tab-badge");
+    await badge.filter({ hasText: "1" }).waitFor({ timeout: 5000 });
     assert.match(await page.title(), /^\(1\) /);
     // The notify:needs_input event is listed under recent events.
     await page.locator(".ev-needs_input").first().waitFor();
@@ -125,8 +126,78 @@ test("a session needing input shows on the dashboard and the reply reaches the a
     await eventually(async () => (await server.api("GET", `/api/sessions/${s.id}`)).needsInput?.active === false, "needsInput cleared");
     await card.waitFor({ state: "detached", timeout: 5000 });
     await page.getByText("No agent is waiting for you.").waitFor();
-    await page.locator(".tab-badge").waitFor({ state: "detached", timeout: 5000 });
+    // Left unread: the failure. Shown in the inbox, it is read on this device.
+    await badge.filter({ hasText: /^1$/ }).waitFor({ timeout: 5000 });
+    await page.getByRole("link", { name: /^Inbox/ }).click();
+    await page.locator(`[data-inbox-failure="${other.id}"]`).waitFor();
+    await badge.waitFor({ state: "detached", timeout: 5000 });
     assert.doesNotMatch(await page.title(), /^\(/);
+  });
+});
+
+test("one inbox across projects: what waits anywhere, counted until read; an approval outlives a reload", async () => {
+  await withApp({}, async ({ server, page }) => {
+    const here = await project(server);
+    const there = await server.api("POST", "/api/projects", { name: "Billing", workingDir: "/tmp/billing" });
+    const broken = await session(server, here, [], "Worker: flaky");
+    await server.api("PATCH", `/api/sessions/${broken.id}`, { status: "failed" });
+    const builder = await session(server, there, [], "Builder");
+    await server.api("PATCH", `/api/sessions/${builder.id}`, {
+      needsInput: { active: true, message: "Deploy the billing fix?" },
+    });
+    await server.api("POST", "/api/mail", {
+      projectId: there.id,
+      fromSessionId: builder.id,
+      toSessionId: "mobile-user",
+      type: "notification",
+      subject: "Invoices regenerated",
+      body: { message: "All 312 invoices are regenerated." },
+    });
+    await server.api("POST", `/api/sessions/${builder.id}/modal`, {
+      modalId: "approve-billing",
+      title: "Release billing 2.1?",
+      html: "<p>Release billing 2.1 to production?</p>",
+    });
+
+    // The phone shows the other project; the Billing project's wait, approval and mail, and
+    // this project's failure, are counted all the same.
+    await page.goto(`${server.url}/projects/${here.id}`);
+    await live(page);
+    const inboxTab = page.getByRole("link", { name: /^Inbox/ });
+    await inboxTab.locator(".tab-badge", { hasText: "4" }).waitFor({ timeout: 5000 });
+    assert.match(await page.title(), /^\(4\) /);
+    await page.getByRole("link", { name: /^Inbox\s*,\s*4 for you$/ }).waitFor();
+
+    await inboxTab.click();
+    const waiting = page.locator(`[data-inbox-waiting="${builder.id}"]`);
+    await waiting.waitFor({ timeout: 5000 });
+    assert.match(await waiting.innerText(), /Builder/);
+    assert.match(await waiting.innerText(), /Deploy the billing fix\?/);
+    assert.match(await waiting.innerText(), /Billing/);
+    const approval = page.locator('[data-inbox-approval="approve-billing"]');
+    assert.match(await approval.innerText(), /Release billing 2\.1\?/);
+    const mail = page.getByRole("list", { name: "Mail for you, all projects" }).getByRole("listitem");
+    assert.match(await mail.first().innerText(), /Invoices regenerated/);
+    assert.match(await mail.first().innerText(), /from Builder in Billing/);
+    assert.match(await mail.first().innerText(), /New/);
+    await page.locator(`[data-inbox-failure="${broken.id}"]`).waitFor();
+    await screenshot(page, "inbox");
+    // Read: what still waits stays counted (the agent and the approval).
+    await inboxTab.locator(".tab-badge", { hasText: /^2$/ }).waitFor({ timeout: 5000 });
+
+    // The approval opens its session in the other project, where it is answered; it was
+    // shown before this page loaded, and is still there after a reload.
+    await approval.getByRole("link").click();
+    await page.waitForURL(`**/projects/${there.id}/sessions/${builder.id}`);
+    await live(page);
+    const card = page.locator('.card-modal[data-modal-id="approve-billing"]');
+    await card.waitFor({ timeout: 5000 });
+    await page.reload();
+    await live(page);
+    await card.waitFor({ timeout: 5000 });
+    await server.api("POST", `/api/sessions/${builder.id}/modal/approve-billing/actions`, { action: "approve" });
+    await server.api("POST", `/api/sessions/${builder.id}/reply`, { message: "Yes" });
+    await inboxTab.locator(".tab-badge").waitFor({ state: "detached", timeout: 5000 });
   });
 });
 

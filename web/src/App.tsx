@@ -1,12 +1,13 @@
 import { useEffect, useState } from "react";
 import { Redirect, useLocation } from "wouter";
 import { useApp } from "./store/app";
-import { configureAuth, connection, currentToken, lastProject, loadAuthConfig } from "./services";
+import { configureAuth, connection, currentToken, inboxLoader, lastProject, loadAuthConfig } from "./services";
 import { shareCredential } from "./push";
 import { cachedConfig, saveConfig } from "./store/offline";
 import { parse, paths } from "./routes";
 import { ProjectPicker, SignIn } from "./screens/Entry";
 import { ProjectShell } from "./screens/Shell";
+import { Inbox } from "./screens/Inbox";
 import { Settings } from "./screens/Settings";
 import { setNavigator } from "./notify";
 import { ErrorText } from "./components/common";
@@ -74,6 +75,7 @@ export function App() {
   useEffect(() => {
     if (!auth.signedIn) return;
     connection.retry();
+    void inboxLoader.refresh();
     void currentToken().then(shareCredential);
   }, [auth.signedIn]);
 
@@ -88,6 +90,16 @@ export function App() {
     }
     case "projects":
       return <ProjectPicker />;
+    case "inbox": {
+      // In the frame of the last project (tabs, connection); standalone without one.
+      const last = lastProject();
+      if (last) return <Redirect to={paths.inbox(last)} replace />;
+      return (
+        <main id="main" className="content standalone">
+          <Inbox />
+        </main>
+      );
+    }
     case "settings":
       return (
         <main id="main" className="content standalone">

@@ -1,7 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import { applyTheme, authStorage, bootAuthConfig, connection } from "./services";
+import { applyTheme, authStorage, bootAuthConfig, connection, watchInbox } from "./services";
 import { parse } from "./routes";
 import { keepNotices } from "./store/notices";
 import "./styles.css";
@@ -17,6 +17,7 @@ const supabase = authStorage.getSupabase();
 const fresh = !supabase || supabase.expiresAt - 60_000 > Date.now(); // else refresh first
 if (route.name === "project" && fresh) connection.open(route.projectId);
 connection.watchNetwork();
+watchInbox();
 
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>

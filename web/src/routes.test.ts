@@ -10,6 +10,9 @@ describe("routes", () => {
     expect(parse("/projects/proj_1/tasks")).toEqual({ name: "project", projectId: "proj_1", tab: "tasks" });
     expect(parse("/projects/proj_1/tasks/task_2")).toEqual({ name: "project", projectId: "proj_1", tab: "tasks", taskId: "task_2" });
     expect(parse("/projects/p/settings")).toEqual({ name: "project", projectId: "p", tab: "settings" });
+    expect(parse("/projects/p/inbox")).toEqual({ name: "project", projectId: "p", tab: "inbox" });
+    expect(parse("/inbox")).toEqual({ name: "inbox" });
+    expect(parse("/projects/p/inbox/x")).toEqual({ name: "notFound" });
     expect(parse("/projects/p/other")).toEqual({ name: "notFound" });
   });
 

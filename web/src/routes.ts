@@ -1,12 +1,13 @@
 // The app's URLs. Deep links: /projects/<projectId> (the project's board/dashboard) and
 // /projects/<projectId>/sessions/<sessionId> (a session).
 
-export type Tab = "dashboard" | "tasks" | "sessions" | "settings";
+export type Tab = "dashboard" | "inbox" | "tasks" | "sessions" | "settings";
 
 export type Route =
   | { name: "home" }
   | { name: "projects" }
   | { name: "settings" }
+  | { name: "inbox" }
   | { name: "project"; projectId: string; tab: Tab; taskId?: string; sessionId?: string }
   | { name: "notFound" };
 
@@ -23,14 +24,15 @@ export function parse(pathname: string): Route {
   if (path === "/") return { name: "home" };
   if (path === "/projects") return { name: "projects" };
   if (path === "/settings") return { name: "settings" };
-  const m = /^\/projects\/([^/]+)(?:\/(tasks|sessions|settings)(?:\/([^/]+))?)?$/.exec(path);
+  if (path === "/inbox") return { name: "inbox" };
+  const m = /^\/projects\/([^/]+)(?:\/(tasks|sessions|settings|inbox)(?:\/([^/]+))?)?$/.exec(path);
   if (!m || !m[1]) return { name: "notFound" };
   const projectId = dec(m[1]);
   const section = m[2];
   const id = m[3] ? dec(m[3]) : undefined;
   if (!section) return { name: "project", projectId, tab: "dashboard" };
-  if (section === "settings") {
-    return id ? { name: "notFound" } : { name: "project", projectId, tab: "settings" };
+  if (section === "settings" || section === "inbox") {
+    return id ? { name: "notFound" } : { name: "project", projectId, tab: section };
   }
   if (section === "tasks") {
     return id
@@ -50,5 +52,6 @@ export const paths = {
   task: (p: string, t: string) => `/projects/${e(p)}/tasks/${e(t)}`,
   sessions: (p: string) => `/projects/${e(p)}/sessions`,
   session: (p: string, s: string) => `/projects/${e(p)}/sessions/${e(s)}`,
+  inbox: (p?: string | null) => (p ? `/projects/${e(p)}/inbox` : "/inbox"),
   settings: (p?: string | null) => (p ? `/projects/${e(p)}/settings` : "/settings"),
 };

@@ -8,6 +8,8 @@ import { Connection } from "./realtime/connection";
 import { forgetLocalHistory } from "./store/notices";
 import { shareCredential } from "./push";
 import { forgetSnapshots } from "./store/offline";
+import { InboxLoader, forgetInbox } from "./store/inbox";
+import { personSignature } from "./store/selectors";
 
 const kv = browserStorage();
 export const authStorage = new AuthStorage(kv);
@@ -96,6 +98,42 @@ export const connection = new Connection({
   onUnauthorized: unauthorized,
 });
 
+/** The person's inbox across projects (store/inbox.ts). */
+export const inboxLoader = new InboxLoader(() => api.personInbox());
+
+/**
+ * Keeps the inbox current while the app runs: when what the connected project shows the
+ * person changes (an agent asks, an approval comes or goes, a session fails, mail arrives),
+ * when a push arrives (any project), when the app comes back to the front or online, and
+ * once a minute while it is in front. Called once at start.
+ */
+export function watchInbox(): void {
+  const signedIn = () => useApp.getState().auth.signedIn;
+  let prev = useApp.getState().live;
+  let signature = personSignature(prev);
+  useApp.subscribe((s) => {
+    const live = s.live;
+    if (live.sessions === prev.sessions && live.modals === prev.modals && live.mail === prev.mail) {
+      return;
+    }
+    prev = live;
+    const next = personSignature(live);
+    if (next === signature) return;
+    signature = next;
+    if (signedIn()) inboxLoader.soon();
+  });
+  const now = () => {
+    if (signedIn() && document.visibilityState === "visible") inboxLoader.soon(0);
+  };
+  window.addEventListener("online", now);
+  document.addEventListener("visibilitychange", now);
+  navigator.serviceWorker?.addEventListener("message", (e: MessageEvent) => {
+    const d = e.data as { type?: string } | null;
+    if (d?.type === "push" && signedIn()) inboxLoader.soon();
+  });
+  setInterval(now, 60_000);
+}
+
 let boot: Promise<AuthConfig> | null = null;
 
 /** Starts the auth config request before the first render (main.tsx). */
@@ -169,6 +207,7 @@ export function signOut(): void {
   authStorage.clear();
   void shareCredential(null);
   void forgetSnapshots();
+  forgetInbox();
   forgetLocalHistory();
   connection.close();
   const mode = useApp.getState().auth.mode;

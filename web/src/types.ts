@@ -164,4 +164,23 @@ export interface Snapshot {
   teamMembers: TeamMember[];
   /** The project log's newest event id when the snapshot was taken (resume after it). */
   lastEventId?: string | null;
+  /** Approvals still waiting, as `session:modal` showed them (absent from older servers). */
+  modals?: { sessionId: string; modalId: string; title: string; html: string; timestamp: number }[];
+}
+
+/** Where an inbox item comes from. */
+export interface InboxSource {
+  projectId: string;
+  projectName: string;
+  sessionId: string;
+  sessionName: string;
+}
+
+/** `GET /api/inbox`: what waits for the person across their projects. */
+export interface PersonInbox {
+  waiting: (InboxSource & { message?: string | null; options?: string[] | null; since: number })[];
+  approvals: (InboxSource & { modalId: string; title: string; html: string; timestamp: number })[];
+  failures: (InboxSource & { failedAt: number })[];
+  mail: (Mail & { projectName: string; fromName: string })[];
+  generatedAt: number;
 }

@@ -1,7 +1,7 @@
 // REST client of the Maestro API (API.md). Bearer token from the auth layer; a 401 sends the
 // user back to sign-in.
 
-import type { DocEntry, Mail, Project, Session, Task, TeamMember } from "../types";
+import type { DocEntry, Mail, PersonInbox, Project, Session, Task, TeamMember } from "../types";
 
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -144,6 +144,8 @@ export class Api {
     );
   teamMembers = (projectId: string) =>
     this.request<TeamMember[]>("GET", `/api/team-members?projectId=${enc(projectId)}`);
+  /** The person's inbox across the caller's projects. */
+  personInbox = () => this.request<PersonInbox>("GET", "/api/inbox");
   inbox = (sessionId: string, projectId: string) =>
     this.request<Mail[]>("GET", `/api/mail/inbox/${enc(sessionId)}?projectId=${enc(projectId)}`);
   spawn = (body: SpawnBody) =>

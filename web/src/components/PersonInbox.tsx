@@ -3,21 +3,17 @@
 // over REST (so it outlives a reload), then kept current by `mail:received` events (a resume
 // replays what a dropped connection missed). Senders show by session name.
 
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { Link } from "wouter";
 import { api } from "../services";
 import { useApp } from "../store/app";
 import { paths } from "../routes";
 import { EmptyState, ErrorText, Time } from "./common";
 import type { Mail } from "../types";
+import { PERSON, forPerson } from "../store/selectors";
 
-export const PERSON = "mobile-user";
+export { PERSON, forPerson };
 const SHOWN = 20;
-
-/** Mail the person should read: addressed to them, or a broadcast they did not send. */
-export function forPerson(m: Mail): boolean {
-  return m.toSessionId === PERSON || (m.toSessionId == null && m.fromSessionId !== PERSON);
-}
 
 /** The text of a mail's body, by the keys the CLI writes (MODEL.md §7). */
 export function mailText(m: Mail): string | null {
@@ -27,6 +23,45 @@ export function mailText(m: Mail): string | null {
     if (typeof v === "string" && v.trim()) return v;
   }
   return null;
+}
+
+/** One mail to the person: subject, sender (a link to its session when it exists), time,
+ * text; `projectName` names the project too (the cross-project inbox). `extra` follows the
+ * subject (a "New" mark). */
+export function MailItem({
+  mail: m,
+  sender,
+  senderLive,
+  projectName,
+  extra,
+}: {
+  mail: Mail;
+  sender: string;
+  senderLive: boolean;
+  projectName?: string;
+  extra?: ReactNode;
+}) {
+  const text = mailText(m);
+  return (
+    <li className="mail-item" data-mail-id={m.id}>
+      <p>
+        <strong>{m.subject}</strong> {extra}
+        {extra ? " " : null}
+        <span className="muted small">
+          {m.toSessionId == null ? "to everyone, " : ""}from{" "}
+          {senderLive ? <Link href={paths.session(m.projectId, m.fromSessionId)}>{sender}</Link> : sender}
+          {projectName ? (
+            <>
+              {" "}
+              in <Link href={paths.project(m.projectId)}>{projectName}</Link>
+            </>
+          ) : null}
+          , <Time ms={m.createdAt} />
+        </span>
+      </p>
+      {text ? <p className="clamp">{text}</p> : null}
+    </li>
+  );
 }
 
 export function PersonInbox({ projectId }: { projectId: string }) {
@@ -67,27 +102,14 @@ export function PersonInbox({ projectId }: { projectId: string }) {
         <EmptyState>No mail for you yet. Agents write to you at mobile-user.</EmptyState>
       ) : (
         <ul className="events" aria-label="Mail for you">
-          {items.map((m) => {
-            const sender = sessions[m.fromSessionId]?.name ?? m.fromSessionId;
-            const text = mailText(m);
-            return (
-              <li key={m.id} className="mail-item" data-mail-id={m.id}>
-                <p>
-                  <strong>{m.subject}</strong>{" "}
-                  <span className="muted small">
-                    {m.toSessionId == null ? "to everyone, " : ""}from{" "}
-                    {sessions[m.fromSessionId] ? (
-                      <Link href={paths.session(projectId, m.fromSessionId)}>{sender}</Link>
-                    ) : (
-                      sender
-                    )}
-                    , <Time ms={m.createdAt} />
-                  </span>
-                </p>
-                {text ? <p className="clamp">{text}</p> : null}
-              </li>
-            );
-          })}
+          {items.map((m) => (
+            <MailItem
+              key={m.id}
+              mail={m}
+              sender={sessions[m.fromSessionId]?.name ?? m.fromSessionId}
+              senderLive={sessions[m.fromSessionId] !== undefined}
+            />
+          ))}
         </ul>
       )}
     </section>

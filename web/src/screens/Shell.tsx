@@ -4,7 +4,8 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link } from "wouter";
 import { useApp } from "../store/app";
-import { attention, sortSessions } from "../store/selectors";
+import { sortSessions } from "../store/selectors";
+import { unreadCount, useInbox } from "../store/inbox";
 import { paths, type Tab } from "../routes";
 import { api, connection, lastProject, rememberProject } from "../services";
 import { ConnectionIndicator, SessionBadge, Time, useMediaQuery } from "../components/common";
@@ -13,10 +14,12 @@ import { Tasks } from "./Tasks";
 import { Sessions, SessionDetail } from "./Sessions";
 import { TaskDetail } from "./TaskDetail";
 import { Settings } from "./Settings";
+import { Inbox } from "./Inbox";
 import type { Project } from "../types";
 
 const TABS: [Tab, string, string][] = [
   ["dashboard", "Dashboard", "M3 13h8V3H3zm0 8h8v-6H3zm10 0h8V11h-8zm0-18v6h8V3z"],
+  ["inbox", "Inbox", "M19 3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm0 12h-4a3 3 0 0 1-6 0H5V5h14z"],
   ["tasks", "Tasks", "M4 5h16v2H4zm0 6h16v2H4zm0 6h10v2H4z"],
   ["sessions", "Sessions", "M4 4h16v12H5.2L4 17.2zm2 3v2h12V7zm0 4v2h8v-2z"],
   ["settings", "Settings", "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zm9 5v-2l-2.2-.4a7 7 0 0 0-.7-1.7l1.3-1.8-1.4-1.4-1.8 1.3a7 7 0 0 0-1.7-.7L14 3h-2l-.4 2.2a7 7 0 0 0-1.7.7L8.1 4.6 6.7 6l1.3 1.8a7 7 0 0 0-.7 1.7L5 10v2l2.2.4c.2.6.4 1.2.7 1.7l-1.3 1.8 1.4 1.4 1.8-1.3c.5.3 1.1.5 1.7.7L12 21h2l.4-2.2c.6-.2 1.2-.4 1.7-.7l1.8 1.3 1.4-1.4-1.3-1.8c.3-.5.5-1.1.7-1.7z"],
@@ -30,6 +33,8 @@ function tabHref(tab: Tab, projectId: string): string {
       return paths.tasks(projectId);
     case "sessions":
       return paths.sessions(projectId);
+    case "inbox":
+      return paths.inbox(projectId);
     default:
       return paths.settings(projectId);
   }
@@ -183,6 +188,7 @@ function RefreshButton() {
 
 function Sidebar({ projectId, tab }: { projectId: string; tab: Tab }) {
   const sessions = useApp((s) => s.live.sessions);
+  const unread = useInbox((s) => unreadCount(s.data, s.seenAt));
   const sorted = useMemo(() => sortSessions(sessions), [sessions]);
   const [projects, setProjects] = useState<Project[]>([]);
   useEffect(() => {
@@ -199,6 +205,12 @@ function Sidebar({ projectId, tab }: { projectId: string; tab: Tab }) {
             <li key={t}>
               <Link href={tabHref(t, projectId)} aria-current={tab === t ? "page" : undefined}>
                 <Icon d={d} /> {label === "Dashboard" ? "Overview" : label}
+                {t === "inbox" && unread > 0 && (
+                  <span className="count" data-count={unread}>
+                    {unread}
+                    <span className="sr-only"> for you</span>
+                  </span>
+                )}
               </Link>
             </li>
           ))}
@@ -261,8 +273,9 @@ export function ProjectShell({
     if ((refused || deleted) && lastProject() === projectId) rememberProject(null);
   }, [refused, deleted, projectId]);
   useEffect(() => () => connection.close(), []);
-  // What waits for the person: on the Dashboard tab, in the title and on the app icon.
-  const waiting = useApp((s) => attention(s.live.sessions, s.live.modals));
+  // What waits for the person in any project, and what they have not read: on the Inbox
+  // tab, in the title and on the app icon.
+  const waiting = useInbox((s) => unreadCount(s.data, s.seenAt));
   useEffect(() => {
     const name = project ? `${project.name} · Maestro` : "Maestro";
     document.title = waiting ? `(${waiting}) ${name}` : name;
@@ -301,6 +314,7 @@ export function ProjectShell({
   else if (tab === "sessions" && sessionId) screen = <SessionDetail projectId={projectId} sessionId={sessionId} />;
   else if (tab === "sessions") screen = <Sessions projectId={projectId} wide={wide} />;
   else if (tab === "settings") screen = <Settings projectId={projectId} />;
+  else if (tab === "inbox") screen = <Inbox />;
   else screen = <Dashboard projectId={projectId} wide={wide} />;
 
   return (
@@ -336,12 +350,12 @@ export function ProjectShell({
               <Link key={t} href={tabHref(t, projectId)} className="tab" aria-current={tab === t ? "page" : undefined}>
                 <Icon d={d} />
                 <span>{label}</span>
-                {t === "dashboard" && waiting > 0 && (
+                {t === "inbox" && waiting > 0 && (
                   <>
                     <span className="tab-badge" data-count={waiting} aria-hidden="true">
                       {waiting}
                     </span>
-                    <span className="sr-only">, {waiting} waiting for you</span>
+                    <span className="sr-only">, {waiting} for you</span>
                   </>
                 )}
               </Link>

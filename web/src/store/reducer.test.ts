@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { initialState, reduce, type Action, type State } from "./reducer";
 import type { Envelope, Session, Snapshot, Task, TeamMember } from "../types";
-import { attention, columnRows, EMPTY_FILTER, groupedRows, sortSessions } from "./selectors";
+import { columnRows, EMPTY_FILTER, groupedRows, personSignature, sortSessions } from "./selectors";
 
 const P = "proj_1";
 
@@ -286,6 +286,20 @@ describe("agents' modals", () => {
     expect(s.modals).toEqual({});
   });
 
+  it("takes the approvals still waiting from a snapshot (they outlive a reload)", () => {
+    let s = reduce(initialState(P), shown("gone"));
+    const base = snapshot([]);
+    if (base.type !== "snapshot") throw new Error("snapshot");
+    const waiting = { sessionId: "s1", modalId: "m9", title: "Ship?", html: "<p>?</p>", timestamp: 3 };
+    s = reduce(s, { ...base, snapshot: { ...base.snapshot, modals: [waiting] } });
+    // The server's list replaces ours: "gone" was answered or closed meanwhile.
+    expect(Object.keys(s.modals)).toEqual(["m9"]);
+    expect(s.modals.m9).toMatchObject({ title: "Ship?", timestamp: 3 });
+    // A server that does not list them (older) leaves ours alone.
+    const older = reduce(s, snapshot([]));
+    expect(Object.keys(older.modals)).toEqual(["m9"]);
+  });
+
   it("ignores malformed or unknown ones and keeps the newest 20", () => {
     let s = reduce(initialState(P), env("session:modal", { sessionId: "s1", modalId: "m1" }));
     expect(s.modals).toEqual({});
@@ -321,21 +335,32 @@ describe("reset", () => {
   });
 });
 
-describe("attention", () => {
-  it("counts waiting agents and open approvals of sessions that have not ended", () => {
-    const s = (id: string, status: string, active: boolean) =>
-      ({ id, projectId: "p", name: id, status, needsInput: { active }, taskIds: [] }) as unknown as Session;
-    const sessions = {
-      a: s("a", "working", true),
-      b: s("b", "completed", true),
-      c: s("c", "working", false),
-    };
-    const modals = {
-      m1: { sessionId: "c", answered: undefined },
-      m2: { sessionId: "c", answered: "approve" },
-      m3: { sessionId: "b" },
-    };
-    expect(attention(sessions, modals)).toBe(2);
-    expect(attention({}, {})).toBe(0);
+describe("personSignature", () => {
+  const s = (id: string, status: string, active: boolean) =>
+    ({ id, projectId: "p", name: id, status, needsInput: { active, since: 5 }, taskIds: [] }) as unknown as Session;
+  const base = {
+    sessions: { a: s("a", "working", true), b: s("b", "completed", true), c: s("c", "working", false) },
+    modals: { m1: { modalId: "m1" }, m2: { modalId: "m2", answered: "approve" } },
+    mail: [
+      { id: "x", projectId: "p", fromSessionId: "a", toSessionId: "mobile-user", type: "query", subject: "s", createdAt: 1 },
+      { id: "y", projectId: "p", fromSessionId: "a", toSessionId: "c", type: "query", subject: "s", createdAt: 2 },
+    ],
+  };
+
+  it("names what the person's inbox shows, and only that", () => {
+    // Waiting a (not b: it ended), approval m1 (not m2: answered), mail x (not y: between agents).
+    expect(personSignature(base)).toBe("a:m1 m:x w:a:5");
+    // A change the inbox does not show keeps the signature.
+    const busy = { ...base, sessions: { ...base.sessions, c: { ...base.sessions.c, lastActivity: 99 } } };
+    expect(personSignature(busy)).toBe(personSignature(base));
+  });
+
+  it("changes when an agent asks, fails, or an approval is answered", () => {
+    const asked = { ...base, sessions: { ...base.sessions, c: s("c", "working", true) } };
+    expect(personSignature(asked)).not.toBe(personSignature(base));
+    const failed = { ...base, sessions: { ...base.sessions, c: s("c", "failed", false) } };
+    expect(personSignature(failed)).toContain("f:c");
+    const answered = { ...base, modals: { m1: { modalId: "m1", answered: "deny" } } };
+    expect(personSignature(answered)).not.toContain("a:m1");
   });
 });

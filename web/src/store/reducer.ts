@@ -358,8 +358,25 @@ function applySnapshot(state: State, snap: Snapshot, at: number): State {
   const touched = state.syncing?.touched ?? {};
   const tombstones: Record<string, number> = {};
   for (const [k, v] of Object.entries(state.tombstones)) if (touched[k]) tombstones[k] = v;
+  // The server lists the approvals still waiting (older servers do not: keep what we have).
+  let modals = state.modals;
+  if (Array.isArray(snap.modals)) {
+    modals = {};
+    for (const m of snap.modals.slice(-MAX_MODALS)) {
+      const known = state.modals[m.modalId];
+      modals[m.modalId] = {
+        sessionId: m.sessionId,
+        modalId: m.modalId,
+        title: m.title,
+        html: m.html,
+        timestamp: m.timestamp,
+        ...(known?.answered ? { answered: known.answered } : {}),
+      };
+    }
+  }
   return {
     ...state,
+    modals,
     projectId: state.projectId ?? snap.project?.id ?? null,
     project: snap.project ?? state.project,
     projectDeleted: false,

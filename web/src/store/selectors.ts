@@ -1,6 +1,6 @@
 // Derived views of the state: pure functions, memoised by the components that use them.
 
-import type { Session, Task, TaskStatus } from "../types";
+import type { Mail, Session, Task, TaskStatus } from "../types";
 import { TASK_STATUSES } from "../types";
 
 export const STATUS_LABEL: Record<string, string> = {
@@ -22,18 +22,29 @@ export const SESSION_LABEL: Record<string, string> = {
   stopped: "Stopped",
 };
 
-/** What waits for the person in a project: agents waiting for an answer and approvals not
- * yet given, of sessions that have not ended (the tab badge, the title and the app icon). */
-export function attention(
-  sessions: Record<string, Session>,
-  modals: Record<string, { sessionId: string; answered?: string }>,
-): number {
-  let n = 0;
-  for (const s of Object.values(sessions)) if (needsInput(s) && !sessionEnded(s.status)) n++;
-  for (const m of Object.values(modals)) {
-    if (!m.answered && !sessionEnded(sessions[m.sessionId]?.status)) n++;
+/** The person's address (DECISIONS D30). */
+export const PERSON = "mobile-user";
+
+/** Mail the person should read: addressed to them, or a broadcast they did not send. */
+export function forPerson(m: Mail): boolean {
+  return m.toSessionId === PERSON || (m.toSessionId == null && m.fromSessionId !== PERSON);
+}
+
+/** What of a project's live state the person's inbox shows, as a string: when it changes,
+ * the cross-project inbox is stale. */
+export function personSignature(live: {
+  sessions: Record<string, Session>;
+  modals: Record<string, { modalId: string; answered?: string }>;
+  mail: Mail[];
+}): string {
+  const parts: string[] = [];
+  for (const s of Object.values(live.sessions)) {
+    if (needsInput(s) && !sessionEnded(s.status)) parts.push(`w:${s.id}:${s.needsInput?.since ?? ""}`);
+    if (s.status === "failed") parts.push(`f:${s.id}`);
   }
-  return n;
+  for (const m of Object.values(live.modals)) if (!m.answered) parts.push(`a:${m.modalId}`);
+  for (const m of live.mail) if (forPerson(m)) parts.push(`m:${m.id}`);
+  return parts.sort().join(" ");
 }
 
 export function needsInput(s: Session): boolean {
