@@ -1,7 +1,7 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import { applyTheme, authStorage, bootAuthConfig, connection, watchInbox } from "./services";
+import { applyTheme, authStorage, bootAuthConfig, connection, watchInbox, watchOutbox } from "./services";
 import { parse } from "./routes";
 import { keepNotices } from "./store/notices";
 import "./styles.css";
@@ -18,6 +18,7 @@ const fresh = !supabase || supabase.expiresAt - 60_000 > Date.now(); // else ref
 if (route.name === "project" && fresh) connection.open(route.projectId);
 connection.watchNetwork();
 watchInbox();
+watchOutbox();
 
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>

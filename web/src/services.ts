@@ -9,6 +9,7 @@ import { forgetLocalHistory } from "./store/notices";
 import { shareCredential } from "./push";
 import { forgetSnapshots } from "./store/offline";
 import { InboxLoader, forgetInbox } from "./store/inbox";
+import { Outbox, indexedDbQueue, useOutbox } from "./store/outbox";
 import { personSignature } from "./store/selectors";
 
 const kv = browserStorage();
@@ -134,6 +135,37 @@ export function watchInbox(): void {
   setInterval(now, 60_000);
 }
 
+/** Changes kept while the server cannot be reached (store/outbox.ts). */
+export const outbox = new Outbox(
+  (p) => api.request(p.method, p.path, p.body, true, { "Idempotency-Key": p.key }),
+  indexedDbQueue(),
+  (p, e) =>
+    useApp.getState().toast({
+      text: `Not sent: ${p.label} (${e instanceof Error ? e.message : "refused"})`,
+      tone: "error",
+    }),
+);
+
+/**
+ * Sends the kept changes when they can go: when the network comes back, when the live
+ * connection is up again, when the app comes back to the front, and every 20 s while some
+ * wait. Called once at start.
+ */
+export function watchOutbox(): void {
+  const go = () => {
+    if (useApp.getState().auth.signedIn && useOutbox.getState().items.length) void outbox.flush();
+  };
+  window.addEventListener("online", go);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") go();
+  });
+  useApp.subscribe((s, prev) => {
+    if (s.conn.status === "live" && prev.conn.status !== "live") go();
+    if (s.auth.signedIn && !prev.auth.signedIn) go();
+  });
+  setInterval(go, 20_000);
+}
+
 let boot: Promise<AuthConfig> | null = null;
 
 /** Starts the auth config request before the first render (main.tsx). */
@@ -207,6 +239,7 @@ export function signOut(): void {
   authStorage.clear();
   void shareCredential(null);
   void forgetSnapshots();
+  void outbox.clear();
   forgetInbox();
   forgetLocalHistory();
   connection.close();

@@ -255,11 +255,17 @@ pub async fn wire(cfg: &Config, env: &BTreeMap<String, String>) -> Result<Wired,
         },
         "port wired"
     );
+    // Idempotency keys live where locks do: shared by every instance on Redis.
+    let idempotency: Arc<dyn maestro_domain::ports::IdempotencyStore> = match &redis {
+        Some(r) => r.idempotency(),
+        None => Arc::new(maestro_memory::MemoryIdempotency::new()),
+    };
     let mut state = AppState::builder(services, spawn, agents, auth, http)
         .readiness_check(Arc::new(DataDirProbe(cfg.data_dir.clone())))
         .list_cache(list_cache)
         .event_log(event_log)
-        .lock(lock);
+        .lock(lock)
+        .idempotency(idempotency);
     if let Some(r) = &redis {
         let counted = r.clone();
         state = state

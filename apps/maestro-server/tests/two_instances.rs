@@ -125,6 +125,7 @@ struct Pair {
     processes: Killed,
     a: Client,
     b: Client,
+    a_url: String,
     b_url: String,
     _dir: tempfile::TempDir,
 }
@@ -149,6 +150,7 @@ async fn pair() -> Option<Pair> {
         processes,
         a,
         b,
+        a_url,
         b_url,
         _dir: dir,
     })
@@ -661,4 +663,61 @@ async fn each_event_is_pushed_once_across_two_instances() {
     let expected: Vec<String> = (0..6).map(|i| format!("question {i}")).collect();
     assert_eq!(bodies, expected, "each question once, in order");
     drop(processes);
+}
+
+/// A write sent to A and retried on B with the same `Idempotency-Key` (a phone whose tunnel
+/// moved to another instance) happens once: B answers A's answer, marked replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_on_the_other_instance_is_answered_once() {
+    let Some(Pair {
+        a,
+        a_url,
+        b_url,
+        processes: _guard,
+        ..
+    }) = pair().await
+    else {
+        return;
+    };
+    let p = project(&a, "Idempotency").await;
+    let body = serde_json::json!({"projectId": p.id, "fromSessionId": "mobile-user",
+        "toSessionId": "mobile-user", "type": "notification", "subject": "once"});
+    let http = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for url in [&a_url, &b_url, &b_url] {
+        let res = http
+            .post(format!("{url}/api/mail"))
+            .bearer_auth(TOKEN)
+            .header("Idempotency-Key", "retry-across-instances")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let replayed = res.headers().contains_key("idempotent-replayed");
+        answers.push((res.status().as_u16(), replayed, res.text().await.unwrap()));
+    }
+    assert_eq!((answers[0].0, answers[0].1), (201, false));
+    for later in &answers[1..] {
+        assert_eq!((later.0, later.1), (201, true));
+        assert_eq!(later.2, answers[0].2, "A's answer");
+    }
+    let inbox: serde_json::Value = http
+        .get(format!(
+            "{b_url}/api/mail/inbox/mobile-user?projectId={}",
+            p.id
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let once = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["subject"] == "once")
+        .count();
+    assert_eq!(once, 1);
 }

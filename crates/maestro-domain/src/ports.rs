@@ -652,6 +652,11 @@ pub use agent::{
 #[cfg(any(test, feature = "mocks"))]
 pub use agent::{MockManifestGenerator, MockModalPages, MockSkillCatalog};
 
+mod idempotency;
+#[cfg(any(test, feature = "mocks"))]
+pub use idempotency::MockIdempotencyStore;
+pub use idempotency::{Claim, IdempotencyStore, RecordedResponse};
+
 mod push;
 #[cfg(any(test, feature = "mocks"))]
 pub use push::{MockPushSender, MockPushSubscriptionRepo};

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod conn;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod limit;
 pub mod metrics;
 pub mod normalize;
@@ -54,6 +55,9 @@ pub fn router(state: AppState) -> Router {
         .into_router()
         // Per-route request counts and latencies (only matched routes have a template).
         .route_layer(axum::middleware::from_fn(metrics::track))
+        // A write retried with the same `Idempotency-Key` is answered once (inside the
+        // authentication, which it needs; outside the compression, so it keeps plain bodies).
+        .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
         // API answers over 1 KB are gzipped for clients that accept it (a phone on a slow
         // link); the app's files are precompressed (web::serve), Socket.IO has its own.
         .layer(api_compression())

@@ -27,8 +27,8 @@ use crate::error::ApiError;
 use crate::state::{AppState, AuthMode};
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, PATCH, OPTIONS";
-const ALLOW_HEADERS: &str = "Content-Type, Authorization, X-Requested-With";
-const EXPOSE_HEADERS: &str = "Content-Length, X-Request-Id";
+const ALLOW_HEADERS: &str = "Content-Type, Authorization, X-Requested-With, Idempotency-Key";
+const EXPOSE_HEADERS: &str = "Content-Length, X-Request-Id, Idempotent-Replayed";
 
 /// Whether `path` is one of the two modal routes the webview iframe calls (origin `null`).
 fn is_modal_callback(path: &str) -> bool {

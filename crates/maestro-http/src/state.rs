@@ -201,6 +201,8 @@ pub(crate) struct System {
     pub claims: Option<maestro_domain::services::ClaimService>,
     /// Web Push, when a sender is configured.
     pub push: Option<maestro_domain::services::PushService>,
+    /// Answers kept under their `Idempotency-Key`, when a store is configured.
+    pub idempotency: Option<Arc<dyn maestro_domain::ports::IdempotencyStore>>,
     /// Replays of the project event log, when one is configured (its bus must be a
     /// `LoggedBus` over the same log).
     pub event_stream: Option<maestro_domain::services::EventStream>,
@@ -312,6 +314,14 @@ impl AppStateBuilder {
         self
     }
 
+    /// Honours `Idempotency-Key` on writes with `store` (in-memory on one instance, Redis
+    /// across instances; [`crate::idempotency`]).
+    #[must_use]
+    pub fn idempotency(mut self, store: Arc<dyn maestro_domain::ports::IdempotencyStore>) -> Self {
+        self.inner.system.idempotency = Some(store);
+        self
+    }
+
     /// Web Push to the person's devices.
     #[must_use]
     pub fn push(mut self, push: maestro_domain::services::PushService) -> Self {
@@ -375,6 +385,7 @@ impl AppState {
                     api_keys: None,
                     claims: None,
                     push: None,
+                    idempotency: None,
                     event_stream: None,
                     list_cache: None,
                 },
@@ -411,6 +422,11 @@ impl AppState {
     /// Replays of the project event log, when one is configured.
     pub fn event_stream(&self) -> Option<&maestro_domain::services::EventStream> {
         self.0.system.event_stream.as_ref()
+    }
+
+    /// The store of `Idempotency-Key` answers, when configured.
+    pub fn idempotency(&self) -> Option<&Arc<dyn maestro_domain::ports::IdempotencyStore>> {
+        self.0.system.idempotency.as_ref()
     }
 
     /// Web Push, when configured.

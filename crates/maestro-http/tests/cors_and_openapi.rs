@@ -105,7 +105,12 @@ async fn preflight_is_204_with_methods_and_headers() {
     let headers = header(&r, "access-control-allow-headers")
         .unwrap()
         .to_ascii_lowercase();
-    for h in ["content-type", "authorization", "x-requested-with"] {
+    for h in [
+        "content-type",
+        "authorization",
+        "x-requested-with",
+        "idempotency-key",
+    ] {
         assert!(headers.contains(h), "{headers}");
     }
     // A preflight from a foreign origin is refused.

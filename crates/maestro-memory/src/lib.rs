@@ -17,6 +17,7 @@
 //! | [`Presence`](maestro_domain::ports::Presence) | [`MemoryPresence`] | background sweeper; **needs a tokio runtime** |
 //! | [`Lock`](maestro_domain::ports::Lock) | [`MemoryLock`] | process-local SET-NX-PX |
 //! | [`EventLog`](maestro_domain::ports::EventLog) | [`MemoryEventLog`] | a bounded ring per project; empty after a restart |
+//! | [`IdempotencyStore`](maestro_domain::ports::IdempotencyStore) | [`MemoryIdempotency`] | process-local; forgotten on restart |
 //!
 //! Repositories keep records behind a `std::sync::RwLock` and never hold it across an
 //! `.await`. An update runs its mutator on a clone under the write lock and stores the clone
@@ -25,12 +26,14 @@
 
 mod bus;
 mod event_log;
+mod idempotency;
 mod lock;
 mod presence;
 mod repos;
 
 pub use bus::{DEFAULT_CAPACITY, MemoryEventBus};
 pub use event_log::MemoryEventLog;
+pub use idempotency::MemoryIdempotency;
 pub use lock::MemoryLock;
 pub use presence::MemoryPresence;
 pub use repos::{

@@ -73,6 +73,9 @@ maestro_testkit::presence_contract!(|| async {
 
 // A factory may also return the concrete adapter; it is coerced to the port.
 maestro_testkit::lock_contract!(|| async { Arc::new(MemoryLock::new()) });
+maestro_testkit::idempotency_contract!(|| async {
+    Arc::new(maestro_memory::MemoryIdempotency::new())
+});
 
 /// Every port in memory, for the mail long-poll contract.
 async fn wait_ports() -> maestro_domain::services::Ports {

@@ -6,6 +6,7 @@
 //! | presence of a session | `<p>presence:<sessionId>` | string (JSON `PresenceEntry`), `PX` = TTL |
 //! | presence index | `<p>presence:index:expiry` | sorted set session → expiry (Redis ms) |
 //! | a lock | `<p>lock:<resource>` | string (owner token), `PX` = TTL |
+//! | an idempotency key | `<p>idem:<key>` | string (JSON claim or response), `PX` = TTL |
 //! | a fenced lease (task claim) | `<p>lock:<resource>` | string `<fence>:<owner>`, `PX` = TTL |
 //! | fencing counter | `<p>fence:<resource>` | integer, no TTL |
 //! | live fenced leases | `<p>fence-index` | sorted set resource → expiry (Redis ms) |
@@ -56,6 +57,11 @@ impl Keys {
 
     pub fn presence_index(&self) -> String {
         format!("{}presence:index:expiry", self.prefix)
+    }
+
+    /// An idempotency key (already scoped and hashed by the caller).
+    pub fn idempotency(&self, key: &str) -> String {
+        format!("{}idem:{key}", self.prefix)
     }
 
     pub fn lock(&self, resource: &str) -> String {

@@ -11,6 +11,7 @@
 //! | [`Lock`] | [`RedisLock`] | `SET <p>lock:<resource> NX PX`, Lua compare-and-act |
 //! | [`MailRepo`] | [`RedisMailRepo`] | hash per mail, sorted sets, inbox/broadcast streams, `XREAD BLOCK` |
 //! | [`EventLog`] | [`RedisEventLog`] | a stream per project `<p>eventlog:<id>`, Lua append/read with trimming |
+//! | [`IdempotencyStore`] | [`RedisIdempotency`] | `<p>idem:<key>`, Lua check-and-set claim, `SET PX` response |
 //!
 //! [`RedisBackend::connect`] builds the connections once and hands out the five adapters.
 //! Connections: one shared command connection (reconnects forever), one subscriber for the
@@ -30,6 +31,7 @@ mod conn;
 pub mod diagnose;
 mod error;
 mod event_log;
+mod idempotency;
 mod keys;
 mod lock;
 mod mail;
@@ -39,12 +41,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fred::prelude::*;
-use maestro_domain::ports::{EventBus, EventLog, Lock, MailRepo, Presence, Retention};
+use maestro_domain::ports::{
+    EventBus, EventLog, IdempotencyStore, Lock, MailRepo, Presence, Retention,
+};
 
 pub use bus::{BusStats, RedisEventBus};
 pub use conn::redact;
 pub use error::{RedisError, Result};
 pub use event_log::RedisEventLog;
+pub use idempotency::RedisIdempotency;
 pub use keys::Keys;
 pub use lock::RedisLock;
 pub use mail::RedisMailRepo;
@@ -181,6 +186,14 @@ impl RedisBackend {
 
     pub fn event_log(&self) -> Arc<dyn EventLog> {
         self.event_log.clone()
+    }
+
+    /// Idempotency keys on this Redis (shared by every instance using it).
+    pub fn idempotency(&self) -> Arc<dyn IdempotencyStore> {
+        Arc::new(RedisIdempotency::new(
+            Keys::new(self.config.key_prefix.clone()),
+            Arc::clone(&self.commands),
+        ))
     }
 
     /// The concrete adapters (for their extra methods: bus stats, presence reconcile, stamped

@@ -30,6 +30,10 @@ async fn lock() -> Option<Arc<dyn Lock>> {
     Some(backend(BUS_CAPACITY).await?.lock())
 }
 
+async fn idempotency() -> Option<Arc<dyn maestro_domain::ports::IdempotencyStore>> {
+    Some(backend(BUS_CAPACITY).await?.idempotency())
+}
+
 async fn mail() -> Option<Arc<dyn MailRepo>> {
     Some(backend(BUS_CAPACITY).await?.mail())
 }
@@ -50,6 +54,7 @@ async fn event_logs() -> Option<maestro_testkit::event_log::EventLogFixture> {
 maestro_testkit::event_bus_contract!(|| async { crate::bus().await }, capacity = BUS_CAPACITY);
 maestro_testkit::presence_contract!(|| async { crate::presence().await });
 maestro_testkit::lock_contract!(|| async { crate::lock().await });
+maestro_testkit::idempotency_contract!(|| async { crate::idempotency().await });
 maestro_testkit::mail_repo_contract!(|| async { crate::mail().await });
 maestro_testkit::event_log_contract!(|| async { crate::event_logs().await });
 

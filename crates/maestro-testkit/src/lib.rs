@@ -31,6 +31,7 @@
 //! | [`api_key_repo_contract!`] | an `api_key_repo::ApiKeyFixture`: the repository and two existing projects |
 //! | [`push_subscription_repo_contract!`] | `Arc<dyn PushSubscriptionRepo>` |
 //! | [`modal_pages_contract!`] | `Arc<dyn ModalPages>` |
+//! | [`idempotency_contract!`] | `Arc<dyn IdempotencyStore>` |
 //! | [`auth_contract!`] | `(Arc<dyn Auth>, String)`: an adapter that requires a token, and a valid token |
 //!
 //! The factory may return the concrete `Arc<Adapter>` too (it is coerced). A crate using the
@@ -55,6 +56,7 @@ pub mod api_key_repo;
 pub mod auth;
 pub mod event_bus;
 pub mod event_log;
+pub mod idempotency;
 pub mod lock;
 pub mod mail_repo;
 pub mod mail_wait;

@@ -230,6 +230,21 @@ macro_rules! __modal_pages_cases {
 
 #[doc(hidden)]
 #[macro_export]
+macro_rules! __idempotency_cases {
+    ($($head:tt)*) => {
+        $crate::__contract_tests! { $($head)* [
+            first_claim_wins_and_others_see_it_running,
+            a_completed_key_replays_its_response,
+            a_released_key_is_free_again,
+            claims_and_responses_lapse,
+            keys_are_independent,
+            concurrent_claims_have_one_winner,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
 macro_rules! __member_repo_cases {
     ($($head:tt)*) => {
         $crate::__contract_tests! { $($head)* [
@@ -460,6 +475,20 @@ macro_rules! modal_pages_contract {
             use super::*;
 
             $crate::__modal_pages_cases!(store modal_pages, $factory,);
+        }
+    };
+}
+
+/// One `#[tokio::test]` per [`idempotency`](crate::idempotency) case, in
+/// `mod idempotency_contract`; `$factory` returns a future of `Arc<dyn IdempotencyStore>`.
+#[macro_export]
+macro_rules! idempotency_contract {
+    ($factory:expr $(,)?) => {
+        mod idempotency_contract {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__idempotency_cases!(store idempotency, $factory,);
         }
     };
 }

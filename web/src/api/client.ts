@@ -71,8 +71,14 @@ export class Api {
     return `${this.opts.baseUrl().replace(/\/+$/, "")}${path}`;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
-    const headers: Record<string, string> = { accept: "application/json" };
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    auth = true,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (auth) {
       const t = await this.opts.token();

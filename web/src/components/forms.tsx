@@ -2,7 +2,7 @@
 
 import { useId, useMemo, useState, type FormEvent } from "react";
 import { useLocation } from "wouter";
-import { api, connection } from "../services";
+import { api, connection, outbox } from "../services";
 import { useApp } from "../store/app";
 import { paths } from "../routes";
 import { ErrorText, Sheet, useDraft } from "./common";
@@ -11,7 +11,6 @@ import type { Mail, Session, Task } from "../types";
 import { MAIL_TYPES, TASK_PRIORITIES, TASK_STATUSES } from "../types";
 import { ApiError } from "../api/client";
 
-const MOBILE_SENDER = "mobile-user";
 /** One-tap answers offered on every question, after the agent's own options. */
 const CANNED_REPLIES = ["Go ahead", "Stop"];
 
@@ -52,30 +51,35 @@ export function ReplyForm({
     setError(null);
     try {
       let updated: Session | undefined;
-      try {
+      let queued = false;
+      if (connection.connected) {
         const ack = await connection.request<{ session: Session }>("session:reply-input", {
           sessionId: session.id,
           message: answer,
         });
         updated = ack.session;
-      } catch (err) {
-        if ((err as Error).message !== "Not connected to the server.") throw err;
-        // Offline socket: the same effect over REST.
-        await api.request("POST", "/api/mail", {
-          projectId: session.projectId,
-          fromSessionId: MOBILE_SENDER,
-          toSessionId: session.id,
-          type: "response",
-          subject: "Reply from mobile",
-          body: { answer },
+      } else {
+        // No live connection: the same effect over REST, kept on the device while the server
+        // cannot be reached (sent once when it is back, whatever the retries).
+        const sent = await outbox.submit<{ session: Session }>({
+          method: "POST",
+          path: `/api/sessions/${encodeURIComponent(session.id)}/reply`,
+          body: { message: answer },
+          label: `Reply to ${session.name}`,
         });
-        updated = await api.request<Session>("PATCH", `/api/sessions/${encodeURIComponent(session.id)}`, {
-          needsInput: { active: false },
-        });
+        queued = sent.queued;
+        updated = sent.result?.session ?? {
+          ...session,
+          needsInput: { ...session.needsInput, active: false },
+        };
       }
       if (updated) dispatch({ type: "upsertSession", session: updated });
       setText("");
-      toast({ text: `Reply sent to ${session.name}.` });
+      toast(
+        queued
+          ? { text: `Offline: the reply to ${session.name} is sent when the connection is back.`, tone: "warn" }
+          : { text: `Reply sent to ${session.name}.` },
+      );
     } catch (err) {
       setError(message(err));
     } finally {
@@ -362,6 +366,7 @@ export function TaskForm({
 }) {
   const tasks = useApp((s) => s.live.tasks);
   const dispatch = useApp((s) => s.dispatch);
+  const toast = useApp((s) => s.toast);
   const [title, setTitle] = useState(task?.title ?? "");
   const [description, setDescription] = useState(task?.description ?? "");
   const [priority, setPriority] = useState<string>(task?.priority ?? "medium");
@@ -394,7 +399,19 @@ export function TaskForm({
         if (description !== task.description) patch.description = description;
         if (priority !== task.priority) patch.priority = priority;
         if (status !== task.status) patch.status = status;
-        saved = Object.keys(patch).length ? await api.updateTask(task.id, patch) : task;
+        if (Object.keys(patch).length) {
+          // Kept on the device while offline, sent once when the connection is back.
+          const sent = await outbox.submit<Task>({
+            method: "PATCH",
+            path: `/api/tasks/${encodeURIComponent(task.id)}`,
+            body: patch,
+            label: `Changes to “${task.title}”`,
+          });
+          saved = sent.result ?? ({ ...task, ...patch } as Task);
+          if (sent.queued) {
+            toast({ text: `Offline: the changes to “${task.title}” are sent when the connection is back.`, tone: "warn" });
+          }
+        } else saved = task;
       } else {
         saved = await api.createTask({
           projectId,

@@ -44,6 +44,11 @@ export class Connection {
     return this.projectId;
   }
 
+  /** The live connection is up (requests go over the socket). */
+  get connected(): boolean {
+    return this.socket?.connected === true;
+  }
+
   /** Connects to `projectId` (no-op when already bound to it). */
   open(projectId: string): void {
     if (this.socket && this.projectId === projectId) {

@@ -6,6 +6,7 @@ import { Link } from "wouter";
 import { useApp } from "../store/app";
 import { sortSessions } from "../store/selectors";
 import { unreadCount, useInbox } from "../store/inbox";
+import { useOutbox } from "../store/outbox";
 import { paths, type Tab } from "../routes";
 import { api, connection, lastProject, rememberProject } from "../services";
 import { ConnectionIndicator, SessionBadge, Time, useMediaQuery } from "../components/common";
@@ -96,8 +97,17 @@ function usePullToRefresh(ref: React.RefObject<HTMLElement | null>, onRefresh: (
 function Banners({ projectId }: { projectId: string }) {
   const conn = useApp((s) => s.conn);
   const deleted = useApp((s) => s.live.projectDeleted);
+  const pending = useOutbox((s) => s.items);
   return (
     <>
+      {pending.length > 0 && (
+        <div className="banner banner-warn" role="status" data-outbox={pending.length}>
+          <span>
+            {pending.length === 1 ? "1 change waits" : `${pending.length} changes wait`} to be sent
+            when the server can be reached: {pending.map((p) => p.label).join("; ")}.
+          </span>
+        </div>
+      )}
       {conn.status === "refused" && (
         <div className="banner banner-error" role="alert">
           <span>The server refused the live connection: {conn.error}</span>

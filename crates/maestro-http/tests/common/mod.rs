@@ -365,7 +365,8 @@ impl Builder {
             .push(push)
             .api_keys(api_keys)
             .event_log(log)
-            .lock(Arc::new(maestro_memory::MemoryLock::new()));
+            .lock(Arc::new(maestro_memory::MemoryLock::new()))
+            .idempotency(Arc::new(maestro_memory::MemoryIdempotency::new()));
         if !self.users.is_empty() {
             let members = maestro_memory::MemoryMemberRepo::new();
             for id in &self.users {
