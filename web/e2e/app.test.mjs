@@ -1,4 +1,4 @@
-// End-to-end: the built app served by a real maestro-server, in Chromium at 360×740.
+// End-to-end: the built app served by a real maestro-server, in Chromium at 390×844 (and turned to 844×390 where it matters).
 //   SERVER_BIN=/path/to/maestro-server npm run e2e
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -184,6 +184,14 @@ test("one inbox across projects: what waits anywhere, counted until read; an app
     await screenshot(page, "inbox");
     // Read: what still waits stays counted (the agent and the approval).
     await inboxTab.locator(".tab-badge", { hasText: /^2$/ }).waitFor({ timeout: 5000 });
+    // Held sideways: the same phone layout, tabs and badge, and the inbox still reads.
+    await page.setViewportSize({ width: 844, height: 390 });
+    assert.equal(await page.locator("[data-layout]").getAttribute("data-layout"), "phone");
+    await inboxTab.locator(".tab-badge", { hasText: /^2$/ }).waitFor();
+    await approval.scrollIntoViewIfNeeded();
+    assert.ok(await approval.isVisible());
+    await screenshot(page, "inbox-landscape");
+    await page.setViewportSize({ width: 390, height: 844 });
 
     // The approval opens its session in the other project, where it is answered; it was
     // shown before this page loaded, and is still there after a reload.

@@ -316,6 +316,8 @@ test("first load over a slow phone link: bytes on the wire and first render", as
       await b.page.getByRole("status").filter({ hasText: "Loading Maestro" }).waitFor({ timeout: 30000 });
       await b.page.locator(".stat-tasks .stat-n", { hasText: "20" }).waitFor({ timeout: 60000 });
       const fmr = await b.page.evaluate(() => performance.getEntriesByName("maestro:first-sync-rendered")[0]?.startTime ?? null);
+      // The first paint: the HTML's loading state, before the script has arrived.
+      const fcp = await b.page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null);
       await b.page.waitForTimeout(500); // late responses (icons, manifest)
       const files = [...bytes.entries()].map(([id, n]) => [urls.get(id) ?? id, n]);
       const total = files.reduce((a, [, n]) => a + n, 0);
@@ -325,6 +327,8 @@ test("first load over a slow phone link: bytes on the wire and first render", as
         slowBytes: total,
         slowResponses: files.length,
         slowFmr: fmr === null ? null : Math.round(fmr),
+        slowFcp: fcp === null ? null : Math.round(fcp),
+        slowScriptBytes: files.filter(([u]) => String(u).endsWith(".js")).reduce((a, [, n]) => a + n, 0),
         slowFmrVerdict: timing("first render at 400 ms RTT, 50 kB/s", fmr === null ? null : Math.round(fmr), SLOW_FMR_BUDGET),
       });
     } finally {
@@ -343,7 +347,7 @@ test("write the Web app section of docs/BENCHMARKS.md", () => {
 
 What: the phone web app (\`web/\`, issue 13) served by a real \`maestro-server\` (debug build,
 FileSystem adapters, loopback) and driven by ${chromium} through \`playwright-core\` at a
-360×740 phone viewport (device scale 2, touch). Measured by \`web/e2e/budgets.test.mjs\`; this
+390×844 phone viewport (device scale 2, touch). Measured by \`web/e2e/budgets.test.mjs\`; this
 section is rewritten by \`just bench-web\`. Sizes and virtualisation are asserted; a timing over its budget
 is marked **over** here and printed, and fails the run only with \`WEB_BUDGETS_STRICT=1\`
 (\`just bench-web\`), since timings depend on the machine and its load.
@@ -361,7 +365,8 @@ Machine: ${cpus().length} vCPU (${cpu}), Node ${process.version}; load average $
 |---|---|---|---|
 | JavaScript on first load, gzipped | ≤ 150 KB | within (asserted) | **${kb(r.jsGzip)}** (${kb(r.jsRaw)} raw, ${r.jsFiles.length} file: ${r.jsFiles.join(", ")}; served as ${r.jsEncoding}; gzip level 6 computed by the test) |
 | Bytes on the wire, first visit (every response, compressed as served) | ≤ 130 KB | within (asserted) | **${kb(r.slowBytes)}** in ${r.slowResponses} responses |
-| First meaningful render at 400 ms RTT and 50 kB/s (DevTools network emulation, fresh profile) | ≤ 2 s | ${r.slowFmrVerdict} | **${r.slowFmr} ms** after navigation start |
+| First render at 400 ms RTT and 50 kB/s (DevTools network emulation, fresh profile): the HTML's loading state | ≤ 2 s | ${r.slowFcp !== null && r.slowFcp <= SLOW_FMR_BUDGET ? "within" : "**over**"} | **${r.slowFcp} ms** after navigation start (first contentful paint) |
+| First meaningful render (the project's data on screen) at 400 ms RTT and 50 kB/s | ≤ 2 s | ${r.slowFmrVerdict} | **${r.slowFmr} ms** after navigation start: it needs the whole script (${kb(r.slowScriptBytes)} at 50 kB/s) and, after it, the client config, the Socket.IO connection and the snapshot, each at least one 400 ms round trip |
 | First meaningful render, cold (fresh browser profile, dashboard of 20 tasks / 5 sessions on screen), median of 3 | ≤ 1 s | ${r.fmrColdVerdict} | **${r.fmrCold} ms** after navigation start, max ${r.fmrColdMax} ms (median run: first contentful paint ${r.fcpCold ?? "n/a"} ms, Socket.IO connected ${r.connectedCold} ms, \`state:sync\` snapshot received ${r.syncedCold} ms; wall clock from \`goto\` ${r.fmrColdWall} ms) |
 | First meaningful render, warm (reload, 5 runs) | ≤ 1 s | ${r.fmrWarmVerdict} | median **${r.fmrWarmMedian} ms**, max ${r.fmrWarmMax} ms |
 | 1,000-task board: first render of the task list (cold, median of 3) | ≤ 1 s | ${r.boardFmrVerdict} | **${r.boardFmr} ms** after navigation start, max ${r.boardFmrMax} ms (snapshot of 1,000 tasks received at ${r.boardSynced} ms; wall clock until rows shown ${r.boardRenderWall} ms) |

@@ -21,7 +21,7 @@ export const OUTPUT = WRITE_DOCS ? join(REPO, "docs") : join(REPO, "target/web-e
 export const SCREENSHOTS = join(OUTPUT, "screenshots");
 export const FAKE_CLI = join(REPO, "crates/maestro-http/tests/fixtures/fake-maestro.sh");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const PHONE = { width: 360, height: 740 };
+export const PHONE = { width: 390, height: 844 }; // the issue's phone (portrait); tests turn it to 844×390
 
 export const SERVER_BIN = process.env.SERVER_BIN;
 if (!SERVER_BIN) {

@@ -78,7 +78,11 @@ test("offline: a reply and a task change are kept on the device and sent once wh
     const edit = page.getByRole("dialog", { name: "Edit task" });
     await edit.getByLabel("Status").selectOption("completed");
     await edit.getByRole("button", { name: "Save changes" }).click();
-    // Kept on the device: still there after a reload.
+    // Kept on the device (the sheet closes first: it leaves through history.back()), and
+    // still there after a reload.
+    await edit.waitFor({ state: "detached" });
+    await page.locator('[data-outbox="2"]').waitFor({ timeout: 5000 });
+    await page.waitForLoadState("load");
     await page.reload();
     await page.locator('[data-outbox="2"]').waitFor({ timeout: 10000 });
 

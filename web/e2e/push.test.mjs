@@ -141,6 +141,32 @@ test("a pushed question and approval show as notifications whose actions answer 
         const action = await eventually(() => heard[0], "Approve at the agent");
         assert.equal(action.modalId, modalId);
         assert.equal(action.action, "approve");
+
+        // Tap to agent, timed: the service worker's own tap handler (what a tap on Approve
+        // runs: its credential, the modal action route) until the agent's socket hears it.
+        const [sw] = context.serviceWorkers();
+        const arrivals = new Map();
+        agent.on("session:modal_action", (env) => arrivals.get(env.data?.modalId)?.(performance.now()));
+        const took = [];
+        for (let i = 0; i < 40; i++) {
+          const id = `modal_${Date.now()}_tap${i}`;
+          await server.api("POST", `/api/sessions/${s.id}/modal`, { modalId: id, title: "Again?", html: "<p>?</p>" });
+          let timer;
+          const arrived = new Promise((ok, fail) => {
+            arrivals.set(id, ok);
+            timer = setTimeout(() => fail(new Error("the timed Approve did not reach the agent")), 5000);
+          }).finally(() => clearTimeout(timer));
+          const t0 = performance.now();
+          await sw.evaluate(
+            // eslint-disable-next-line no-undef
+            ([sid, mid]) => handleNotificationClick({ data: { sessionId: sid, modalId: mid, url: "/" }, close() {} }, "approve"),
+            [s.id, id],
+          );
+          took.push((await arrived) - t0);
+        }
+        took.sort((a, b) => a - b);
+        const q = (f) => took[Math.min(took.length - 1, Math.ceil(f * took.length) - 1)].toFixed(1);
+        console.log(`tap to agent (service worker tap handler → session:modal_action at the agent, ${took.length} taps): p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, p99 ${q(0.99)} ms, max ${took.at(-1).toFixed(1)} ms`);
       } finally {
         agent.close();
       }

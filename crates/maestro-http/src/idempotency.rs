@@ -8,9 +8,12 @@
 //! - The same key with another body: `422`. The same key while its first request still runs:
 //!   `409` (retry later).
 //! - Answers below 500 are kept for 24 hours; a `5xx` frees the key, so a retry runs again.
+//! - A request whose client goes away (a phone losing its signal) still runs to its end and
+//!   its answer is kept, so the retry gets it.
 //! - Without the header, nothing changes. Kept in the [`IdempotencyStore`] the server wires
 //!   (Redis across instances, process memory otherwise); without one the header is ignored.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
@@ -91,10 +94,24 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             .into_response();
         }
     }
-    let res = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    record(store.as_ref(), &scoped, &fingerprint, res).await
+    // The write and the recording of its answer run to the end even when the client goes
+    // away meanwhile (a phone losing its signal): its retry then gets the answer instead of
+    // `409` until the claim lapses, and never a second run of a write that happened.
+    let store = Arc::clone(store);
+    let run = tokio::spawn(async move {
+        let res = next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+        record(store.as_ref(), &scoped, &fingerprint, res).await
+    });
+    match run.await {
+        Ok(res) => res,
+        Err(e) => {
+            tracing::error!(error = %e, "a write under an Idempotency-Key did not finish");
+            ApiError::Domain(DomainError::Internal("the request did not finish".into()))
+                .into_response()
+        }
+    }
 }
 
 /// Keeps the answer (below 500) for [`KEEP`], or frees the key; returns the answer.

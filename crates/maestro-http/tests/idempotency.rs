@@ -297,3 +297,79 @@ async fn concurrent_retries_of_several_callers_in_memory() {
 async fn concurrent_retries_of_several_callers_on_the_filesystem() {
     concurrent_retries_of_several_callers(Adapters::Fs).await;
 }
+
+/// A client that goes away while its write runs (a phone losing its signal; the connection
+/// is reset): the write still runs to its end and its answer is kept, so the retry gets it
+/// and the agent is spawned once.
+#[tokio::test]
+async fn a_write_whose_client_went_away_is_answered_to_its_retry() {
+    use tokio::io::AsyncWriteExt;
+    let srv = Builder::new(Adapters::Memory)
+        .token(TOKEN)
+        .cli(common::Cli::Slow, std::time::Duration::from_secs(20))
+        .start()
+        .await;
+    let (p, t, _) = srv.basics().await;
+    let body = json!({"projectId": p, "taskIds": [t], "spawnSource": "ui", "sessionName": "Once"});
+    let text = body.to_string();
+    let request = format!(
+        "POST /api/sessions/spawn HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nIdempotency-Key: gone-1\r\n\
+         Content-Length: {}\r\n\r\n{text}",
+        srv.addr,
+        text.len()
+    );
+    let mut conn = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    conn.write_all(request.as_bytes()).await.unwrap();
+    // The spawn is running (its CLI takes a second): reset the connection under it.
+    maestro_testkit::poll::until_async("the spawn running", || async {
+        send(
+            &srv,
+            TOKEN,
+            Method::POST,
+            "/api/sessions/spawn",
+            Some("gone-1"),
+            body.clone(),
+        )
+        .await
+        .status
+            == 409
+    })
+    .await;
+    conn.set_zero_linger().unwrap();
+    drop(conn);
+    let retry = std::sync::Mutex::new(None);
+    maestro_testkit::poll::until_async("answered once the first request is done", || async {
+        let a = send(
+            &srv,
+            TOKEN,
+            Method::POST,
+            "/api/sessions/spawn",
+            Some("gone-1"),
+            body.clone(),
+        )
+        .await;
+        let done = a.status != 409;
+        *retry.lock().unwrap() = Some(a);
+        done
+    })
+    .await;
+    let retry = retry.into_inner().unwrap().unwrap();
+    assert_eq!(
+        (retry.status, retry.replayed),
+        (201, true),
+        "{}",
+        retry.body
+    );
+    let sessions = srv
+        .get(&format!("/api/sessions?projectId={p}"))
+        .await
+        .ok(200);
+    let spawned = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "Once")
+        .count();
+    assert_eq!(spawned, 1, "spawned once");
+}

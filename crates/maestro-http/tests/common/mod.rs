@@ -56,6 +56,8 @@ pub enum Cli {
     Fail,
     /// Sleeps far past the generator timeout.
     Hang,
+    /// Takes a second, then writes the manifest [`Cli::Ok`] writes.
+    Slow,
     /// A program that does not exist.
     Missing,
 }
@@ -66,6 +68,7 @@ impl Cli {
             Cli::Ok => "fake-maestro.sh",
             Cli::Fail => "fake-maestro-fail.sh",
             Cli::Hang => "fake-maestro-hang.sh",
+            Cli::Slow => "fake-maestro-slow.sh",
             Cli::Missing => return PathBuf::from("/nonexistent/maestro-cli-for-tests"),
         };
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
