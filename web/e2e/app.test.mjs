@@ -510,6 +510,13 @@ test("an agent's approval shows on the dashboard, sandboxed; one tap answers the
       const frame = page.frameLocator(`iframe[title="Deploy to production?"]`);
       await frame.getByText("Deploy build 42 to production?").waitFor({ timeout: 5000 });
       await screenshot(page, "approval");
+      // Held sideways the approval still fits and reads (phone layout, the frame on screen).
+      await page.setViewportSize({ width: 844, height: 390 });
+      await card.scrollIntoViewIfNeeded();
+      await frame.getByRole("button", { name: "Approve" }).scrollIntoViewIfNeeded();
+      assert.ok(await frame.getByRole("button", { name: "Approve" }).isVisible());
+      await screenshot(page, "approval-landscape");
+      await page.setViewportSize({ width: 390, height: 844 });
 
       // The frame runs in its own renderer (an opaque origin). Right after its document is
       // written, Chromium sometimes routes a synthetic pointer click to the page instead (about
