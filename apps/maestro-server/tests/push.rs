@@ -428,7 +428,11 @@ async fn every_question_is_pushed_once_in_order_with_its_latency() {
     let pct = |p: usize| took[(took.len() * p / 100).min(took.len() - 1)];
     println!(
         "push latency (question request sent → push received by the stand-in, {N} questions, {} build): p50 {:?} p95 {:?} p99 {:?} max {:?}",
-        if cfg!(debug_assertions) { "debug" } else { "release" },
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
         pct(50),
         pct(95),
         pct(99),
