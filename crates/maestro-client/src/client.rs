@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ClientError;
 use crate::retry::RetryPolicy;
-use crate::routes::Route;
+use crate::routes::{Route, Verb};
 
 /// Characters left as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -201,15 +201,20 @@ impl Client {
     async fn send_raw(&self, call: &Call<'_>) -> Result<Vec<u8>, ClientError> {
         let route = call.route;
         let url = self.url(route, call.params)?;
-        let attempts = if route.idempotent {
+        // A write that is not idempotent by itself carries one key for all its attempts, so
+        // the server applies it once (API.md "Retried writes"); without a key it is sent once.
+        let key = (!route.idempotent && route.verb != Verb::Get)
+            .then(idempotency_key)
+            .flatten();
+        let attempts = if route.idempotent || key.is_some() {
             self.retry.max_attempts.max(1)
         } else {
             1
         };
         let mut attempt = 1;
         loop {
-            match self.attempt(route, &url, call).await {
-                Err(e) if attempt < attempts && e.is_transient() => {
+            match self.attempt(route, &url, call, key.as_deref()).await {
+                Err(e) if attempt < attempts && (e.is_transient() || e.is_key_in_use()) => {
                     let wait = self.retry.delay(attempt);
                     tracing::debug!(%route, attempt, error = %e, ?wait, "retrying");
                     tokio::time::sleep(wait).await;
@@ -225,8 +230,12 @@ impl Client {
         route: Route,
         url: &str,
         call: &Call<'_>,
+        key: Option<&str>,
     ) -> Result<Vec<u8>, ClientError> {
         let mut req = self.http.request(route.verb.method(), url);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
         if !call.query.is_empty() {
             req = req.query(&call.query);
         }
@@ -258,6 +267,13 @@ impl Client {
             ))
         }
     }
+}
+
+/// A fresh `Idempotency-Key`: 128 random bits in hex; `None` without a source of randomness.
+fn idempotency_key() -> Option<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).ok()?;
+    Some(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 #[cfg(test)]

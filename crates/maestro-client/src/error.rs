@@ -77,6 +77,11 @@ impl ClientError {
         }
     }
 
+    /// The server still runs an earlier attempt sent with the same `Idempotency-Key`.
+    pub(crate) fn is_key_in_use(&self) -> bool {
+        matches!(self, ClientError::Api(f) if f.status == 409 && f.message.contains("Idempotency-Key"))
+    }
+
     pub(crate) fn from_response(route: String, status: u16, bytes: &[u8]) -> Self {
         let body: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
         let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);

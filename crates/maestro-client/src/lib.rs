@@ -6,8 +6,9 @@
 //!   and calls every method against the real binary).
 //! - Responses are the domain crate's types ([`maestro_domain::model`]); request bodies are the
 //!   typed structs of [`requests`].
-//! - Only idempotent requests are retried, and only on network errors and 5xx answers, with
-//!   jittered exponential backoff ([`RetryPolicy`]).
+//! - Requests are retried on network errors and 5xx answers, with jittered exponential backoff
+//!   ([`RetryPolicy`]); a write that is not idempotent by itself carries one `Idempotency-Key`
+//!   for all its attempts, so the server applies it once.
 //! - Every error of the server keeps its `code`, `message` and `details`
 //!   ([`ClientError::Api`]).
 //!
