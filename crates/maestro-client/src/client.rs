@@ -214,7 +214,14 @@ impl Client {
         let mut attempt = 1;
         loop {
             match self.attempt(route, &url, call, key.as_deref()).await {
-                Err(e) if attempt < attempts && (e.is_transient() || e.is_key_in_use()) => {
+                // A keyed write is not sent again after a `500`: that failure is its answer
+                // (a spawn whose manifest could not be made, say), and the server frees the
+                // key, so it would run again.
+                Err(e)
+                    if attempt < attempts
+                        && ((e.is_transient() && (key.is_none() || e.status() != Some(500)))
+                            || e.is_key_in_use()) =>
+                {
                     let wait = self.retry.delay(attempt);
                     tracing::debug!(%route, attempt, error = %e, ?wait, "retrying");
                     tokio::time::sleep(wait).await;

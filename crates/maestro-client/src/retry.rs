@@ -5,8 +5,9 @@ use std::time::Duration;
 /// How often and how patiently a request is retried after a network error or a 5xx answer.
 /// A write that is not idempotent by itself (creating a task, sending mail) carries one
 /// `Idempotency-Key` for all its attempts, so the server applies it once however often it is
-/// sent (and answers `409` while the first attempt still runs, which is waited out too); when
-/// no key can be made it is sent once.
+/// sent (and answers `409` while the first attempt still runs, which is waited out too). Such a
+/// write is not sent again after a `500` (its answer, which freed the key), and when no key can
+/// be made it is sent once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 = no retry).

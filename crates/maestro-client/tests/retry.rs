@@ -127,6 +127,24 @@ async fn a_write_is_retried_with_one_idempotency_key() {
 }
 
 #[tokio::test]
+async fn a_write_that_failed_with_500_is_not_sent_again() {
+    let (base, hits) = scripted(vec![(
+        500,
+        r#"{"error":true,"statusCode":500,"code":"manifest_generation_failed","message":"the CLI failed"}"#,
+    )])
+    .await;
+    let c = Client::builder(base).retry(fast()).build().unwrap();
+    let e = c.create_task(&NewTask::new("p1", "T")).await.unwrap_err();
+    assert_eq!(e.status(), Some(500));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // A 503 (a backend down) is retried.
+    let (base, hits) = scripted(vec![(503, UNAVAILABLE), (201, TASK)]).await;
+    let c = Client::builder(base).retry(fast()).build().unwrap();
+    c.create_task(&NewTask::new("p1", "T")).await.unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn a_409_that_is_not_about_the_key_is_not_retried() {
     let (base, hits) = scripted(vec![(
         409,
