@@ -12,7 +12,6 @@ import { EmptyState, ErrorText, Time } from "./common";
 import type { Mail } from "../types";
 import { PERSON, forPerson } from "../store/selectors";
 
-export { PERSON, forPerson };
 const SHOWN = 20;
 
 /** The text of a mail's body, by the keys the CLI writes (MODEL.md §7). */

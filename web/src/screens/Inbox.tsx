@@ -3,7 +3,7 @@
 // person. Each item opens the session it is about, where the answer is given. Showing the
 // inbox marks its failures and mail read on this device.
 
-import { useEffect } from "react";
+import { useEffect, type ReactNode } from "react";
 import { Link } from "wouter";
 import { paths } from "../routes";
 import { inboxLoader } from "../services";
@@ -17,6 +17,18 @@ function From({ item }: { item: InboxSource }) {
     <span className="muted small">
       {item.projectName} · {item.sessionName}
     </span>
+  );
+}
+
+/** One kind of item, under its heading with its count. */
+function Group({ id, title, count, children }: { id: string; title: string; count: number; children: ReactNode }) {
+  return (
+    <section aria-labelledby={id} className="section">
+      <h2 id={id}>
+        {title} <span className="count">{count}</span>
+      </h2>
+      {children}
+    </section>
   );
 }
 
@@ -56,10 +68,7 @@ export function Inbox() {
       <ErrorText error={error} />
       {empty && <EmptyState>Nothing waits for you in any project.</EmptyState>}
       {data.waiting.length > 0 && (
-        <section aria-labelledby="inbox-waiting-h" className="section">
-          <h2 id="inbox-waiting-h">
-            Waiting for your answer <span className="count">{data.waiting.length}</span>
-          </h2>
+        <Group id="inbox-waiting-h" title="Waiting for your answer" count={data.waiting.length}>
           <ul className="cards">
             {data.waiting.map((w) => (
               <li key={w.sessionId} className="card card-input" data-inbox-waiting={w.sessionId}>
@@ -73,13 +82,10 @@ export function Inbox() {
               </li>
             ))}
           </ul>
-        </section>
+        </Group>
       )}
       {data.approvals.length > 0 && (
-        <section aria-labelledby="inbox-approvals-h" className="section">
-          <h2 id="inbox-approvals-h">
-            Approvals <span className="count">{data.approvals.length}</span>
-          </h2>
+        <Group id="inbox-approvals-h" title="Approvals" count={data.approvals.length}>
           <ul className="cards">
             {data.approvals.map((a) => (
               <li key={a.modalId} className="card" data-inbox-approval={a.modalId}>
@@ -93,13 +99,10 @@ export function Inbox() {
               </li>
             ))}
           </ul>
-        </section>
+        </Group>
       )}
       {data.failures.length > 0 && (
-        <section aria-labelledby="inbox-failures-h" className="section">
-          <h2 id="inbox-failures-h">
-            Failed <span className="count">{data.failures.length}</span>
-          </h2>
+        <Group id="inbox-failures-h" title="Failed" count={data.failures.length}>
           <ul className="events">
             {data.failures.map((f) => (
               <li key={f.sessionId} data-inbox-failure={f.sessionId}>
@@ -112,13 +115,10 @@ export function Inbox() {
               </li>
             ))}
           </ul>
-        </section>
+        </Group>
       )}
       {data.mail.length > 0 && (
-        <section aria-labelledby="inbox-mail-h" className="section">
-          <h2 id="inbox-mail-h">
-            Mail for you <span className="count">{data.mail.length}</span>
-          </h2>
+        <Group id="inbox-mail-h" title="Mail for you" count={data.mail.length}>
           <ul className="events" aria-label="Mail for you, all projects">
             {data.mail.map((m) => (
               <MailItem
@@ -131,7 +131,7 @@ export function Inbox() {
               />
             ))}
           </ul>
-        </section>
+        </Group>
       )}
     </div>
   );

@@ -7,6 +7,8 @@
 //! (guarded) services, so a project the caller may not read contributes nothing. What the
 //! person has already read is the device's business (the app keeps a mark per device).
 
+use std::collections::HashMap;
+
 use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
@@ -102,12 +104,12 @@ pub struct PersonInbox {
     pub generated_at: Millis,
 }
 
-/// One project's part.
+/// One project's part, and its sessions (the approvals are read for all projects at once).
 struct ProjectPart {
     waiting: Vec<WaitingAgent>,
-    approvals: Vec<PendingApproval>,
     failures: Vec<FailedSession>,
     mail: Vec<PersonMail>,
+    sessions: Vec<Session>,
 }
 
 impl<S> Services<S> {
@@ -120,7 +122,7 @@ impl<S> Services<S> {
             .filter(|s| *s > 0)
             .unwrap_or(now - INBOX_DEFAULT_WINDOW_MS);
         let projects = self.projects.list().await?;
-        let parts = try_join_all(projects.iter().map(|p| self.inbox_of(agents, p, since))).await?;
+        let parts = try_join_all(projects.iter().map(|p| self.inbox_of(p, since))).await?;
         let mut inbox = PersonInbox {
             waiting: Vec::new(),
             approvals: Vec::new(),
@@ -128,12 +130,36 @@ impl<S> Services<S> {
             mail: Vec::new(),
             generated_at: now,
         };
+        let mut sessions = Vec::new();
         for part in parts {
             inbox.waiting.extend(part.waiting);
-            inbox.approvals.extend(part.approvals);
             inbox.failures.extend(part.failures);
             inbox.mail.extend(part.mail);
+            sessions.extend(part.sessions);
         }
+        // One read of the modal store for every project's sessions.
+        let names: HashMap<&str, &str> = projects
+            .iter()
+            .map(|p| (p.id.as_str(), p.name.as_str()))
+            .collect();
+        let session_names: HashMap<&str, &str> = sessions
+            .iter()
+            .map(|s| (s.id.as_str(), s.name.as_str()))
+            .collect();
+        inbox.approvals = agents
+            .pending_modals(&sessions)
+            .await?
+            .into_iter()
+            .map(|modal| PendingApproval {
+                session_name: session_names
+                    .get(modal.session_id.as_str())
+                    .map_or_else(|| modal.session_id.clone(), |n| n.to_string()),
+                project_name: names
+                    .get(modal.project_id.as_str())
+                    .map_or_else(String::new, |n| n.to_string()),
+                modal,
+            })
+            .collect();
         inbox
             .waiting
             .sort_by(|a, b| (a.since, &a.source.session_id).cmp(&(b.since, &b.source.session_id)));
@@ -150,12 +176,7 @@ impl<S> Services<S> {
         Ok(inbox)
     }
 
-    async fn inbox_of(
-        &self,
-        agents: &AgentService,
-        project: &Project,
-        since: Millis,
-    ) -> Result<ProjectPart> {
+    async fn inbox_of(&self, project: &Project, since: Millis) -> Result<ProjectPart> {
         let sessions = self
             .sessions
             .list(&SessionQuery {
@@ -174,12 +195,14 @@ impl<S> Services<S> {
                 },
             )
             .await?;
-        let approvals = agents.pending_modals(&sessions).await?;
+        let names: HashMap<&str, &str> = sessions
+            .iter()
+            .map(|s| (s.id.as_str(), s.name.as_str()))
+            .collect();
         let name_of = |id: &str| {
-            sessions
-                .iter()
-                .find(|s| s.id == id)
-                .map_or_else(|| id.to_string(), |s| s.name.clone())
+            names
+                .get(id)
+                .map_or_else(|| id.to_string(), |n| n.to_string())
         };
         let source = |s: &Session| InboxSource {
             project_id: project.id.clone(),
@@ -209,14 +232,6 @@ impl<S> Services<S> {
             })
             .filter(|f| f.failed_at > since)
             .collect();
-        let approvals = approvals
-            .into_iter()
-            .map(|modal| PendingApproval {
-                session_name: name_of(&modal.session_id),
-                project_name: project.name.clone(),
-                modal,
-            })
-            .collect();
         let mail = mail
             .into_iter()
             .map(|mail| PersonMail {
@@ -227,9 +242,9 @@ impl<S> Services<S> {
             .collect();
         Ok(ProjectPart {
             waiting,
-            approvals,
             failures,
             mail,
+            sessions,
         })
     }
 }
